@@ -1,0 +1,103 @@
+"""The conversation: a system prompt and the messages exchanged so far.
+
+What a reply contributes to the next request (documented in the README):
+- a finished reply is sent as it is;
+- a reply that was stopped, cut off, filtered, left incomplete or interrupted is sent with the text
+  that arrived, since the user saw it and may refer to it;
+- a reply with no text (failed before the first token) is not sent at all; the user's message
+  that asked for it stays and is sent again with the next request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class ReplyState(StrEnum):
+    """How an assistant reply ended (or that it has not yet)."""
+
+    STREAMING = "streaming"
+    COMPLETE = "complete"  # finish_reason "stop" (or "tool_calls")
+    LENGTH = "length"  # cut off by the token limit
+    FILTERED = "content_filter"  # stopped by the content filter
+    INCOMPLETE = "incomplete"  # the stream ended without any finish reason
+    STOPPED = "stopped"  # the user stopped it
+    INTERRUPTED = "interrupted"  # an error after some text had arrived
+    FAILED = "failed"  # an error before any text
+
+    @classmethod
+    def from_finish_reason(cls, reason: str | None) -> ReplyState:
+        if reason is None:
+            return cls.INCOMPLETE
+        return _FINISH_REASONS.get(reason, cls.COMPLETE)
+
+    @property
+    def is_final(self) -> bool:
+        return self is not ReplyState.STREAMING
+
+
+_FINISH_REASONS = {
+    "stop": ReplyState.COMPLETE,
+    "length": ReplyState.LENGTH,
+    "content_filter": ReplyState.FILTERED,
+}
+
+
+@dataclass(slots=True)
+class Message:
+    role: Role
+    content: str
+    # Only meaningful for assistant replies.
+    state: ReplyState = ReplyState.COMPLETE
+
+    def append(self, text: str) -> None:
+        self.content += text
+
+    @property
+    def counts_in_history(self) -> bool:
+        """Whether this message is sent with later requests (see the module docstring)."""
+        if self.role is not Role.ASSISTANT:
+            return True
+        return self.state.is_final and bool(self.content)
+
+
+@dataclass(slots=True)
+class Conversation:
+    system_prompt: str
+    messages: list[Message] = field(default_factory=list)
+
+    def add_user(self, text: str) -> Message:
+        message = Message(Role.USER, text)
+        self.messages.append(message)
+        return message
+
+    def begin_reply(self) -> Message:
+        reply = Message(Role.ASSISTANT, "", ReplyState.STREAMING)
+        self.messages.append(reply)
+        return reply
+
+    def request_messages(self) -> list[dict[str, str]]:
+        """The messages for the next request: the system prompt, then the history that counts."""
+        sent: list[dict[str, str]] = []
+        if self.system_prompt.strip():
+            sent.append({"role": Role.SYSTEM.value, "content": self.system_prompt})
+        sent.extend(
+            {"role": m.role.value, "content": m.content}
+            for m in self.messages
+            if m.counts_in_history
+        )
+        return sent
+
+    def clear(self) -> None:
+        """Forget the messages; the system prompt stays, as in the seed samples."""
+        self.messages.clear()
+
+    def __len__(self) -> int:
+        return len(self.messages)

@@ -1,0 +1,126 @@
+"""Turning SDK and transport exceptions into messages a user can act on.
+
+`describe_error` imports openai lazily: this module is imported at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from chat_tui.settings import Settings
+
+# Error bodies can be whole HTML pages; show enough to recognise them, not a screenful.
+_MAX_DETAIL = 600
+
+
+@dataclass(frozen=True, slots=True)
+class ChatError:
+    """A failure as the user should see it. All fields are plain, untrusted-safe text."""
+
+    title: str
+    detail: str = ""
+    hint: str = ""
+    status: int | None = None
+
+    def __str__(self) -> str:
+        return " ".join(part for part in (f"{self.title}.", self.detail, self.hint) if part)
+
+
+def _clip(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= _MAX_DETAIL else text[:_MAX_DETAIL] + "…"
+
+
+def _server_message(exc: Exception) -> str:
+    """The server's own words: the error body's message, else the raw response text."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        message = body.get("message")
+        if isinstance(message, str) and message:
+            return _clip(message)
+    elif isinstance(body, str) and body:
+        return _clip(body)
+    response = getattr(exc, "response", None)
+    if response is not None:
+        try:
+            return _clip(response.text)
+        except Exception:  # a streamed body that was never read
+            return ""
+    return ""
+
+
+def _error_code(exc: Exception) -> str:
+    code = getattr(exc, "code", None)
+    return code if isinstance(code, str) else ""
+
+
+def _where(settings: Settings) -> str:
+    return settings.endpoint or "api.openai.com"
+
+
+def describe_error(exc: BaseException, settings: Settings) -> ChatError:
+    """Map an exception from a chat request to a ChatError naming what to check."""
+    import openai
+
+    where = _where(settings)
+    model_word = settings.provider.model_label.lower()
+    if isinstance(exc, openai.APITimeoutError):
+        return ChatError("Timed out", f"No response from {where} in time.")
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__
+        reason = f" ({type(cause).__name__}: {cause})" if cause else ""
+        return ChatError(
+            f"Cannot reach {urlsplit(where).netloc or where}",
+            _clip(f"The connection failed{reason}."),
+            "Check the endpoint URL and that the server is running.",
+        )
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        message = _server_message(exc)
+        code = _error_code(exc)
+        if isinstance(exc, openai.AuthenticationError):
+            return ChatError(
+                "Key rejected",
+                f"{where} answered 401: {message}",
+                "Check the API key, and that it belongs to this endpoint.",
+                status,
+            )
+        if isinstance(exc, openai.PermissionDeniedError):
+            return ChatError(
+                "Access denied",
+                f"{where} answered 403: {message}",
+                "The key or account has no access to this resource.",
+                status,
+            )
+        if isinstance(exc, openai.NotFoundError):
+            hint = (
+                "On Azure this is the deployment name you chose, not the model name."
+                if settings.provider.is_azure
+                else "Check the model name and the endpoint URL."
+            )
+            return ChatError(
+                f"{model_word.capitalize()} not found",
+                f"{where} has no {model_word} {settings.model!r} (404): {message}",
+                hint,
+                status,
+            )
+        if isinstance(exc, openai.BadRequestError) and code == "context_length_exceeded":
+            return ChatError(
+                "Conversation too long",
+                message,
+                "Clear the conversation (ctrl+l) or start a shorter one.",
+                status,
+            )
+        if isinstance(exc, openai.BadRequestError) and code == "content_filter":
+            return ChatError("Blocked by the content filter", message, "", status)
+        if isinstance(exc, openai.RateLimitError):
+            return ChatError("Rate limited", message, "Wait a moment, then send again.", status)
+        if status >= 500:
+            return ChatError(f"Server error {status}", message, "", status)
+        return ChatError(f"Request rejected ({status})", message, "", status)
+    if isinstance(exc, openai.OpenAIError):
+        return ChatError("Cannot send the request", _clip(str(exc)))
+    return ChatError("Unexpected error", _clip(f"{type(exc).__name__}: {exc}"))

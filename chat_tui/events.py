@@ -1,0 +1,45 @@
+"""Typed events that the streaming client produces from the SDK's chunks.
+
+The shell renders these; it never sees an SDK object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chat_tui.errors import ChatError
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """Some more text of the reply."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts the server reported at the end of the stream."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyFinished:
+    """The stream ended normally; `finish_reason` is None when the server never sent one."""
+
+    finish_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyFailed:
+    """The request or the stream failed; text already delivered stays valid."""
+
+    error: ChatError
+
+
+StreamEvent = TextDelta | Usage | ReplyFinished | ReplyFailed

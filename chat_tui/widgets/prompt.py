@@ -1,0 +1,60 @@
+"""The multi-line prompt box: Enter sends, ctrl+j or shift+enter starts a new line."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import TextArea
+
+if TYPE_CHECKING:
+    from textual import events
+
+PLACEHOLDER = "Message  (Enter sends · ctrl+j new line)"
+
+
+class PromptInput(TextArea):
+    """A TextArea whose Enter submits instead of inserting a newline."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # ctrl+j works in every terminal; shift+enter only where the terminal reports it.
+        Binding("ctrl+j,shift+enter", "newline", "New line", key_display="ctrl+j"),
+    ]
+
+    class Submitted(Message):
+        """The user asked to send `text` (never empty or only whitespace)."""
+
+        def __init__(self, prompt: PromptInput, text: str) -> None:
+            super().__init__()
+            self.prompt = prompt
+            self.text = text
+
+        @property
+        def control(self) -> PromptInput:
+            return self.prompt
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(
+            soft_wrap=True,
+            tab_behavior="focus",
+            show_line_numbers=False,
+            placeholder=PLACEHOLDER,
+            compact=True,
+            id=id,
+        )
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.action_submit()
+            return
+        await super()._on_key(event)
+
+    def action_submit(self) -> None:
+        if self.text.strip():
+            self.post_message(self.Submitted(self, self.text))
+
+    def action_newline(self) -> None:
+        self.insert("\n")

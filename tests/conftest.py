@@ -1,0 +1,65 @@
+"""Shared fixtures: an isolated environment, the local OpenAI-compatible server, app helpers."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import pytest
+
+from chat_tui.settings import Provider, Settings
+from tests.openai_server import FakeOpenAIServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from textual.app import App
+
+_OUR_PREFIXES = ("AZURE_OPENAI_", "OPENAI_", "CHAT_TUI_")
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's keys, endpoints or .env file."""
+    for name in list(os.environ):
+        if name.startswith(_OUR_PREFIXES):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def _session_server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def server(_session_server: FakeOpenAIServer) -> FakeOpenAIServer:
+    """The local server, with no scripted replies or recorded requests left from other tests."""
+    _session_server.reset()
+    _session_server.require_key = None
+    return _session_server
+
+
+def compatible_settings(server: FakeOpenAIServer, **changes: object) -> Settings:
+    settings = Settings(
+        provider=Provider.COMPATIBLE, endpoint=server.base_url, model="fake-model"
+    )
+    return settings.with_changes(**changes)
+
+
+def azure_settings(server: FakeOpenAIServer, **changes: object) -> Settings:
+    settings = Settings(
+        provider=Provider.AZURE,
+        endpoint=server.url,
+        model="my-deployment",
+        api_key="azure-key",
+        api_version="2024-10-21",
+    )
+    return settings.with_changes(**changes)
+
+
+def screen_text(app: App[object]) -> str:
+    """The screen as the user sees it, as plain text lines."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

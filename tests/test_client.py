@@ -1,0 +1,220 @@
+"""The streaming client over real HTTP: request shapes, chunk handling, failures."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import aclosing
+from typing import TYPE_CHECKING
+
+import pytest
+
+from chat_tui.client import ChatClient
+from chat_tui.events import ReplyFailed, ReplyFinished, StreamEvent, TextDelta, Usage
+from chat_tui.settings import Provider, Settings
+from tests.conftest import azure_settings, compatible_settings
+from tests.openai_server import ErrorReply, TextReply
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from tests.openai_server import FakeOpenAIServer
+
+MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[ChatClient]:
+    client = ChatClient(read_timeout=1.0)
+    yield client
+    await client.close()
+
+
+async def collect(client: ChatClient, settings: Settings) -> list[StreamEvent]:
+    async with aclosing(client.stream(settings, MESSAGES)) as events:
+        return [event async for event in events]
+
+
+def text_of(events: list[StreamEvent]) -> str:
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+def failure(events: list[StreamEvent]) -> ReplyFailed:
+    assert isinstance(events[-1], ReplyFailed), events[-1]
+    return events[-1]
+
+
+async def test_openai_compatible_stream(client: ChatClient, server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply(["Hel", "lo", " there"]))
+    events = await collect(client, compatible_settings(server))
+    assert text_of(events) == "Hello there"
+    assert events[-1] == ReplyFinished("stop")
+    assert any(isinstance(e, Usage) for e in events)
+    request = server.last_request
+    assert request.path == "/v1/chat/completions"
+    assert request.body is not None
+    assert request.body["messages"] == MESSAGES
+    assert request.body["stream"] is True
+    assert request.body["stream_options"] == {"include_usage": True}
+    assert request.body["model"] == "fake-model"
+    assert "temperature" not in request.body
+    assert "max_tokens" not in request.body
+
+
+async def test_keyless_server_gets_no_real_key(client: ChatClient, server: FakeOpenAIServer) -> None:
+    await collect(client, compatible_settings(server, api_key=""))
+    assert server.last_request.api_key in (None, "", "none")
+
+
+async def test_azure_deployments_path(client: ChatClient, server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply(["Bon", "jour"], azure=True))
+    events = await collect(client, azure_settings(server))
+    assert text_of(events) == "Bonjour"
+    assert events[-1] == ReplyFinished("stop")
+    request = server.last_request
+    assert request.kind == "azure"
+    assert request.path == "/openai/deployments/my-deployment/chat/completions"
+    assert request.query["api-version"] == "2024-10-21"
+    assert request.headers["api-key"] == "azure-key"
+
+
+async def test_azure_v1_path(client: ChatClient, server: FakeOpenAIServer) -> None:
+    settings = azure_settings(server, provider=Provider.AZURE_V1)
+    await collect(client, settings)
+    request = server.last_request
+    assert request.path == "/openai/v1/chat/completions"
+    assert "api-version" not in request.query
+    assert request.headers["authorization"] == "Bearer azure-key"
+    assert request.body is not None
+    assert request.body["model"] == "my-deployment"
+
+
+async def test_azure_usage_only_chunk_is_reported(
+    client: ChatClient, server: FakeOpenAIServer
+) -> None:
+    usage = {"prompt_tokens": 11, "completion_tokens": 2, "total_tokens": 13}
+    server.enqueue(TextReply(["a", "b"], azure=True, usage=usage))
+    events = await collect(client, azure_settings(server))
+    assert Usage(11, 2, 13) in events
+
+
+async def test_generation_parameters(client: ChatClient, server: FakeOpenAIServer) -> None:
+    await collect(client, azure_settings(server, temperature=0.3, max_tokens=42))
+    body = server.last_request.body
+    assert body is not None
+    assert body["temperature"] == 0.3
+    assert body["max_completion_tokens"] == 42
+    # Local servers often only know the older name.
+    await collect(client, compatible_settings(server, max_tokens=7))
+    body = server.last_request.body
+    assert body is not None
+    assert body["max_tokens"] == 7
+    assert "max_completion_tokens" not in body
+
+
+@pytest.mark.parametrize("reason", ["length", "content_filter"])
+async def test_finish_reasons_are_passed_on(
+    client: ChatClient, server: FakeOpenAIServer, reason: str
+) -> None:
+    server.enqueue(TextReply(["cut"], finish_reason=reason))
+    events = await collect(client, compatible_settings(server))
+    assert events[-1] == ReplyFinished(reason)
+
+
+async def test_stream_without_finish_reason(client: ChatClient, server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply(["so far"], finish_reason=None, done=False))
+    events = await collect(client, compatible_settings(server))
+    assert text_of(events) == "so far"
+    assert events[-1] == ReplyFinished(None)
+
+
+async def test_settings_change_replaces_the_connection(
+    client: ChatClient, server: FakeOpenAIServer
+) -> None:
+    await collect(client, azure_settings(server, model="first"))
+    await collect(client, azure_settings(server, model="second"))
+    assert [r.deployment for r in server.requests] == ["first", "second"]
+
+
+async def test_401_names_the_key(client: ChatClient, server: FakeOpenAIServer) -> None:
+    server.require_key = "right"
+    error = failure(await collect(client, azure_settings(server, api_key="wrong"))).error
+    assert error.title == "Key rejected"
+    assert error.status == 401
+    assert server.url in error.detail
+
+
+async def test_404_names_the_deployment(client: ChatClient, server: FakeOpenAIServer) -> None:
+    body = {"error": {"code": "DeploymentNotFound", "message": "The API deployment does not exist."}}
+    server.enqueue(ErrorReply(404, body))
+    error = failure(await collect(client, azure_settings(server))).error
+    assert error.title == "Deployment not found"
+    assert "'my-deployment'" in error.detail
+    assert "deployment does not exist" in error.detail
+    assert "not the model name" in error.hint
+
+
+async def test_error_body_text_is_kept_literally(
+    client: ChatClient, server: FakeOpenAIServer
+) -> None:
+    server.enqueue(ErrorReply(500, "upstream [/INST] \x1b[31mboom"))
+    error = failure(await collect(client, compatible_settings(server))).error
+    assert error.title == "Server error 500"
+    assert "[/INST]" in error.detail
+
+
+async def test_context_length(client: ChatClient, server: FakeOpenAIServer) -> None:
+    body = {"error": {"code": "context_length_exceeded", "message": "too many tokens"}}
+    server.enqueue(ErrorReply(400, body))
+    error = failure(await collect(client, compatible_settings(server))).error
+    assert error.title == "Conversation too long"
+
+
+async def test_drop_mid_stream_keeps_the_text(client: ChatClient, server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply(["one ", "two ", "three ", "four"], drop_after=2))
+    events = await collect(client, compatible_settings(server))
+    assert text_of(events) == "one two "
+    assert "Cannot reach" in failure(events).error.title
+
+
+async def test_stall_times_out(client: ChatClient, server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply(["a ", "b"], stall_after=1, stall_seconds=5))
+    events = await collect(client, compatible_settings(server))
+    assert text_of(events) == "a "
+    assert failure(events).error.title == "Timed out"
+
+
+async def test_server_down(client: ChatClient, server: FakeOpenAIServer) -> None:
+    settings = compatible_settings(server, endpoint="http://127.0.0.1:9/v1")
+    error = failure(await collect(client, settings)).error
+    assert error.title == "Cannot reach 127.0.0.1:9"
+
+
+async def test_missing_settings_fail_without_a_request(
+    client: ChatClient, server: FakeOpenAIServer
+) -> None:
+    events = await collect(client, Settings(provider=Provider.AZURE))
+    assert failure(events).error.title == "Not configured"
+    assert server.requests == []
+
+
+async def test_cancelling_closes_the_response(
+    client: ChatClient, server: FakeOpenAIServer
+) -> None:
+    server.enqueue(TextReply(["tok "] * 200, delay=0.02))
+    seen: list[str] = []
+
+    async def consume() -> None:
+        async with aclosing(client.stream(compatible_settings(server), MESSAGES)) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    seen.append(event.text)
+
+    task = asyncio.create_task(consume())
+    while len(seen) < 3:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The connection is reusable at once: the next request on the same client goes through.
+    server.enqueue(TextReply(["again"]))
+    assert text_of(await collect(client, compatible_settings(server))) == "again"
