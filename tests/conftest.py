@@ -43,9 +43,7 @@ def server(_session_server: FakeOpenAIServer) -> FakeOpenAIServer:
 
 
 def compatible_settings(server: FakeOpenAIServer, **changes: object) -> Settings:
-    settings = Settings(
-        provider=Provider.COMPATIBLE, endpoint=server.base_url, model="fake-model"
-    )
+    settings = Settings(provider=Provider.COMPATIBLE, endpoint=server.base_url, model="fake-model")
     return settings.with_changes(**changes)
 
 

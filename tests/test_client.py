@@ -60,7 +60,7 @@ async def test_openai_compatible_stream(client: ChatClient, server: FakeOpenAISe
     assert "max_tokens" not in request.body
 
 
-async def test_keyless_server_gets_no_real_key(client: ChatClient, server: FakeOpenAIServer) -> None:
+async def test_keyless_server(client: ChatClient, server: FakeOpenAIServer) -> None:
     await collect(client, compatible_settings(server, api_key=""))
     assert server.last_request.api_key in (None, "", "none")
 
@@ -144,7 +144,8 @@ async def test_401_names_the_key(client: ChatClient, server: FakeOpenAIServer) -
 
 
 async def test_404_names_the_deployment(client: ChatClient, server: FakeOpenAIServer) -> None:
-    body = {"error": {"code": "DeploymentNotFound", "message": "The API deployment does not exist."}}
+    message = "The API deployment does not exist."
+    body = {"error": {"code": "DeploymentNotFound", "message": message}}
     server.enqueue(ErrorReply(404, body))
     error = failure(await collect(client, azure_settings(server))).error
     assert error.title == "Deployment not found"
@@ -197,21 +198,21 @@ async def test_missing_settings_fail_without_a_request(
     assert server.requests == []
 
 
-async def test_cancelling_closes_the_response(
-    client: ChatClient, server: FakeOpenAIServer
-) -> None:
+async def test_cancelling_closes_the_response(client: ChatClient, server: FakeOpenAIServer) -> None:
     server.enqueue(TextReply(["tok "] * 200, delay=0.02))
     seen: list[str] = []
+    three_tokens = asyncio.Event()
 
     async def consume() -> None:
         async with aclosing(client.stream(compatible_settings(server), MESSAGES)) as events:
             async for event in events:
                 if isinstance(event, TextDelta):
                     seen.append(event.text)
+                    if len(seen) == 3:
+                        three_tokens.set()
 
     task = asyncio.create_task(consume())
-    while len(seen) < 3:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(three_tokens.wait(), timeout=5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -112,7 +112,8 @@ def test_nothing_set_names_every_missing_piece() -> None:
 
 def test_azure_missing_pieces_name_azure_variables() -> None:
     problems = " ".join(Settings(provider=Provider.AZURE).problems())
-    for variable in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_CHAT_DEPLOYMENT", "AZURE_OPENAI_API_KEY"):
+    for variable in ("ENDPOINT", "CHAT_DEPLOYMENT", "API_KEY"):
+        variable = "AZURE_OPENAI_" + variable
         assert variable in problems
 
 
