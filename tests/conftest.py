@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from textual.app import App
+    from textual.widget import Widget
 
 _OUR_PREFIXES = ("AZURE_OPENAI_", "OPENAI_", "CHAT_TUI_")
 
@@ -58,6 +59,10 @@ def azure_settings(server: FakeOpenAIServer, **changes: object) -> Settings:
     return settings.with_changes(**changes)
 
 
-def screen_text(app: App[object]) -> str:
-    """The screen as the user sees it, as plain text lines."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+def screen_text(app: App[object], widget: Widget | None = None) -> str:
+    """The screen as the user sees it, as plain text lines; only `widget`'s part if given."""
+    lines = [strip.text for strip in app.screen._compositor.render_strips()]
+    if widget is None:
+        return "\n".join(lines)
+    region = widget.content_region
+    return "\n".join(line[region.x : region.right] for line in lines[region.y : region.bottom])

@@ -111,7 +111,7 @@ class AssistantMessage(Vertical):
     def on_mount(self) -> None:
         if self.state is ReplyState.STREAMING:
             self._timer = self.set_interval(FLUSH_INTERVAL, self._flush)
-        self._show_status()
+        self._show_state()
 
     def append(self, text: str) -> None:
         """Queue streamed text; it reaches the screen on the next flush. Cheap per token."""
@@ -149,7 +149,8 @@ class AssistantMessage(Vertical):
             self._timer = None
         await self.settle()
         live = self.query("#body").first()
-        if isinstance(live, Markdown):
+        # The reply may have been cleared away, or the app may be quitting, meanwhile.
+        if isinstance(live, Markdown) and self.is_attached and not self.app._exit:
             # Mount the frozen copy first so the transcript's height never dips.
             await self.mount(self._frozen_body(), before=live)
             await live.remove()
@@ -160,13 +161,13 @@ class AssistantMessage(Vertical):
         body.display = bool(self.reply.content)
         return body
 
-    def watch_state(self, state: ReplyState) -> None:
-        for each in ReplyState:
-            self.set_class(each is state, f"-{each.value}")
+    def watch_state(self) -> None:
         if self.is_mounted:
-            self._show_status()
+            self._show_state()
 
-    def _show_status(self) -> None:
+    def _show_state(self) -> None:
+        for each in ReplyState:
+            self.set_class(each is self.state, f"-{each.value}")
         status = self.query_one("#status", Static)
         note = STATE_NOTES[self.state]
         if self._error is not None:

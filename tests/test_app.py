@@ -1,0 +1,518 @@
+"""The app as a user drives it, through Pilot, against the local server over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import pytest
+from textual.widgets import Input, TextArea
+
+from chat_tui.app import ChatApp
+from chat_tui.client import ChatClient
+from chat_tui.conversation import ReplyState
+from chat_tui.screens.help import HelpScreen
+from chat_tui.settings import Settings
+from chat_tui.widgets.messages import AssistantMessage
+from chat_tui.widgets.prompt import PromptInput
+from chat_tui.widgets.settings_panel import SettingsPanel
+from chat_tui.widgets.transcript import Transcript
+from tests.conftest import azure_settings, compatible_settings, screen_text
+from tests.openai_server import ErrorReply, TextReply
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from textual.pilot import Pilot
+
+    from tests.openai_server import FakeOpenAIServer
+
+SIZE = (120, 50)
+SLOW = TextReply(["tok "] * 400, delay=0.02)
+
+
+def make_app(settings: Settings) -> ChatApp:
+    return ChatApp(settings, client=ChatClient(read_timeout=3.0))
+
+
+async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 10) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.02)
+
+
+def replies(app: ChatApp) -> list[AssistantMessage]:
+    return list(app.query(AssistantMessage))
+
+
+def settled(app: ChatApp) -> bool:
+    """No reply streams and every reply has been frozen into its final render."""
+    return not app.is_streaming and all(not view.query("#body") for view in replies(app))
+
+
+async def send(pilot: Pilot[None], text: str) -> None:
+    prompt = pilot.app.query_one(PromptInput)
+    prompt.focus()
+    prompt.insert(text)
+    await pilot.press("enter")
+
+
+async def chat(pilot: Pilot[None], text: str) -> None:
+    """Send and wait until the reply has ended and been rendered."""
+    await send(pilot, text)
+    await wait_for(pilot, lambda: settled(pilot.app))  # type: ignore[arg-type]
+    await pilot.pause()
+
+
+async def streaming_with_text(pilot: Pilot[None]) -> AssistantMessage:
+    app: ChatApp = pilot.app  # type: ignore[assignment]
+    await wait_for(
+        pilot, lambda: bool(replies(app)) and "tok tok" in replies(app)[-1].reply.content
+    )
+    await pilot.pause(0.15)  # a flush or two reaches the screen
+    return replies(app)[-1]
+
+
+# -- 1. launching ---------------------------------------------------------------------------
+
+
+async def test_unconfigured_start_says_what_is_missing() -> None:
+    app = make_app(Settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Not connected yet" in text
+        assert "OPENAI_API_KEY" in text
+        assert "AZURE_OPENAI_ENDPOINT" in text
+        assert "No model" in str(app.query_one("#connection-status").render())
+        assert app.focused is app.query_one(PromptInput)
+
+
+async def test_unconfigured_send_keeps_the_message(server: FakeOpenAIServer) -> None:
+    app = make_app(Settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "hello?")
+        assert "Not configured" in screen_text(app)
+        assert "hello?" in screen_text(app)
+        assert app.conversation.messages[0].content == "hello?"
+        assert server.requests == []
+
+
+# -- 2. streaming ---------------------------------------------------------------------------
+
+MARKDOWN_REPLY = (
+    "# Title\n\nSome **bold** text.\n\n- item one\n- item two\n\n```python\nprint('hi')\n```\n"
+)
+
+
+async def test_reply_streams_then_renders_as_markdown(server: FakeOpenAIServer) -> None:
+    tokens = [MARKDOWN_REPLY[i : i + 3] for i in range(0, len(MARKDOWN_REPLY), 3)]
+    server.enqueue(TextReply(tokens, delay=0.04))
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "Show me markdown")
+        await wait_for(pilot, lambda: "Title" in screen_text(app))
+        view = replies(app)[-1]
+        # Mid-stream: part of the reply is on screen, marked as streaming.
+        assert view.has_class("-streaming")
+        assert "streaming" in screen_text(app)
+        assert "print('hi')" not in screen_text(app)
+        await wait_for(pilot, lambda: settled(app))
+        await pilot.pause()
+        text = screen_text(app)
+        for visible in ("Title", "Some bold text.", "item one", "item two", "print('hi')"):
+            assert visible in text
+        for raw in ("# Title", "**bold**", "```"):
+            assert raw not in text
+        assert view.state is ReplyState.COMPLETE
+        assert "streaming" not in text
+
+
+async def test_azure_stream_in_the_app(server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply(["Azure ", "says ", "hi"], azure=True))
+    app = make_app(azure_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "hi")
+        assert "Azure says hi" in screen_text(app)
+        assert server.last_request.kind == "azure"
+
+
+async def test_transcript_follows_unless_scrolled_up(server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply(["line\n\n"] * 300, delay=0.01))
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        transcript = app.query_one(Transcript)
+        await send(pilot, "long please")
+        await wait_for(pilot, lambda: transcript.max_scroll_y > 40)
+        await pilot.pause(0.1)
+        assert transcript.scroll_y >= transcript.max_scroll_y - 2  # following
+        transcript.scroll_to(y=5, animate=False)
+        await pilot.pause(0.3)
+        assert transcript.scroll_y == 5  # the user's position is kept while text arrives
+        assert transcript.max_scroll_y > 60
+        transcript.scroll_end(animate=False)
+        await pilot.pause(0.3)
+        assert transcript.scroll_y >= transcript.max_scroll_y - 2  # following again
+        await wait_for(pilot, lambda: settled(app))
+
+
+# -- 3. history -----------------------------------------------------------------------------
+
+
+async def test_every_request_carries_system_prompt_and_history(server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply("First answer."), TextReply("Second answer."))
+    app = make_app(compatible_settings(server, system_prompt="Be terse."))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "one")
+        await chat(pilot, "two")
+        assert server.last_request.messages == [
+            {"role": "system", "content": "Be terse."},
+            {"role": "user", "content": "one"},
+            {"role": "assistant", "content": "First answer."},
+            {"role": "user", "content": "two"},
+        ]
+
+
+# -- 4. editing settings --------------------------------------------------------------------
+
+
+async def test_edited_system_prompt_is_used_next(server: FakeOpenAIServer) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "before")
+        await pilot.press("f2")
+        area = app.query_one("#system-prompt", TextArea)
+        assert app.focused is area
+        area.clear()
+        await pilot.press(*"Talk like a pirate.")
+        await pilot.press("escape")
+        assert app.focused is app.query_one(PromptInput)
+        await chat(pilot, "after")
+        assert server.last_request.messages[0] == {
+            "role": "system",
+            "content": "Talk like a pirate.",
+        }
+
+
+async def type_into(pilot: Pilot[None], widget_id: str, text: str) -> None:
+    """Focus a field (which selects its text, as tab or a click would) and type over it."""
+    field = pilot.app.query_one(f"#{widget_id}", Input)
+    field.focus()
+    await pilot.pause()
+    await pilot.press(*text)
+    assert field.value == text
+
+
+async def test_edited_deployment_settings_are_used_next(server: FakeOpenAIServer) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_into(pilot, "model", "other-model")
+        await type_into(pilot, "temperature", "0.5")
+        await type_into(pilot, "max_tokens", "64")
+        await type_into(pilot, "api_key", "sk-typed-secret")
+        assert "sk-typed-secret" not in screen_text(app)  # the key is masked
+        await chat(pilot, "go")
+        request = server.last_request
+        assert request.body is not None
+        assert request.body["model"] == "other-model"
+        assert request.body["temperature"] == 0.5
+        assert request.body["max_tokens"] == 64
+        assert request.api_key == "sk-typed-secret"
+        assert "other-model" in app.sub_title
+
+
+async def test_edited_endpoint_and_provider_are_used_next(server: FakeOpenAIServer) -> None:
+    app = make_app(compatible_settings(server, endpoint="http://127.0.0.1:9/v1"))
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(SettingsPanel)
+        await type_into(pilot, "endpoint", server.url)
+        from chat_tui.settings import Provider
+        from textual.widgets import Select
+
+        app.query_one("#provider", Select).value = Provider.AZURE
+        await pilot.pause()
+        assert str(app.query_one("#model-label").render()) == "Deployment"
+        assert app.query_one("#api_version").display
+        await type_into(pilot, "model", "dep-1")
+        await type_into(pilot, "api_key", "k")
+        assert panel.settings.provider is Provider.AZURE
+        await chat(pilot, "hello azure")
+        assert server.last_request.kind == "azure"
+        assert server.last_request.deployment == "dep-1"
+
+
+async def test_invalid_values_are_explained_and_not_applied(server: FakeOpenAIServer) -> None:
+    app = make_app(compatible_settings(server, temperature=0.2))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_into(pilot, "temperature", "3")
+        await type_into(pilot, "max_tokens", "-1")
+        await pilot.pause()
+        # Messages wrap in the narrow sidebar: compare its words.
+        text = " ".join(screen_text(app, app.query_one(SettingsPanel)).split())
+        assert "Temperature must be from 0 to 2, not 3." in text
+        assert "Max tokens must be more than 0, not -1." in text
+        await chat(pilot, "go")
+        body = server.last_request.body
+        assert body is not None
+        assert body["temperature"] == 0.2
+        assert "max_tokens" not in body
+        await type_into(pilot, "temperature", "1")
+        await pilot.pause()
+        assert "Temperature must" not in screen_text(app)
+
+
+# -- 5. stopping ----------------------------------------------------------------------------
+
+
+async def test_stop_keeps_the_partial_reply(server: FakeOpenAIServer) -> None:
+    server.enqueue(SLOW)
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "talk")
+        view = await streaming_with_text(pilot)
+        await pilot.press("escape")
+        assert not app.is_streaming
+        assert app.focused is app.query_one(PromptInput)
+        await wait_for(pilot, lambda: settled(app))
+        partial = view.reply.content
+        assert view.state is ReplyState.STOPPED
+        assert 0 < partial.count("tok") < 400
+        text = screen_text(app)
+        assert "Stopped" in text
+        assert "tok tok" in text
+        # The input is ready at once, and the next request carries the partial reply.
+        await chat(pilot, "go on")
+        assert server.last_request.messages[-2:] == [
+            {"role": "assistant", "content": partial},
+            {"role": "user", "content": "go on"},
+        ]
+
+
+async def test_sending_while_a_reply_streams_keeps_the_text(server: FakeOpenAIServer) -> None:
+    server.enqueue(SLOW)
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "talk")
+        await streaming_with_text(pilot)
+        await send(pilot, "not yet")
+        assert app.query_one(PromptInput).text == "not yet"
+        assert len(server.requests) == 1
+        await pilot.press("escape")
+
+
+# -- 6. clearing ----------------------------------------------------------------------------
+
+
+async def test_clear_while_streaming_leaves_nothing_behind(server: FakeOpenAIServer) -> None:
+    server.enqueue(SLOW)
+    app = make_app(compatible_settings(server, system_prompt="Stay."))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "talk")
+        await streaming_with_text(pilot)
+        await pilot.press("ctrl+l")
+        assert not app.is_streaming
+        assert len(app.conversation) == 0
+        assert not app.query_one(Transcript).children
+        await pilot.pause(0.5)  # nothing from the stopped reply comes back
+        assert "tok tok" not in screen_text(app)
+        assert len(app.conversation) == 0
+        await chat(pilot, "fresh start")
+        assert server.last_request.messages == [
+            {"role": "system", "content": "Stay."},
+            {"role": "user", "content": "fresh start"},
+        ]
+
+
+# -- 7. keys, help, palette, quitting -------------------------------------------------------
+
+
+async def test_footer_shows_the_main_keys(server: FakeOpenAIServer) -> None:
+    server.enqueue(SLOW)
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        footer = screen_text(app).splitlines()[-1]
+        for key in ("Clear", "Settings", "Help", "palette"):
+            assert key in footer
+        assert "Stop" not in footer  # nothing to stop yet
+        await send(pilot, "talk")
+        await streaming_with_text(pilot)
+        assert "Stop reply" in screen_text(app).splitlines()[-1]
+        await pilot.press("escape")
+
+
+async def test_help_screen_lists_every_key(server: FakeOpenAIServer) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.pause()
+        text = screen_text(app)
+        for entry in ("enter", "Send the message", "ctrl+j", "New line", "Stop reply", "Clear"):
+            assert entry in text
+        for entry in ("Settings", "System prompt", "ctrl+p", "ctrl+q", "Quit", "f1"):
+            assert entry in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_help_opens_while_streaming(server: FakeOpenAIServer) -> None:
+    server.enqueue(SLOW)
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "talk")
+        await streaming_with_text(pilot)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert app.is_streaming
+        await pilot.press("escape")
+
+
+async def test_palette_runs_every_action(server: FakeOpenAIServer) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "hello")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"clear conv")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.conversation) == 0)
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        for title, _, _ in ChatApp.PALETTE:
+            assert title in titles
+
+
+async def test_sidebar_toggles(server: FakeOpenAIServer) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        sidebar = app.query_one(SettingsPanel)
+        assert sidebar.display
+        await pilot.press("ctrl+b")
+        assert not sidebar.display
+        await pilot.press("ctrl+b")
+        assert sidebar.display
+
+
+async def test_quit_while_streaming_is_clean(server: FakeOpenAIServer) -> None:
+    server.enqueue(SLOW)
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "talk")
+        await streaming_with_text(pilot)
+        await pilot.press("ctrl+q")
+    assert app.return_code == 0
+    assert app._exception is None
+
+
+# -- the prompt box -------------------------------------------------------------------------
+
+
+async def test_enter_sends_ctrl_j_and_shift_enter_add_lines(server: FakeOpenAIServer) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"line one", "ctrl+j", *"line two", "shift+enter", *"three", "enter")
+        await wait_for(pilot, lambda: settled(app))
+        assert server.last_request.messages[-1] == {
+            "role": "user",
+            "content": "line one\nline two\nthree",
+        }
+        assert app.query_one(PromptInput).text == ""
+
+
+async def test_blank_message_sends_nothing(server: FakeOpenAIServer) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space", "space", "ctrl+j", "enter")
+        await pilot.pause(0.2)
+        assert server.requests == []
+        assert len(app.conversation) == 0
+
+
+# -- failures -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "shown"),
+    [
+        (ErrorReply(401), "Key rejected"),
+        (
+            ErrorReply(404, {"error": {"code": "DeploymentNotFound", "message": "nope"}}),
+            "not found",
+        ),
+        (ErrorReply(503), "Server error 503"),
+    ],
+)
+async def test_request_errors_are_shown_and_the_message_stays(
+    server: FakeOpenAIServer, reply: ErrorReply, shown: str
+) -> None:
+    server.enqueue(reply)
+    app = make_app(azure_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "my question")
+        text = screen_text(app)
+        assert shown in text
+        assert "my question" in text
+        assert replies(app)[-1].state is ReplyState.FAILED
+        # The app is still usable, and the unanswered question is sent again.
+        await chat(pilot, "again")
+        assert [m["content"] for m in server.last_request.messages[1:]] == ["my question", "again"]
+
+
+async def test_server_down_is_shown(server: FakeOpenAIServer) -> None:
+    app = make_app(compatible_settings(server, endpoint="http://127.0.0.1:9/v1"))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "anyone?")
+        assert "Cannot reach 127.0.0.1:9" in screen_text(app)
+
+
+async def test_drop_mid_stream_keeps_the_partial_reply(server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply(["kept ", "text ", "lost"], drop_after=2))
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "go")
+        text = screen_text(app)
+        assert "kept text" in text
+        assert "Interrupted" in text
+        assert replies(app)[-1].state is ReplyState.INTERRUPTED
+
+
+@pytest.mark.parametrize(
+    ("reply", "notice", "state"),
+    [
+        (TextReply(["cut"], finish_reason="length"), "token limit", ReplyState.LENGTH),
+        (TextReply(["hm"], finish_reason="content_filter"), "content filter", ReplyState.FILTERED),
+        (TextReply(["so"], finish_reason=None, done=False), "Incomplete", ReplyState.INCOMPLETE),
+    ],
+)
+async def test_how_a_reply_ended_is_shown(
+    server: FakeOpenAIServer, reply: TextReply, notice: str, state: ReplyState
+) -> None:
+    server.enqueue(reply)
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "go")
+        assert notice in screen_text(app)
+        assert replies(app)[-1].state is state
+
+
+# -- untrusted text -------------------------------------------------------------------------
+
+HOSTILE = "[bold]not bold[/bold] [/INST] [link=http://x]y[/link] \x1b[31mred\x1b[0m"
+
+
+async def test_markup_and_escapes_are_shown_literally(server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply(HOSTILE), ErrorReply(500, "bad [/INST] body \x1b[2J"))
+    app = make_app(compatible_settings(server, model="[b]model"))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "user [red]text[/red] \x1b[1m")
+        text = screen_text(app)
+        assert "user [red]text[/red] ␛[1m" in text
+        assert "[bold]not bold[/bold] [/INST] [link=http://x]y[/link] ␛[31mred␛[0m" in text
+        await chat(pilot, "more")
+        assert "bad [/INST] body ␛[2J" in screen_text(app)
+        assert "[b]model" in app.sub_title
