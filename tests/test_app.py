@@ -6,13 +6,13 @@ import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
-from textual.widgets import Input, TextArea
+from textual.widgets import Input, Select, TextArea
 
 from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
 from chat_tui.conversation import ReplyState
 from chat_tui.screens.help import HelpScreen
-from chat_tui.settings import Settings
+from chat_tui.settings import Provider, Settings
 from chat_tui.widgets.messages import AssistantMessage
 from chat_tui.widgets.prompt import PromptInput
 from chat_tui.widgets.settings_panel import SettingsPanel
@@ -35,13 +35,11 @@ def make_app(settings: Settings) -> ChatApp:
     return ChatApp(settings, client=ChatClient(read_timeout=3.0))
 
 
-async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 10) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("timed out waiting for the app")
-        await pilot.pause(0.02)
+async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], seconds: float = 10) -> None:
+    """Let the app run until `predicate` holds; fail after `seconds`."""
+    async with asyncio.timeout(seconds):
+        while not predicate():
+            await pilot.pause(0.02)
 
 
 def replies(app: ChatApp) -> list[AssistantMessage]:
@@ -229,9 +227,6 @@ async def test_edited_endpoint_and_provider_are_used_next(server: FakeOpenAIServ
     async with app.run_test(size=SIZE) as pilot:
         panel = app.query_one(SettingsPanel)
         await type_into(pilot, "endpoint", server.url)
-        from chat_tui.settings import Provider
-        from textual.widgets import Select
-
         app.query_one("#provider", Select).value = Provider.AZURE
         await pilot.pause()
         assert str(app.query_one("#model-label").render()) == "Deployment"
