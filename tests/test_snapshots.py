@@ -1,0 +1,46 @@
+"""Snapshots of key screens (regenerate deliberately with --snapshot-update, then review)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chat_tui.app import ChatApp
+from chat_tui.client import ChatClient
+from chat_tui.settings import Settings
+from tests.conftest import compatible_settings
+from tests.openai_server import TextReply
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from textual.pilot import Pilot
+
+    from tests.openai_server import FakeOpenAIServer
+
+SIZE = (100, 32)
+
+REPLY = (
+    "## Plan\n\nHere is a **short** answer with `inline code`:\n\n"
+    "1. read the file\n2. count the words\n\n"
+    "```python\nwords = open('notes.txt').read().split()\nprint(len(words))\n```\n"
+)
+
+
+def test_empty_screen_with_nothing_configured(snap_compare: Callable[..., bool]) -> None:
+    assert snap_compare(ChatApp(Settings()), terminal_size=SIZE)
+
+
+def test_finished_reply(snap_compare: Callable[..., bool], server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply(REPLY))
+    # The sidebar shows the server's random port; the test hides it (ctrl+b) for a stable picture.
+    app = ChatApp(compatible_settings(server), client=ChatClient())
+
+    async def chat(pilot: Pilot[None]) -> None:
+        await pilot.press("ctrl+b", *"Count the words in notes.txt", "enter")
+        while app.is_streaming or app.query("#body"):
+            await pilot.pause(0.05)
+        # The header names the server's random port; pin it so the picture is stable.
+        app.sub_title = "fake-model @ 127.0.0.1"
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=chat)
