@@ -56,12 +56,22 @@ class ChatApp(App[None]):
     TITLE = "chat-tui"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "stop", "Stop reply"),
-        Binding("escape", "focus_prompt", "Back to the prompt", show=False),
-        Binding("ctrl+l", "clear", "Clear"),
-        Binding("ctrl+b", "toggle_sidebar", "Settings"),
-        Binding("f2", "edit_system_prompt", "System prompt", show=False),
-        Binding("f1", "help", "Help"),
+        Binding("escape", "stop", "Stop reply", tooltip="Stop the reply; what arrived stays"),
+        Binding("escape", "focus_prompt", "Prompt", show=False, tooltip="Back to the message box"),
+        Binding(
+            "ctrl+l", "clear", "Clear", tooltip="Clear the conversation (the system prompt stays)"
+        ),
+        Binding(
+            "ctrl+b", "toggle_sidebar", "Settings", tooltip="Show or hide the settings sidebar"
+        ),
+        Binding(
+            "f2",
+            "edit_system_prompt",
+            "System prompt",
+            show=False,
+            tooltip="Edit the system prompt",
+        ),
+        Binding("f1", "help", "Help", tooltip="This help"),
     ]
 
     # Palette entries: (title, help, action). Every action is reachable from ctrl+p.
@@ -85,6 +95,9 @@ class ChatApp(App[None]):
         ("Focus prompt", "Move the cursor to the message box", "focus_prompt"),
         ("Help", "Show every key", "help"),
     )
+
+    # Below 100 columns the sidebar starts hidden (ctrl+b still shows it).
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
 
     is_streaming: reactive[bool] = reactive(False, bindings=True)
 
@@ -112,8 +125,10 @@ class ChatApp(App[None]):
         if problems:
             await self.query_one(Transcript).add(
                 Notice(
-                    "Not connected yet. " + " ".join(problems),
-                    "Fill in the sidebar (ctrl+b shows and hides it), or set:\n" + ENVIRONMENT_HELP,
+                    "Not connected yet",
+                    "\n".join(problems)
+                    + "\n\nFill in the settings sidebar (ctrl+b shows it), or set\n"
+                    + ENVIRONMENT_HELP,
                 )
             )
         # Import the SDK off the UI thread after the first frame: it takes most of a second.
@@ -215,12 +230,18 @@ class ChatApp(App[None]):
 
     def action_toggle_sidebar(self) -> None:
         sidebar = self.query_one(SettingsPanel)
-        sidebar.display = not sidebar.display
+        self._show_sidebar(not sidebar.display)
         if not sidebar.display and (self.focused is None or sidebar in self.focused.ancestors):
             self.action_focus_prompt()
 
+    def _show_sidebar(self, show: bool) -> None:
+        # Classes, not inline display: the stylesheet decides the default per terminal width.
+        sidebar = self.query_one(SettingsPanel)
+        sidebar.set_class(show, "-open")
+        sidebar.set_class(not show, "-closed")
+
     def action_edit_system_prompt(self) -> None:
-        self.query_one(SettingsPanel).display = True
+        self._show_sidebar(True)
         self.query_one("#system-prompt", TextArea).focus()
 
     def action_help(self) -> None:
@@ -229,18 +250,15 @@ class ChatApp(App[None]):
 
     def key_help(self) -> list[tuple[str, str]]:
         """Every key, for the help screen: the prompt's, the app's and Textual's own."""
-        rows = [("enter", "Send the message")]
-        rows += describe_bindings(PromptInput.BINDINGS, self.get_key_display_for)
-        rows += describe_bindings(self.BINDINGS, self.get_key_display_for)
-        rows += [
-            ("ctrl+p", "Command palette: every action by name"),
-            ("tab / shift+tab", "Move between the prompt, transcript and settings"),
-            ("ctrl+q", "Quit"),
+        bindings = [
+            Binding("enter", "", "Send the message"),
+            *PromptInput.BINDINGS,
+            *self.BINDINGS,
+            Binding("ctrl+p", "", "Command palette: every action by name"),
+            Binding("tab,shift+tab", "", "Move between the prompt, transcript and settings"),
+            Binding("ctrl+q", "", "Quit (also while a reply streams)"),
         ]
-        return rows
-
-    def get_key_display_for(self, key: str) -> str:
-        return self.get_key_display(Binding(key, ""))
+        return describe_bindings(bindings, lambda key: self.get_key_display(Binding(key, "")))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -263,9 +263,11 @@ def _provider_from_name(name: str) -> Provider | None:
         return None
 
 
+# Kept under 70 columns so it reads unwrapped in the transcript and in --help.
 ENVIRONMENT_HELP = """\
-Azure OpenAI:  AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, AZURE_OPENAI_CHAT_DEPLOYMENT
-               (and optionally AZURE_OPENAI_API_VERSION)
-OpenAI:        OPENAI_API_KEY, OPENAI_MODEL
-Local server:  OPENAI_BASE_URL (e.g. http://localhost:11434/v1), OPENAI_MODEL
-Put them in the environment or in a .env file in the current directory."""
+Azure OpenAI  AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY,
+              AZURE_OPENAI_CHAT_DEPLOYMENT (AZURE_OPENAI_API_VERSION)
+OpenAI        OPENAI_API_KEY, OPENAI_MODEL
+Local server  OPENAI_BASE_URL, OPENAI_MODEL
+              (e.g. http://localhost:11434/v1 for Ollama)
+in the environment or in a .env file in the current directory."""

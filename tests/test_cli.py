@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-
-import pytest
+from typing import TYPE_CHECKING
 
 from chat_tui import __version__
 from chat_tui.cli import build_parser, main
+
+if TYPE_CHECKING:
+    import pytest
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

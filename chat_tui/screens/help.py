@@ -4,50 +4,55 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.table import Table
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Static
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from textual.app import ComposeResult
 
-INTRO = """\
-# chat-tui keys
-
-Type a message and press **Enter**. The reply streams into the transcript; scroll up to read
-back (the transcript stops following) and scroll to the bottom to follow again.
-"""
-
-
-def key_rows(app_bindings: Iterable[tuple[str, str]]) -> str:
-    lines = ["| Key | Action |", "| --- | --- |"]
-    lines += [f"| `{key}` | {description} |" for key, description in app_bindings]
-    return "\n".join(lines)
+INTRO = (
+    "Type a message and press Enter; the reply streams into the transcript. Scroll up to read "
+    "back (the transcript stops following) and scroll to the bottom to follow again."
+)
 
 
 def describe_bindings(
     bindings: Iterable[BindingType], key_display: Callable[[str], str]
 ) -> list[tuple[str, str]]:
-    """(key, description) for each binding with a description, keys joined with ' / '."""
+    """(keys, what they do) for each binding with a description; the tooltip says it in full."""
     rows: list[tuple[str, str]] = []
     for entry in bindings:
         if not isinstance(entry, Binding) or not entry.description:
             continue
-        keys = " / ".join(key_display(key) for key in entry.key.split(","))
-        rows.append((keys, entry.description))
+        keys = " or ".join(key_display(key) for key in entry.key.split(","))
+        rows.append((keys, entry.tooltip or entry.description))
     return rows
 
 
+def key_table(rows: Iterable[tuple[str, str]]) -> Table:
+    table = Table(box=None, show_header=False, padding=(0, 2, 0, 0), expand=True)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(ratio=1)
+    for keys, action in rows:
+        table.add_row(keys, action)
+    return table
+
+
 class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,q", "app.pop_screen", "Close help")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,q", "app.pop_screen", "Close")]
 
     def __init__(self, rows: list[tuple[str, str]]) -> None:
         super().__init__()
         self._rows = rows
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help-body"):
-            yield Markdown(INTRO + "\n" + key_rows(self._rows) + "\n\nPress **Esc** to close.")
+        with VerticalScroll(id="help-body") as body:
+            body.border_title = "chat-tui keys"
+            body.border_subtitle = "esc closes"
+            yield Static(INTRO, markup=False, id="help-intro")
+            yield Static(key_table(self._rows), id="help-keys")

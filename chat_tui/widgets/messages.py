@@ -168,6 +168,7 @@ class AssistantMessage(Vertical):
     def _show_state(self) -> None:
         for each in ReplyState:
             self.set_class(each is self.state, f"-{each.value}")
+        self.set_class(bool(self.reply.content), "-has-text")
         status = self.query_one("#status", Static)
         note = STATE_NOTES[self.state]
         if self._error is not None:

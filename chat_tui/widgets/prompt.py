@@ -19,7 +19,13 @@ class PromptInput(TextArea):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # ctrl+j works in every terminal; shift+enter only where the terminal reports it.
-        Binding("ctrl+j,shift+enter", "newline", "New line", key_display="ctrl+j"),
+        Binding(
+            "ctrl+j,shift+enter",
+            "newline",
+            "New line",
+            key_display="ctrl+j",
+            tooltip="New line in the message (shift+enter where the terminal reports it)",
+        ),
     ]
 
     class Submitted(Message):

@@ -91,6 +91,7 @@ class SettingsPanel(VerticalScroll):
             [(provider.label, provider) for provider in Provider],
             value=settings.provider,
             allow_blank=False,
+            compact=True,
             id="provider",
         )
         for spec in FIELDS:
