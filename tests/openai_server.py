@@ -16,6 +16,7 @@ import http
 import json
 import random
 import re
+import signal
 import socket
 import threading
 import time
@@ -769,10 +770,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     commands = "!long N, !code N, !status N, !drop, !stall, !length, !filter, !nofinish, !markup"
     print(f"  prompts: {commands}", flush=True)
+    # Explicit handlers: a shell may start background jobs with SIGINT ignored or defaulted.
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        stopping.wait()
     finally:
         server.stop()
 

@@ -365,12 +365,18 @@ async def test_help_screen_lists_every_key(server: FakeOpenAIServer) -> None:
         assert not isinstance(app.screen, HelpScreen)
 
 
-async def test_help_opens_while_streaming(server: FakeOpenAIServer) -> None:
-    server.enqueue(SLOW)
+async def test_ui_stays_responsive_while_streaming(server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply(["tok tok\n\n"] * 400, delay=0.02))
     app = make_app(compatible_settings(server))
     async with app.run_test(size=SIZE) as pilot:
         await send(pilot, "talk")
-        await streaming_with_text(pilot)
+        transcript = app.query_one(Transcript)
+        await wait_for(pilot, lambda: transcript.max_scroll_y > 20)
+        await pilot.press(*"typing ahead")
+        assert app.query_one(PromptInput).text == "typing ahead"
+        transcript.scroll_home(animate=False)
+        await pilot.pause()
+        assert transcript.scroll_y == 0
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")

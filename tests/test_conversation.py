@@ -80,6 +80,14 @@ def test_finish_reasons(reason: str | None, state: ReplyState) -> None:
     assert ReplyState.from_finish_reason(reason) is state
 
 
+def test_the_app_defers_the_sdk_import() -> None:
+    code = "import sys, chat_tui.app\nprint('openai' in sys.modules)\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "False"
+
+
 def test_core_imports_neither_textual_nor_openai() -> None:
     code = (
         "import sys\n"
