@@ -218,11 +218,8 @@ class ChatApp(App[None]):
     async def action_clear(self) -> None:
         # Stop first and wait, so no text from the stopped reply lands after the clear.
         await self._stop_reply()
-        transcript = self.query_one(Transcript)
-        for view in transcript.query(AssistantMessage):
-            await view.settle()
         self.conversation.clear()
-        await transcript.clear()
+        await self.query_one(Transcript).clear()
         self.action_focus_prompt()
 
     def action_focus_prompt(self) -> None:

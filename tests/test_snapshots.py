@@ -37,7 +37,7 @@ def test_finished_reply(snap_compare: Callable[..., bool], server: FakeOpenAISer
 
     async def chat(pilot: Pilot[None]) -> None:
         await pilot.press("ctrl+b", *"Count the words in notes.txt", "enter")
-        while app.is_streaming or app.query("#body"):
+        while app.is_streaming:
             await pilot.pause(0.05)
         # The header names the server's random port; pin it so the picture is stable.
         app.sub_title = "fake-model @ 127.0.0.1"

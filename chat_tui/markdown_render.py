@@ -1,0 +1,89 @@
+"""Markdown for the transcript: Rich renderables, and where a streaming reply can be cut.
+
+A streaming reply is shown as a few settled chunks, each rendered once, plus one live tail that is
+re-rendered as text arrives. Cutting only where a top-level block has certainly ended keeps the
+chunks rendering exactly as the whole text would, and keeps the cost of each update bounded by the
+tail, not by the length of the reply. No Textual here: this is plain text and Rich.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.markdown import CodeBlock, Heading, Markdown
+
+from chat_tui.text import visible
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
+    from rich.text import JustifyMethod
+
+# A fence opener or closer: up to three spaces, then ``` or ~~~ (three or more).
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+class _LeftHeading(Heading):
+    # Rich centres top-level headings; in a chat transcript everything reads left to right.
+    LEVEL_ALIGN: ClassVar[dict[str, JustifyMethod]] = dict.fromkeys(
+        ("h1", "h2", "h3", "h4", "h5", "h6"), "left"
+    )
+
+
+class _CodeBlock(CodeBlock):
+    @classmethod
+    def create(cls, markdown: Markdown, token: Token) -> CodeBlock:
+        block = super().create(markdown, token)
+        # Highlighting costs about four times plain rendering: the live tail of a streaming reply
+        # is shown plain, and highlighted once its block has settled.
+        if not getattr(markdown, "highlight", True):
+            block.lexer_name = "text"
+        return block
+
+
+class TranscriptMarkdown(Markdown):
+    elements: ClassVar = {
+        **Markdown.elements,
+        "heading_open": _LeftHeading,
+        "fence": _CodeBlock,
+        "code_block": _CodeBlock,
+    }
+
+    def __init__(self, text: str, *, dark: bool = True, highlight: bool = True) -> None:
+        self.highlight = highlight
+        super().__init__(
+            visible(text), code_theme="monokai" if dark else "default", hyperlinks=True
+        )
+
+
+def settle_point(text: str, min_chars: int) -> int:
+    """Where `text` can be cut so that the part before it will never change its rendering.
+
+    That is just after a blank line outside any code fence, when the next top-level block has
+    already begun (a non-blank, unindented line follows). Returns the last such index at or
+    beyond `min_chars`, or 0 when there is none yet.
+    """
+    cut = 0
+    fence: str | None = None
+    offset = 0
+    after_blank = False
+    for line in text.splitlines(keepends=True):
+        complete = line.endswith("\n")
+        stripped = line.strip()
+        starts_block = fence is None and after_blank and stripped and not line[0].isspace()
+        if starts_block and offset >= min_chars:
+            cut = offset
+        match = _FENCE.match(line)
+        if match and complete:
+            marker = match.group(1)
+            if fence is None:
+                fence = marker
+            elif (
+                marker[0] == fence[0]
+                and len(marker) >= len(fence)
+                and not stripped.strip(marker[0])
+            ):
+                fence = None
+        after_blank = fence is None and complete and not stripped
+        offset += len(line)
+    return cut
