@@ -760,6 +760,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--tps", type=float, default=None, help="tokens per second to stream")
     args = parser.parse_args(argv)
+    # Handlers before the first line is printed: whoever reads it may signal at once. Explicit,
+    # because a shell may start background jobs with SIGINT ignored.
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     server = FakeOpenAIServer(args.host, args.port, tokens_per_second=args.tps).start()
     url = server.url
     print(f"fake OpenAI server on {url}")
@@ -770,10 +775,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     commands = "!long N, !code N, !status N, !drop, !stall, !length, !filter, !nofinish, !markup"
     print(f"  prompts: {commands}", flush=True)
-    # Explicit handlers: a shell may start background jobs with SIGINT ignored or defaulted.
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
     try:
         stopping.wait()
     finally:
