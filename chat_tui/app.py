@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import aclosing, suppress
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -19,10 +20,12 @@ from textual.widgets import Footer, Header, TextArea
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chat_tui.client import ChatClient
+from chat_tui.config_file import ConfigFile, config_path, load_config, save_profile
 from chat_tui.conversation import Conversation, Message, ReplyState
 from chat_tui.events import ReplyFailed, ReplyFinished, TextDelta, Usage
 from chat_tui.screens.help import HelpScreen, describe_bindings
 from chat_tui.settings import ENVIRONMENT_HELP, Settings
+from chat_tui.settings_sources import DEFAULT_SOURCE, Resolved, switch_profile
 from chat_tui.widgets.messages import AssistantMessage, Notice, UserMessage
 from chat_tui.widgets.prompt import PromptInput
 from chat_tui.widgets.settings_panel import SettingsPanel
@@ -56,8 +59,14 @@ class ChatApp(App[None]):
     TITLE = "chat-tui"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "stop", "Stop reply", tooltip="Stop the reply; what arrived stays"),
-        Binding("escape", "focus_prompt", "Prompt", show=False, tooltip="Back to the message box"),
+        Binding(
+            "escape",
+            "stop",
+            "Stop reply",
+            tooltip="Stop the reply (what arrived stays); otherwise back to the message box",
+        ),
+        # Esc when nothing streams; no description, so it is not listed twice.
+        Binding("escape", "focus_prompt", show=False),
         Binding(
             "ctrl+l", "clear", "Clear", tooltip="Clear the conversation (the system prompt stays)"
         ),
@@ -93,6 +102,13 @@ class ChatApp(App[None]):
             "edit_system_prompt",
         ),
         ("Focus prompt", "Move the cursor to the message box", "focus_prompt"),
+        ("Test connection", "Check the settings with a one-token request", "test_connection"),
+        ("Save settings", "Save to the config file, without the API key", "save_settings"),
+        (
+            "Save settings with the API key",
+            "Save to the config file (owner-only), including the API key",
+            "save_settings(True)",
+        ),
         ("Help", "Show every key", "help"),
     )
 
@@ -101,18 +117,36 @@ class ChatApp(App[None]):
 
     is_streaming: reactive[bool] = reactive(False, bindings=True)
 
-    def __init__(self, settings: Settings, *, client: ChatClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | Resolved,
+        *,
+        client: ChatClient | None = None,
+        config: ConfigFile | None = None,
+    ) -> None:
         super().__init__()
-        self.settings = settings
-        self.conversation = Conversation(settings.system_prompt)
+        if isinstance(settings, Settings):
+            settings = Resolved(
+                settings, dict.fromkeys(Settings.__dataclass_fields__, DEFAULT_SOURCE)
+            )
+        self.resolved = settings
+        self.settings = settings.settings
+        self.config = config if config is not None else ConfigFile(config_path())
+        self.conversation = Conversation(self.settings.system_prompt)
         self.client = client or ChatClient()
+        self._streaming: tuple[Message, AssistantMessage] | None = None
 
     # -- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
-            yield SettingsPanel(self.settings, id="sidebar")
+            yield SettingsPanel(
+                self.settings,
+                profiles=self.config.profiles,
+                profile=self.resolved.profile,
+                id="sidebar",
+            )
             with Vertical(id="chat"):
                 yield Transcript(id="transcript")
                 yield PromptInput(id="prompt")
@@ -121,6 +155,9 @@ class ChatApp(App[None]):
     async def on_mount(self) -> None:
         self.sub_title = self.settings.target
         self.query_one(PromptInput).focus()
+        self.query_one(SettingsPanel).show(self.settings, self.resolved.sources)
+        if self.resolved.problems:
+            await self._notice("Some settings could not be used", self.resolved.problems)
         problems = self.settings.problems()
         if problems:
             await self.query_one(Transcript).add(
@@ -134,6 +171,9 @@ class ChatApp(App[None]):
         # Import the SDK off the UI thread after the first frame: it takes most of a second.
         self.call_after_refresh(self._prewarm_sdk)
 
+    async def _notice(self, title: str, lines: Iterable[str]) -> None:
+        await self.query_one(Transcript).add(Notice(title, "\n".join(lines)))
+
     @work(thread=True, group="prewarm", exit_on_error=False)
     def _prewarm_sdk(self) -> None:
         import openai  # noqa: F401
@@ -146,8 +186,9 @@ class ChatApp(App[None]):
     @on(PromptInput.Submitted)
     async def _send(self, event: PromptInput.Submitted) -> None:
         if self.is_streaming:
-            # Keep the text in the box: nothing the user typed is thrown away.
-            self.notify("A reply is still streaming: press Esc to stop it, or wait.", markup=False)
+            # Keep the text in the box: nothing the user typed is thrown away. The prompt's
+            # border already says a reply is streaming; a toast would cover what they type.
+            self.bell()
             return
         event.prompt.clear()
         self.conversation.add_user(event.text)
@@ -157,6 +198,7 @@ class ChatApp(App[None]):
         transcript = self.query_one(Transcript)
         await transcript.add(UserMessage(event.text), view)
         transcript.scroll_end(animate=False)
+        self._streaming = (reply, view)
         self.is_streaming = True
         self._stream_reply(reply, view, self.settings, messages)
 
@@ -188,9 +230,20 @@ class ChatApp(App[None]):
             state = ReplyState.STOPPED
             raise
         finally:
+            self._end_reply(state, error)
+
+    def _end_reply(self, state: ReplyState, error: ChatError | None = None) -> None:
+        """Give the streaming reply its final state (once) and free the prompt."""
+        if self._streaming is not None:
+            reply, view = self._streaming
+            self._streaming = None
             reply.state = state
             view.finish(state, error)
-            self.is_streaming = False
+        self.is_streaming = False
+
+    def watch_is_streaming(self, streaming: bool) -> None:
+        for prompt in self.query(PromptInput):
+            prompt.border_subtitle = "a reply is streaming · esc stops it" if streaming else ""
 
     # -- actions --------------------------------------------------------------------------
 
@@ -210,6 +263,8 @@ class ChatApp(App[None]):
         for worker in running:
             with suppress(WorkerCancelled, WorkerFailed):
                 await worker.wait()
+        # A worker cancelled before it began never ran its `finally`.
+        self._end_reply(ReplyState.STOPPED)
 
     async def action_stop(self) -> None:
         await self._stop_reply()
@@ -260,7 +315,15 @@ class ChatApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for title, help_text, action in self.PALETTE:
+            if action == "stop" and not self.is_streaming:
+                continue
             yield SystemCommand(title, help_text, self._palette_callback(action))
+        for name in self.config.profiles:
+            yield SystemCommand(
+                f"Use profile {name}",
+                "Switch the connection; the conversation carries on",
+                partial(self.use_profile, name),
+            )
 
     def _palette_callback(self, action: str) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -278,3 +341,71 @@ class ChatApp(App[None]):
     @on(SettingsPanel.SystemPromptChanged)
     def _system_prompt_changed(self, event: SettingsPanel.SystemPromptChanged) -> None:
         self.conversation.system_prompt = event.text
+
+    @on(SettingsPanel.ProfileChosen)
+    async def _profile_chosen(self, event: SettingsPanel.ProfileChosen) -> None:
+        await self.use_profile(event.name)
+
+    async def use_profile(self, name: str) -> None:
+        """Switch the connection to profile `name`; the conversation carries on."""
+        if name not in self.config.profiles:
+            return
+        self.resolved = switch_profile(self.resolved, self.config, name)
+        self.settings = self.resolved.settings
+        self.sub_title = self.settings.target
+        panel = self.query_one(SettingsPanel)
+        panel.show(self.settings, self.resolved.sources)
+        panel.show_profiles(self.config.profiles, name)
+        self.notify(f"Using profile {name}: {self.settings.target}", markup=False)
+        if self.resolved.problems:
+            await self._notice(f"Profile {name} has problems", self.resolved.problems)
+
+    @on(SettingsPanel.TestRequested)
+    def _test_requested(self) -> None:
+        self.action_test_connection()
+
+    @on(SettingsPanel.SaveRequested)
+    def _save_requested(self, event: SettingsPanel.SaveRequested) -> None:
+        self.action_save_settings(event.include_key)
+
+    def action_test_connection(self) -> None:
+        self.query_one(SettingsPanel).show_check(True, "Testing…")
+        self._test_connection(self.settings)
+
+    @work(exclusive=True, group="test-connection", exit_on_error=False)
+    async def _test_connection(self, settings: Settings) -> None:
+        panel = self.query_one(SettingsPanel)
+        result = await self.client.check(settings)
+        text = " ".join(part for part in (result.title + ".", result.detail, result.hint) if part)
+        panel.show_check(result.ok, text)
+        self.notify(text, severity="information" if result.ok else "error", markup=False)
+        if result.ok:
+            panel.show_models(await self.client.list_models(settings))
+
+    def action_save_settings(self, include_key: bool = False) -> None:
+        """Write the current settings to the config file, under the current profile's name."""
+        name = self.resolved.profile or "default"
+        settings = self.settings
+        values: dict[str, object] = {
+            "provider": settings.provider.value,
+            "endpoint": settings.endpoint or None,
+            "model": settings.model or None,
+            "api_version": settings.api_version if settings.provider.is_azure else None,
+            "auth": settings.auth.value,
+            "system_prompt": self.conversation.system_prompt,
+            "temperature": settings.temperature,
+            "max_tokens": settings.max_tokens,
+        }
+        if include_key:
+            values["api_key"] = settings.api_key or None
+        path = self.config.path
+        try:
+            save_profile(path, name, values)
+        except OSError as exc:
+            self.notify(f"Could not save to {path}: {exc}", severity="error", markup=False)
+            return
+        self.config = load_config(path)
+        self.resolved.profile = name
+        self.query_one(SettingsPanel).show_profiles(self.config.profiles, name)
+        secret = "with the API key, owner-only" if include_key else "without the API key"
+        self.notify(f"Saved profile {name} to {path} ({secret}).", markup=False)

@@ -6,23 +6,60 @@ the first frame), so importing this module costs nothing at start-up.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.errors import ChatError, describe_error
 from chat_tui.events import ReplyFailed, ReplyFinished, StreamEvent, TextDelta, Usage
-from chat_tui.settings import Provider, Settings
+from chat_tui.settings import Auth, Provider, Settings
+from chat_tui.text import visible
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
     from openai import AsyncOpenAI
 
-OPENAI_BASE_URL = "https://api.openai.com/v1"
+# The scope of Azure OpenAI and Azure AI Services resources for Entra ID tokens.
+ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
+AZURE_EXTRA_HINT = "pip install 'chat-tui[azure]'"
 # `read` bounds a stall between two chunks, not the length of a reply; connect fails fast.
 READ_TIMEOUT = 120.0
 CONNECT_TIMEOUT = 10.0
 
 ConnectionKey = tuple[str, ...]
+TokenProvider = Callable[[], Awaitable[str]]
+
+
+class SignInError(Exception):
+    """Sign-in cannot even start (e.g. azure-identity is not installed)."""
+
+
+class EntraSignIn:
+    """Entra ID tokens from azure-identity's DefaultAzureCredential (az login, managed identity…).
+
+    azure-identity is an optional extra, imported only when Entra ID is chosen.
+    """
+
+    def __init__(self) -> None:
+        self._credential: Any = None
+
+    def token_provider(self) -> TokenProvider:
+        try:
+            from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
+        except ImportError:
+            raise SignInError(
+                f"Entra ID sign-in needs the azure-identity package: {AZURE_EXTRA_HINT}"
+            ) from None
+        if self._credential is None:
+            self._credential = DefaultAzureCredential()
+        return get_bearer_token_provider(self._credential, ENTRA_SCOPE)
+
+    async def close(self) -> None:
+        credential, self._credential = self._credential, None
+        if credential is not None:
+            await credential.close()
 
 
 def azure_v1_base_url(endpoint: str) -> str:
@@ -42,11 +79,20 @@ def _connection_key(settings: Settings) -> ConnectionKey:
         deployment,
         settings.api_version,
         settings.api_key,
+        settings.auth.value,
     )
 
 
-def build_sdk_client(settings: Settings, *, read_timeout: float = READ_TIMEOUT) -> AsyncOpenAI:
-    """An SDK client for these settings. Retries are off: a silent SDK retry looks like a hang."""
+def build_sdk_client(
+    settings: Settings,
+    *,
+    read_timeout: float = READ_TIMEOUT,
+    token_provider: TokenProvider | None = None,
+) -> AsyncOpenAI:
+    """An SDK client for these settings. Retries are off: a silent SDK retry looks like a hang.
+
+    `token_provider` signs Azure requests in with Entra ID tokens instead of the API key.
+    """
     import openai
 
     common: dict[str, Any] = {
@@ -55,20 +101,28 @@ def build_sdk_client(settings: Settings, *, read_timeout: float = READ_TIMEOUT) 
     }
     match settings.provider:
         case Provider.AZURE:
+            auth: dict[str, Any] = (
+                {"azure_ad_token_provider": token_provider}
+                if token_provider is not None
+                else {"api_key": settings.api_key}
+            )
             return openai.AsyncAzureOpenAI(
                 azure_endpoint=settings.endpoint,
                 azure_deployment=settings.model,
                 api_version=settings.api_version,
-                api_key=settings.api_key,
+                **auth,
                 **common,
             )
         case Provider.AZURE_V1:
+            # The v1 endpoint takes the token as a Bearer key; the SDK awaits a callable key.
             return openai.AsyncOpenAI(
-                base_url=azure_v1_base_url(settings.endpoint), api_key=settings.api_key, **common
+                base_url=azure_v1_base_url(settings.endpoint),
+                api_key=token_provider or settings.api_key,
+                **common,
             )
         case Provider.OPENAI:
             return openai.AsyncOpenAI(
-                base_url=settings.endpoint or OPENAI_BASE_URL, api_key=settings.api_key, **common
+                base_url=settings.base_url, api_key=settings.api_key, **common
             )
         case Provider.COMPATIBLE:
             # Local servers often need no key, but the SDK insists on one; any value will do.
@@ -90,11 +144,28 @@ def generation_params(settings: Settings) -> dict[str, Any]:
     return params
 
 
-class ChatClient:
-    """Streams replies; keeps one SDK client per connection and replaces it when settings change."""
+@dataclass(frozen=True, slots=True)
+class ConnectionCheck:
+    """The outcome of "test connection", in plain words."""
 
-    def __init__(self, *, read_timeout: float = READ_TIMEOUT) -> None:
+    ok: bool
+    title: str
+    detail: str = ""
+    hint: str = ""
+
+
+class ChatClient:
+    """Streams replies; keeps one SDK client per connection and replaces it when settings change.
+
+    `token_provider` stands in for Entra ID sign-in (tests pass a fake one).
+    """
+
+    def __init__(
+        self, *, read_timeout: float = READ_TIMEOUT, token_provider: TokenProvider | None = None
+    ) -> None:
         self.read_timeout = read_timeout
+        self._token_provider = token_provider
+        self._entra = EntraSignIn()
         self._sdk: AsyncOpenAI | None = None
         self._key: ConnectionKey | None = None
 
@@ -102,7 +173,12 @@ class ChatClient:
         key = _connection_key(settings)
         if self._sdk is None or key != self._key:
             await self.close()
-            self._sdk = build_sdk_client(settings, read_timeout=self.read_timeout)
+            token_provider = None
+            if settings.auth is Auth.ENTRA:
+                token_provider = self._token_provider or self._entra.token_provider()
+            self._sdk = build_sdk_client(
+                settings, read_timeout=self.read_timeout, token_provider=token_provider
+            )
             self._key = key
         return self._sdk
 
@@ -110,6 +186,44 @@ class ChatClient:
         sdk, self._sdk, self._key = self._sdk, None, None
         if sdk is not None:
             await sdk.close()
+        await self._entra.close()
+
+    async def check(self, settings: Settings) -> ConnectionCheck:
+        """Prove the settings with the cheapest request that exercises all of them.
+
+        A one-token chat request: listing models would not show that the deployment exists.
+        """
+        problems = settings.problems()
+        if problems:
+            return ConnectionCheck(False, "Not configured", " ".join(problems))
+        started = time.perf_counter()
+        try:
+            sdk = await self._client_for(settings)
+            response = await sdk.chat.completions.create(
+                model=settings.model,
+                messages=[{"role": "user", "content": "ping"}],
+                **generation_params(settings.with_changes(max_tokens=1, temperature=None)),
+            )
+        except Exception as exc:
+            error = describe_error(exc, settings)
+            return ConnectionCheck(False, error.title, error.detail, error.hint)
+        elapsed = (time.perf_counter() - started) * 1000
+        answering = response.model or settings.model
+        return ConnectionCheck(
+            True,
+            "Connected",
+            f"{visible(answering)} answered from {settings.target} in {elapsed:.0f} ms.",
+        )
+
+    async def list_models(self, settings: Settings) -> list[str]:
+        """Model names the server lists; [] where it cannot (Azure lists no deployments)."""
+        if settings.provider is Provider.AZURE or settings.problems():
+            return []
+        try:
+            sdk = await self._client_for(settings)
+            return sorted({model.id async for model in sdk.models.list()})
+        except Exception:  # discovery is a convenience: the free-text field always works
+            return []
 
     async def stream(
         self, settings: Settings, messages: Sequence[dict[str, str]]
@@ -123,6 +237,7 @@ class ChatClient:
         if problems:
             yield ReplyFailed(ChatError("Not configured", " ".join(problems)))
             return
+        answered = False  # the server sent its response headers: later failures are drops
         try:
             sdk = await self._client_for(settings)
             stream = await sdk.chat.completions.create(
@@ -132,6 +247,7 @@ class ChatClient:
                 stream_options={"include_usage": True},
                 **generation_params(settings),
             )
+            answered = True
             finish_reason: str | None = None
             async with stream:
                 async for chunk in stream:
@@ -150,4 +266,4 @@ class ChatClient:
                         finish_reason = choice.finish_reason
             yield ReplyFinished(finish_reason)
         except Exception as exc:  # every failure is shown in the transcript, never raised
-            yield ReplyFailed(describe_error(exc, settings))
+            yield ReplyFailed(describe_error(exc, settings, mid_stream=answered))

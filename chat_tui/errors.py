@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+
+from chat_tui.settings import host_of
 
 if TYPE_CHECKING:
     from chat_tui.settings import Settings
@@ -57,23 +58,64 @@ def _error_code(exc: Exception) -> str:
     return code if isinstance(code, str) else ""
 
 
-def _where(settings: Settings) -> str:
-    return settings.endpoint or "api.openai.com"
+def _is_tls_failure(cause: BaseException | None) -> bool:
+    import ssl
+
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError) or "SSL" in f"{type(cause).__name__} {cause}":
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
-def describe_error(exc: BaseException, settings: Settings) -> ChatError:
-    """Map an exception from a chat request to a ChatError naming what to check."""
+def _mentions_api_version(exc: Exception, message: str) -> bool:
+    # Azure answers an unknown api-version with 400/404 and a message that names it.
+    status = getattr(exc, "status_code", None)
+    return status in (400, 404) and "api version" in message.lower().replace("-", " ")
+
+
+def describe_error(
+    exc: BaseException, settings: Settings, *, mid_stream: bool = False
+) -> ChatError:
+    """Map an exception from a chat request to a ChatError naming what to check.
+
+    `mid_stream`: the server had already answered, so a connection error is a drop, not an
+    unreachable server.
+    """
     import openai
 
-    where = _where(settings)
+    from chat_tui.client import SignInError
+
+    where = settings.where
     model_word = settings.provider.model_label.lower()
+    if isinstance(exc, SignInError):
+        return ChatError("Cannot sign in", str(exc))
+    if type(exc).__module__.startswith("azure."):  # azure-identity failed to get a token
+        return ChatError(
+            "Entra ID sign-in failed",
+            _clip(str(exc)),
+            "Sign in with 'az login' (or set up a managed identity), or use an API key.",
+        )
     if isinstance(exc, openai.APITimeoutError):
         return ChatError("Timed out", f"No response from {where} in time.")
+    if isinstance(exc, openai.APIConnectionError) and mid_stream:
+        cause = exc.__cause__
+        return ChatError(
+            "Connection lost",
+            _clip(f"{where} closed the connection in the middle of the reply ({cause})."),
+            "What arrived is kept; send again to retry.",
+        )
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__
+        if _is_tls_failure(cause):
+            return ChatError(
+                "TLS failure",
+                _clip(f"The secure connection to {where} failed: {cause}"),
+                "Check the URL's scheme (https:// or http://) and the server's certificate.",
+            )
         reason = f" ({type(cause).__name__}: {cause})" if cause else ""
         return ChatError(
-            f"Cannot reach {urlsplit(where).netloc or where}",
+            f"Cannot reach {host_of(settings.base_url)}",
             _clip(f"The connection failed{reason}."),
             "Check the endpoint URL and that the server is running.",
         )
@@ -105,6 +147,13 @@ def describe_error(exc: BaseException, settings: Settings) -> ChatError:
                 f"{model_word.capitalize()} not found",
                 f"{where} has no {model_word} {settings.model!r} (404): {message}",
                 hint,
+                status,
+            )
+        if _mentions_api_version(exc, message):
+            return ChatError(
+                "Unsupported API version",
+                f"{where} does not accept api-version {settings.api_version!r}: {message}",
+                "Use a version your resource supports, e.g. 2024-10-21.",
                 status,
             )
         if isinstance(exc, openai.BadRequestError) and code == "context_length_exceeded":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, ClassVar
 
+from markdown_it import MarkdownIt
 from rich.markdown import CodeBlock, Heading, Markdown
 
 from chat_tui.text import visible
@@ -18,6 +19,9 @@ from chat_tui.text import visible
 if TYPE_CHECKING:
     from markdown_it.token import Token
     from rich.text import JustifyMethod
+
+# As Rich's own parser, but with raw HTML off.
+_PARSER = MarkdownIt("commonmark", {"html": False}).enable("strikethrough").enable("table")
 
 # A fence opener or closer: up to three spaces, then ``` or ~~~ (three or more).
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -51,9 +55,12 @@ class TranscriptMarkdown(Markdown):
 
     def __init__(self, text: str, *, dark: bool = True, highlight: bool = True) -> None:
         self.highlight = highlight
-        super().__init__(
-            visible(text), code_theme="monokai" if dark else "default", hyperlinks=True
-        )
+        # Links are shown as "text (url)": a model's link text must not pose as another address.
+        super().__init__("", code_theme="monokai" if dark else "default", hyperlinks=False)
+        # Rich drops HTML tags (and the text of <b>…</b> blocks); with HTML off, markdown-it
+        # hands them over as text, so `Vec<T>` and `<script>` are shown as written.
+        self.markup = visible(text)
+        self.parsed = _PARSER.parse(self.markup)
 
 
 def settle_point(text: str, min_chars: int) -> int:

@@ -6,15 +6,12 @@ UI-free: the app, the tests and any later console mode build `Settings` the same
 from __future__ import annotations
 
 import math
-import os
+import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+from chat_tui.text import visible
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful AI assistant."
 # The newest generally-available Azure OpenAI data-plane version; override with
@@ -28,6 +25,7 @@ _AZURE_HOST_SUFFIXES = (
     ".cognitiveservices.azure.com",
     ".services.ai.azure.com",
 )
+OPENAI_BASE_URL = "https://api.openai.com/v1"
 _OPENAI_HOST = "api.openai.com"
 
 
@@ -61,6 +59,13 @@ _PROVIDER_LABELS = {
 }
 
 
+class Auth(StrEnum):
+    """How requests are signed in."""
+
+    KEY = "key"  # an API key (optional for compatible servers)
+    ENTRA = "entra"  # Microsoft Entra ID through azure-identity (Azure only)
+
+
 def infer_provider(endpoint: str, *, azure_hint: bool = False) -> Provider:
     """Guess the provider from an endpoint URL (and whether it came from an AZURE_* variable)."""
     if not endpoint:
@@ -74,6 +79,22 @@ def infer_provider(endpoint: str, *, azure_hint: bool = False) -> Provider:
     if host == _OPENAI_HOST:
         return Provider.OPENAI
     return Provider.COMPATIBLE
+
+
+def host_of(url: str) -> str:
+    """host[:port] of a URL, without any user:password."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return visible(url)
+    return visible(f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname)
+
+
+def display_url(url: str) -> str:
+    """A URL without credentials or query string, with control characters made visible."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return visible(url)
+    return visible(f"{parts.scheme}://{host_of(url)}{parts.path}")
 
 
 def _mask(secret: str) -> str:
@@ -91,6 +112,7 @@ class Settings:
     model: str = ""
     api_version: str = DEFAULT_AZURE_API_VERSION
     api_key: str = field(default="", repr=False)
+    auth: Auth = Auth.KEY
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     temperature: float | None = None
     max_tokens: int | None = None
@@ -125,19 +147,31 @@ class Settings:
                 found.append("No model: set OPENAI_MODEL or fill in Model.")
         if provider is Provider.AZURE and not self.api_version:
             found.append("No API version: set AZURE_OPENAI_API_VERSION or fill in API version.")
-        if not self.api_key and provider is not Provider.COMPATIBLE:
+        if self.auth is Auth.ENTRA and not provider.is_azure:
+            found.append("Entra ID sign-in works with Azure OpenAI only: choose an API key.")
+        elif self.auth is Auth.KEY and not self.api_key and provider is not Provider.COMPATIBLE:
             variable = "AZURE_OPENAI_API_KEY" if provider.is_azure else "OPENAI_API_KEY"
             found.append(f"No API key: set {variable} or fill in API key.")
         return found
 
     @property
+    def base_url(self) -> str:
+        """The endpoint, or OpenAI's own for the OpenAI provider."""
+        if not self.endpoint and self.provider is Provider.OPENAI:
+            return OPENAI_BASE_URL
+        return self.endpoint
+
+    @property
+    def where(self) -> str:
+        """The endpoint fit to show: no user:password, no query string."""
+        return display_url(self.base_url)
+
+    @property
     def target(self) -> str:
         """A short, human description of where requests go, e.g. for the header."""
-        where = urlsplit(self.endpoint).netloc if self.endpoint else ""
-        if not where and self.provider is Provider.OPENAI:
-            where = _OPENAI_HOST
-        name = self.model or "(no model)"
-        return f"{name} @ {where}" if where else name
+        host = host_of(self.base_url)
+        name = visible(self.model) if self.model else "(no model)"
+        return f"{name} @ {host}" if host else name
 
 
 class SettingsError(ValueError):
@@ -172,95 +206,38 @@ def parse_max_tokens(text: str) -> int | None:
     return value
 
 
+_API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+
+
+def parse_api_version(text: str) -> str:
+    """An Azure api-version looks like 2024-10-21 or 2025-04-01-preview."""
+    text = text.strip()
+    if text and not _API_VERSION.match(text):
+        raise SettingsError(
+            f"API version looks like 2024-10-21 or 2025-04-01-preview, not {text!r}."
+        )
+    return text
+
+
+def parse_text(text: str) -> str:
+    """A plain one-line value (model, key): no control characters, outer spaces dropped."""
+    text = text.strip()
+    if visible(text) != text or " " in text:
+        raise SettingsError("This value cannot contain spaces or control characters.")
+    return text
+
+
 def parse_endpoint(text: str) -> str:
     """Check an endpoint URL's shape; blank is allowed (the provider may not need one)."""
     text = text.strip()
     if not text:
         return ""
     parts = urlsplit(text)
+    if visible(text) != text or any(c.isspace() for c in text):
+        raise SettingsError("Endpoint cannot contain spaces or control characters.")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError(f"Endpoint must be an http:// or https:// URL, not {text!r}.")
     return text
-
-
-def read_environment(env_file: Path | None = None, *, cwd: Path | None = None) -> dict[str, str]:
-    """The process environment over the `.env` file (real variables win, as with python-dotenv).
-
-    The file is `env_file` if given, else `.env` in the current directory. Nothing is written to
-    `os.environ`, so loading settings has no side effects on the SDK or child processes.
-    """
-    from dotenv import dotenv_values
-
-    path = env_file if env_file is not None else (cwd or Path.cwd()) / ".env"
-    merged: dict[str, str] = {}
-    if path.is_file():
-        merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
-    merged.update(os.environ)
-    return merged
-
-
-@dataclass(frozen=True, slots=True)
-class Overrides:
-    """Values from command-line flags; None means 'not given'."""
-
-    provider: Provider | None = None
-    endpoint: str | None = None
-    model: str | None = None
-    api_version: str | None = None
-    system_prompt: str | None = None
-
-
-def settings_from_environment(
-    env: Mapping[str, str], overrides: Overrides | None = None
-) -> Settings:
-    """Build settings from variables (the seed samples' AZURE_OPENAI_* first, then OPENAI_*).
-
-    Azure wins when AZURE_OPENAI_ENDPOINT is set; otherwise OPENAI_BASE_URL / OPENAI_API_KEY /
-    OPENAI_MODEL describe OpenAI or a compatible server. CHAT_TUI_PROVIDER names it explicitly.
-    """
-    overrides = overrides or Overrides()
-
-    def get(name: str) -> str:
-        return env.get(name, "").strip()
-
-    azure_endpoint = get("AZURE_OPENAI_ENDPOINT")
-    use_azure = bool(azure_endpoint)
-    endpoint = azure_endpoint or get("OPENAI_BASE_URL")
-    if overrides.endpoint is not None:
-        endpoint = overrides.endpoint.strip()
-
-    explicit = overrides.provider or _provider_from_name(get("CHAT_TUI_PROVIDER"))
-    provider = explicit or infer_provider(endpoint, azure_hint=use_azure)
-    if provider.is_azure:
-        model = get("AZURE_OPENAI_CHAT_DEPLOYMENT") or get("OPENAI_MODEL")
-        api_key = get("AZURE_OPENAI_API_KEY") or get("OPENAI_API_KEY")
-    else:
-        model = get("OPENAI_MODEL") or get("AZURE_OPENAI_CHAT_DEPLOYMENT")
-        api_key = get("OPENAI_API_KEY") or get("AZURE_OPENAI_API_KEY")
-    api_version = (
-        get("AZURE_OPENAI_API_VERSION") or get("OPENAI_API_VERSION") or DEFAULT_AZURE_API_VERSION
-    )
-    # The system prompt keeps its inner whitespace: only an empty value falls back.
-    system_prompt = env.get("AZURE_OPENAI_SYSTEM_PROMPT") or DEFAULT_SYSTEM_PROMPT
-    return Settings(
-        provider=provider,
-        endpoint=endpoint,
-        model=overrides.model.strip() if overrides.model is not None else model,
-        api_version=overrides.api_version or api_version,
-        api_key=api_key,
-        system_prompt=overrides.system_prompt
-        if overrides.system_prompt is not None
-        else system_prompt,
-    )
-
-
-def _provider_from_name(name: str) -> Provider | None:
-    if not name:
-        return None
-    try:
-        return Provider(name.lower())
-    except ValueError:
-        return None
 
 
 # Kept under 70 columns so it reads unwrapped in the transcript and in --help.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,7 @@ import pytest
 
 from chat_tui.client import ChatClient
 from chat_tui.events import ReplyFailed, ReplyFinished, StreamEvent, TextDelta, Usage
-from chat_tui.settings import Provider, Settings
+from chat_tui.settings import Auth, Provider, Settings
 from tests.conftest import azure_settings, compatible_settings
 from tests.openai_server import ErrorReply, TextReply
 
@@ -174,7 +175,9 @@ async def test_drop_mid_stream_keeps_the_text(client: ChatClient, server: FakeOp
     server.enqueue(TextReply(["one ", "two ", "three ", "four"], drop_after=2))
     events = await collect(client, compatible_settings(server))
     assert text_of(events) == "one two "
-    assert "Cannot reach" in failure(events).error.title
+    error = failure(events).error
+    assert error.title == "Connection lost"
+    assert "in the middle of the reply" in error.detail
 
 
 async def test_stall_times_out(client: ChatClient, server: FakeOpenAIServer) -> None:
@@ -219,3 +222,121 @@ async def test_cancelling_closes_the_response(client: ChatClient, server: FakeOp
     # The connection is reusable at once: the next request on the same client goes through.
     server.enqueue(TextReply(["again"]))
     assert text_of(await collect(client, compatible_settings(server))) == "again"
+
+
+# -- sign-in --------------------------------------------------------------------------------
+
+
+async def fake_token() -> str:
+    return "entra-token-123"
+
+
+@pytest.mark.parametrize("provider", [Provider.AZURE, Provider.AZURE_V1])
+async def test_entra_id_token_is_sent_as_bearer(
+    server: FakeOpenAIServer, provider: Provider
+) -> None:
+    client = ChatClient(token_provider=fake_token)
+    settings = azure_settings(server, provider=provider, auth=Auth.ENTRA, api_key="")
+    events = await collect(client, settings)
+    await client.close()
+    assert isinstance(events[-1], ReplyFinished)
+    request = server.last_request
+    assert request.headers["authorization"] == "Bearer entra-token-123"
+    assert "api-key" not in request.headers
+
+
+async def test_entra_without_the_extra_names_the_install_command(
+    server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if azure-identity were not installed: importing it fails.
+    monkeypatch.setitem(sys.modules, "azure.identity.aio", None)
+    client = ChatClient()
+    settings = azure_settings(server, auth=Auth.ENTRA, api_key="")
+    error = failure(await collect(client, settings)).error
+    await client.close()
+    assert error.title == "Cannot sign in"
+    assert "pip install 'chat-tui[azure]'" in error.detail
+    assert server.requests == []
+
+
+# -- test connection and model discovery ----------------------------------------------------
+
+
+async def test_check_connected(client: ChatClient, server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply(["p"], model="gpt-4o-2024-08-06"))
+    result = await client.check(azure_settings(server, temperature=1.5, max_tokens=500))
+    assert result.ok
+    assert result.title == "Connected"
+    assert "gpt-4o-2024-08-06 answered from my-deployment @ 127.0.0.1" in result.detail
+    assert " ms." in result.detail
+    body = server.last_request.body
+    assert body is not None
+    assert body["max_completion_tokens"] == 1  # the cheapest request that proves it all
+    assert "temperature" not in body
+    assert server.last_request.deployment == "my-deployment"
+
+
+@pytest.mark.parametrize(
+    ("reply", "title", "words"),
+    [
+        (ErrorReply(401), "Key rejected", ["401", "Check the API key"]),
+        (
+            ErrorReply(404, {"error": {"code": "DeploymentNotFound", "message": "gone"}}),
+            "Deployment not found",
+            ["'my-deployment'", "127.0.0.1", "not the model name"],
+        ),
+        (
+            ErrorReply(
+                400, {"error": {"code": "BadRequest", "message": "API version not supported"}}
+            ),
+            "Unsupported API version",
+            ["'2024-10-21'", "e.g. 2024-10-21"],
+        ),
+    ],
+)
+async def test_check_failures(
+    client: ChatClient, server: FakeOpenAIServer, reply: ErrorReply, title: str, words: list[str]
+) -> None:
+    server.enqueue(reply)
+    result = await client.check(azure_settings(server))
+    assert not result.ok
+    assert result.title == title
+    for word in words:
+        assert word in result.detail + " " + result.hint
+
+
+async def test_check_unreachable(client: ChatClient) -> None:
+    result = await client.check(
+        Settings(provider=Provider.COMPATIBLE, endpoint="http://127.0.0.1:9/v1", model="m")
+    )
+    assert (result.ok, result.title) == (False, "Cannot reach 127.0.0.1:9")
+
+
+async def test_check_tls_failure(client: ChatClient, server: FakeOpenAIServer) -> None:
+    # The local server speaks plain HTTP: an https:// URL fails in the TLS handshake.
+    settings = compatible_settings(server, endpoint=server.base_url.replace("http:", "https:"))
+    result = await client.check(settings)
+    assert (result.ok, result.title) == (False, "TLS failure")
+    assert "https://" in result.hint
+
+
+async def test_check_not_configured(client: ChatClient) -> None:
+    result = await client.check(Settings())
+    assert (result.ok, result.title) == (False, "Not configured")
+
+
+async def test_models_are_listed_where_the_server_can(
+    client: ChatClient, server: FakeOpenAIServer
+) -> None:
+    assert await client.list_models(compatible_settings(server)) == [
+        "fake-model",
+        "fake-model-mini",
+    ]
+    assert server.last_request.path == "/v1/models"
+    assert await client.list_models(azure_settings(server, provider=Provider.AZURE_V1)) == [
+        "fake-model",
+        "fake-model-mini",
+    ]
+    count = len(server.requests)
+    assert await client.list_models(azure_settings(server)) == []
+    assert len(server.requests) == count  # Azure's deployments are not listed: no request

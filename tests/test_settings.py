@@ -1,80 +1,20 @@
-"""Settings from the environment, `.env` and flags; validation of edited values."""
+"""Settings values: provider inference, what is missing, validation of edited values."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import pytest
 
 from chat_tui.settings import (
-    DEFAULT_AZURE_API_VERSION,
-    DEFAULT_SYSTEM_PROMPT,
-    Overrides,
+    Auth,
     Provider,
     Settings,
     SettingsError,
     infer_provider,
+    parse_api_version,
     parse_endpoint,
     parse_max_tokens,
     parse_temperature,
-    read_environment,
-    settings_from_environment,
 )
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-AZURE_ENV = {
-    "AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com",
-    "AZURE_OPENAI_API_KEY": "az-key",
-    "AZURE_OPENAI_CHAT_DEPLOYMENT": "gpt4o-prod",
-}
-
-
-def test_azure_variables_as_in_the_seed_samples() -> None:
-    settings = settings_from_environment(
-        {**AZURE_ENV, "AZURE_OPENAI_API_VERSION": "2025-01-01-preview"}
-    )
-    assert settings.provider is Provider.AZURE
-    assert settings.endpoint == "https://res.openai.azure.com"
-    assert settings.model == "gpt4o-prod"
-    assert settings.api_key == "az-key"
-    assert settings.api_version == "2025-01-01-preview"
-    assert settings.system_prompt == DEFAULT_SYSTEM_PROMPT
-    assert settings.problems() == []
-
-
-def test_azure_defaults_and_custom_system_prompt() -> None:
-    settings = settings_from_environment(
-        {**AZURE_ENV, "AZURE_OPENAI_SYSTEM_PROMPT": "Answer in French."}
-    )
-    assert settings.api_version == DEFAULT_AZURE_API_VERSION
-    assert settings.system_prompt == "Answer in French."
-
-
-def test_azure_v1_endpoint_is_recognised() -> None:
-    env = {**AZURE_ENV, "AZURE_OPENAI_ENDPOINT": "https://res.openai.azure.com/openai/v1/"}
-    assert settings_from_environment(env).provider is Provider.AZURE_V1
-
-
-def test_openai_variables() -> None:
-    settings = settings_from_environment({"OPENAI_API_KEY": "sk-1", "OPENAI_MODEL": "gpt-4.1"})
-    assert settings.provider is Provider.OPENAI
-    assert (settings.api_key, settings.model, settings.endpoint) == ("sk-1", "gpt-4.1", "")
-    assert settings.problems() == []
-
-
-def test_compatible_server_needs_no_key() -> None:
-    settings = settings_from_environment(
-        {"OPENAI_BASE_URL": "http://localhost:11434/v1", "OPENAI_MODEL": "llama3.2"}
-    )
-    assert settings.provider is Provider.COMPATIBLE
-    assert settings.problems() == []
-
-
-def test_explicit_provider_wins_over_inference() -> None:
-    env = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "CHAT_TUI_PROVIDER": "openai"}
-    assert settings_from_environment(env).provider is Provider.OPENAI
 
 
 @pytest.mark.parametrize(
@@ -94,16 +34,6 @@ def test_infer_provider(endpoint: str, azure_hint: bool, expected: Provider) -> 
     assert infer_provider(endpoint, azure_hint=azure_hint) is expected
 
 
-def test_flags_override_the_environment() -> None:
-    overrides = Overrides(
-        endpoint="http://127.0.0.1:1234/v1", model="other", system_prompt="Be brief."
-    )
-    settings = settings_from_environment(AZURE_ENV, overrides)
-    assert settings.endpoint == "http://127.0.0.1:1234/v1"
-    assert settings.model == "other"
-    assert settings.system_prompt == "Be brief."
-
-
 def test_nothing_set_names_every_missing_piece() -> None:
     problems = " ".join(Settings().problems())
     assert "OPENAI_MODEL" in problems
@@ -113,27 +43,19 @@ def test_nothing_set_names_every_missing_piece() -> None:
 def test_azure_missing_pieces_name_azure_variables() -> None:
     problems = " ".join(Settings(provider=Provider.AZURE).problems())
     for variable in ("ENDPOINT", "CHAT_DEPLOYMENT", "API_KEY"):
-        variable = "AZURE_OPENAI_" + variable
-        assert variable in problems
+        assert "AZURE_OPENAI_" + variable in problems
 
 
-def test_dotenv_in_current_directory_is_read_and_real_environment_wins(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / ".env").write_text(
-        "AZURE_OPENAI_ENDPOINT=https://from-file.openai.azure.com\nAZURE_OPENAI_API_KEY=file-key\n"
-    )
-    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "real-key")
-    env = read_environment(cwd=tmp_path)
-    assert env["AZURE_OPENAI_ENDPOINT"] == "https://from-file.openai.azure.com"
-    assert env["AZURE_OPENAI_API_KEY"] == "real-key"
+def test_entra_needs_no_key_but_only_works_with_azure() -> None:
+    azure = Settings(provider=Provider.AZURE, endpoint="https://x", model="d", auth=Auth.ENTRA)
+    assert azure.problems() == []
+    openai = Settings(model="m", auth=Auth.ENTRA)
+    assert "Azure OpenAI only" in " ".join(openai.problems())
 
 
-def test_env_file_flag_reads_that_file(tmp_path: Path) -> None:
-    other = tmp_path / "work.env"
-    other.write_text("OPENAI_MODEL=from-flag-file\n")
-    (tmp_path / ".env").write_text("OPENAI_MODEL=from-dotenv\n")
-    assert read_environment(other, cwd=tmp_path)["OPENAI_MODEL"] == "from-flag-file"
+def test_compatible_server_needs_no_key() -> None:
+    settings = Settings(provider=Provider.COMPATIBLE, endpoint="http://localhost:1/v1", model="m")
+    assert settings.problems() == []
 
 
 def test_key_never_in_repr() -> None:
@@ -169,3 +91,14 @@ def test_max_tokens_accepts() -> None:
 def test_endpoint_rejects(text: str) -> None:
     with pytest.raises(SettingsError, match="Endpoint"):
         parse_endpoint(text)
+
+
+@pytest.mark.parametrize("text", ["2024-10-21", "2025-04-01-preview", ""])
+def test_api_version_accepts(text: str) -> None:
+    assert parse_api_version(text) == text
+
+
+@pytest.mark.parametrize("text", ["2024-10", "v1", "latest", "2024-10-21-beta"])
+def test_api_version_rejects(text: str) -> None:
+    with pytest.raises(SettingsError, match="API version"):
+        parse_api_version(text)

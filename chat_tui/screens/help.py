@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
@@ -39,7 +40,7 @@ def key_table(rows: Iterable[tuple[str, str]]) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column(ratio=1)
     for keys, action in rows:
-        table.add_row(keys, action)
+        table.add_row(Text(keys), Text(action))  # Text, not str: no markup in key names
     return table
 
 

@@ -55,7 +55,7 @@ class Notice(Static):
     """An app message in the transcript (not part of the conversation), e.g. set-up help."""
 
     def __init__(self, title: str, body: str = "") -> None:
-        text = Content.assemble((title, "bold"), "\n" if body else "", body)
+        text = Content.assemble((visible(title), "bold"), "\n" if body else "", visible(body))
         super().__init__(text, classes="message")
 
 

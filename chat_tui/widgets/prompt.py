@@ -23,7 +23,6 @@ class PromptInput(TextArea):
             "ctrl+j,shift+enter",
             "newline",
             "New line",
-            key_display="ctrl+j",
             tooltip="New line in the message (shift+enter where the terminal reports it)",
         ),
     ]

@@ -1,7 +1,8 @@
-"""The sidebar: the system prompt and the deployment settings, editable while chatting.
+"""The sidebar: the system prompt, the connection profile and the deployment settings.
 
-Each field is checked as the user types; a valid value applies at once (the next request uses it),
-an invalid one shows why under the field and is not applied.
+Each field is checked as the user types; a valid value applies at once (the next request uses
+it), an invalid one shows why under the field and is not applied. Messages go up to the app
+(changes, profile choice, test, save); the app calls `show*` methods to put values down.
 """
 
 from __future__ import annotations
@@ -10,32 +11,31 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual import on
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from chat_tui.settings import (
+    Auth,
     Provider,
     Settings,
     SettingsError,
+    parse_api_version,
     parse_endpoint,
     parse_max_tokens,
     parse_temperature,
+    parse_text,
 )
 from chat_tui.text import visible
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from textual.app import ComposeResult
 
 
-def _text(value: str) -> str:
-    return value.strip()
-
-
-def _number_text(value: float | int | None) -> str:
+def _number_text(value: object) -> str:
     return "" if value is None else str(value)
 
 
@@ -45,7 +45,7 @@ class FieldSpec:
 
     name: str
     label: str
-    parse: Callable[[str], object] = _text
+    parse: Callable[[str], object] = parse_text
     placeholder: str = ""
     password: bool = False
     to_text: Callable[[object], str] = str
@@ -54,17 +54,26 @@ class FieldSpec:
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("endpoint", "Endpoint", parse_endpoint),  # placeholder follows the provider
     FieldSpec("model", "Deployment", placeholder="deployment or model name"),
-    FieldSpec("api_version", "API version", placeholder="e.g. 2024-10-21"),
-    FieldSpec("api_key", "API key", placeholder="not set", password=True),
+    FieldSpec("api_version", "API version", parse_api_version, "e.g. 2024-10-21"),
+    FieldSpec("api_key", "Sign-in", placeholder="API key (not set)", password=True),
     FieldSpec(
         "temperature", "Temperature", parse_temperature, "server default", False, _number_text
     ),
     FieldSpec("max_tokens", "Max tokens", parse_max_tokens, "no limit", False, _number_text),
 )
 
+_ENDPOINT_PLACEHOLDERS = {
+    Provider.AZURE: "https://<resource>.openai.azure.com",
+    Provider.AZURE_V1: "https://<resource>.openai.azure.com/openai/v1",
+    Provider.OPENAI: "https://api.openai.com/v1 (default)",
+    Provider.COMPATIBLE: "http://localhost:11434/v1",
+}
+
+_AUTH_LABELS = {Auth.KEY: "API key", Auth.ENTRA: "Microsoft Entra ID"}
+
 
 class SettingsPanel(VerticalScroll):
-    """Shows `settings`; posts SettingsChanged / SystemPromptChanged as the user edits."""
+    """Shows `settings`; posts messages as the user edits, chooses, tests or saves."""
 
     class SettingsChanged(Message):
         def __init__(self, settings: Settings) -> None:
@@ -76,9 +85,32 @@ class SettingsPanel(VerticalScroll):
             super().__init__()
             self.text = text
 
-    def __init__(self, settings: Settings, *, id: str | None = None) -> None:
+    class ProfileChosen(Message):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    class TestRequested(Message):
+        """The user asked to test the connection."""
+
+    class SaveRequested(Message):
+        def __init__(self, include_key: bool) -> None:
+            super().__init__()
+            self.include_key = include_key
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        profiles: Iterable[str] = (),
+        profile: str | None = None,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.settings = settings
+        self._profiles = list(profiles)
+        self._profile = profile
+        self._invalid: dict[str, str] = {}  # field -> why its text is not applied
 
     def compose(self) -> ComposeResult:
         settings = self.settings
@@ -87,6 +119,15 @@ class SettingsPanel(VerticalScroll):
             settings.system_prompt, id="system-prompt", soft_wrap=True, tab_behavior="focus"
         )
         yield Label("Connection", classes="section")
+        profiles = Select(
+            [(Content(visible(name)), name) for name in self._profiles],
+            value=self._profile if self._profile in self._profiles else Select.NULL,
+            prompt="profile…",
+            compact=True,
+            id="profile",
+        )
+        profiles.display = bool(self._profiles)
+        yield profiles
         yield Select(
             [(provider.label, provider) for provider in Provider],
             value=settings.provider,
@@ -96,18 +137,72 @@ class SettingsPanel(VerticalScroll):
         )
         for spec in FIELDS:
             yield Label(spec.label, id=f"{spec.name}-label", classes="field-label")
+            if spec.name == "api_key":
+                yield Select(
+                    [(label, auth) for auth, label in _AUTH_LABELS.items()],
+                    value=settings.auth,
+                    allow_blank=False,
+                    compact=True,
+                    id="auth",
+                )
             yield Input(
-                spec.to_text(getattr(settings, spec.name)),
+                visible(spec.to_text(getattr(settings, spec.name))),
                 placeholder=spec.placeholder,
                 password=spec.password,
                 id=spec.name,
             )
+            if spec.name == "model":
+                models = Select([], prompt="models on the server…", compact=True, id="model-list")
+                models.display = False
+                yield models
             yield Static(id=f"{spec.name}-error", classes="field-error")
         yield Static(id="connection-status")
+        with Horizontal(id="connection-buttons"):
+            yield Button("Test", id="test", compact=True, tooltip="Test the connection (ctrl+t)")
+            yield Button("Save", id="save", compact=True, tooltip="Save to the config file")
+        yield Checkbox("save the API key too", id="save-key", compact=True)
+        yield Static(id="check-result")
 
     def on_mount(self) -> None:
-        self._show_provider(self.settings.provider)
+        self._show_provider(self.settings)
         self._show_status()
+
+    # -- down: the app puts values in ------------------------------------------------------
+
+    def show(self, settings: Settings, sources: dict[str, str] | None = None) -> None:
+        """Display other settings (a profile switch); field events then match and do nothing."""
+        self.settings = settings
+        self.query_one("#provider", Select).value = settings.provider
+        self.query_one("#auth", Select).value = settings.auth
+        for spec in FIELDS:
+            field = self.query_one(f"#{spec.name}", Input)
+            # Shown literally: a control character in a value must not reach the terminal.
+            field.value = visible(spec.to_text(getattr(settings, spec.name)))
+            if sources is not None:
+                field.tooltip = f"from {sources.get(spec.name, 'default')}"
+        self._show_provider(settings)
+        self._show_status()
+
+    def show_models(self, models: list[str]) -> None:
+        select = self.query_one("#model-list", Select)
+        select.set_options([(Content(visible(name)), name) for name in models])
+        select.display = bool(models)
+
+    def show_check(self, ok: bool, text: str) -> None:
+        result = self.query_one("#check-result", Static)
+        result.set_class(ok, "-ok")
+        result.set_class(not ok, "-failed")
+        result.update(Content(visible(text)))
+
+    def show_profiles(self, profiles: Iterable[str], current: str | None) -> None:
+        self._profiles = list(profiles)
+        select = self.query_one("#profile", Select)
+        select.set_options([(Content(visible(name)), name) for name in self._profiles])
+        select.display = bool(self._profiles)
+        if current in self._profiles:
+            select.value = current
+
+    # -- up: what the user does ------------------------------------------------------------
 
     def _apply(self, **changes: object) -> None:
         updated = self.settings.with_changes(**changes)
@@ -121,12 +216,32 @@ class SettingsPanel(VerticalScroll):
         event.stop()
         self.post_message(self.SystemPromptChanged(event.text_area.text))
 
+    @on(Select.Changed, "#profile")
+    def _profile_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if isinstance(event.value, str) and event.value != self._profile:
+            self._profile = event.value
+            self.post_message(self.ProfileChosen(event.value))
+
     @on(Select.Changed, "#provider")
     def _provider_changed(self, event: Select.Changed) -> None:
         event.stop()
         if isinstance(event.value, Provider):
-            self._show_provider(event.value)
             self._apply(provider=event.value)
+            self._show_provider(self.settings)
+
+    @on(Select.Changed, "#auth")
+    def _auth_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if isinstance(event.value, Auth):
+            self._apply(auth=event.value)
+            self._show_provider(self.settings)
+
+    @on(Select.Changed, "#model-list")
+    def _model_picked(self, event: Select.Changed) -> None:
+        event.stop()
+        if isinstance(event.value, str):
+            self.query_one("#model", Input).value = event.value
 
     @on(Input.Changed)
     def _field_changed(self, event: Input.Changed) -> None:
@@ -141,31 +256,45 @@ class SettingsPanel(VerticalScroll):
             event.input.add_class("-invalid")
             error.update(Content(visible(str(exc))))
             error.display = True
+            self._invalid[spec.name] = str(exc)
+            self._show_status()
             return
         event.input.remove_class("-invalid")
         error.display = False
+        if self._invalid.pop(spec.name, None) is not None:
+            self._show_status()
         self._apply(**{spec.name: value})
 
-    def _show_provider(self, provider: Provider) -> None:
+    @on(Button.Pressed, "#test")
+    def _test_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.TestRequested())
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.SaveRequested(self.query_one("#save-key", Checkbox).value))
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def _show_provider(self, settings: Settings) -> None:
+        provider = settings.provider
         self.query_one("#model-label", Label).update(provider.model_label)
         azure_only = provider is Provider.AZURE
         for widget_id in ("#api_version-label", "#api_version"):
             self.query_one(widget_id).display = azure_only
+        self.query_one("#auth").display = provider.is_azure
+        self.query_one("#api_key").display = settings.auth is Auth.KEY or not provider.is_azure
         self.query_one("#endpoint", Input).placeholder = _ENDPOINT_PLACEHOLDERS[provider]
 
     def _show_status(self) -> None:
         status = self.query_one("#connection-status", Static)
-        problems = self.settings.problems()
+        labels = {spec.name: spec.label for spec in FIELDS}
+        problems = [
+            f"{labels[name]} is not applied until it is valid." for name in self._invalid
+        ] + self.settings.problems()
         status.set_class(bool(problems), "-problem")
         if problems:
             status.update(Content("\n".join(visible(p) for p in problems)))
         else:
             status.update(Content(f"Ready: {visible(self.settings.target)}"))
-
-
-_ENDPOINT_PLACEHOLDERS = {
-    Provider.AZURE: "https://<resource>.openai.azure.com",
-    Provider.AZURE_V1: "https://<resource>.openai.azure.com/openai/v1",
-    Provider.OPENAI: "https://api.openai.com/v1 (default)",
-    Provider.COMPATIBLE: "http://localhost:11434/v1",
-}

@@ -1,0 +1,158 @@
+"""The user config file: named connection profiles in TOML.
+
+Read with the standard library; saved with tomlkit, which keeps the user's comments, order and
+other profiles. The file is always written owner-only (0600), since it may hold an API key.
+
+    default_profile = "work-azure"
+
+    [profiles.work-azure]
+    provider = "azure"
+    endpoint = "https://my-resource.openai.azure.com"
+    model = "gpt-4o-prod"          # the deployment name on Azure
+    auth = "entra"
+
+    [profiles.local-ollama]
+    endpoint = "http://localhost:11434/v1"
+    model = "llama3.2"
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_VARIABLE = "CHAT_TUI_CONFIG"
+
+# Keys a profile may hold, and the type each must have in TOML.
+PROFILE_KEYS: dict[str, tuple[type, ...]] = {
+    "provider": (str,),
+    "endpoint": (str,),
+    "model": (str,),
+    "api_version": (str,),
+    "api_key": (str,),
+    "auth": (str,),
+    "system_prompt": (str,),
+    "temperature": (int, float),
+    "max_tokens": (int,),
+}
+# Accepted as another name for `model`, as Azure users call it.
+_ALIASES = {"deployment": "model"}
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path("chat-tui", appauthor=False) / "config.toml"
+
+
+def config_path(env: dict[str, str] | None = None) -> Path:
+    """CHAT_TUI_CONFIG if set, else the platform's config directory."""
+    override = (env if env is not None else os.environ).get(CONFIG_VARIABLE, "").strip()
+    return Path(override).expanduser() if override else default_config_path()
+
+
+@dataclass(slots=True)
+class ConfigFile:
+    path: Path
+    default_profile: str | None = None
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+
+def load_config(path: Path) -> ConfigFile:
+    """Read the config file; problems are collected with the file and line, never raised."""
+    config = ConfigFile(path)
+    if not path.is_file():
+        return config
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        config.problems.append(f"{path}: cannot read: {exc}")
+        return config
+    except tomllib.TOMLDecodeError as exc:
+        # The message names the line and column, e.g. "Expected '=' (at line 3, column 7)".
+        config.problems.append(f"{path}: {exc}; the file was ignored")
+        return config
+    default = data.get("default_profile")
+    if default is not None and not isinstance(default, str):
+        config.problems.append(f"{path}: default_profile must be a string")
+        default = None
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict):
+        config.problems.append(f"{path}: [profiles] must be a table")
+        profiles = {}
+    for name, table in profiles.items():
+        if not isinstance(table, dict):
+            config.problems.append(f"{path}: profiles.{name} must be a table")
+            continue
+        config.profiles[name] = _checked_profile(path, name, table, config.problems)
+    if default is not None and default not in config.profiles:
+        config.problems.append(f"{path}: default_profile {default!r} is not a profile")
+        default = None
+    config.default_profile = default
+    return config
+
+
+def _checked_profile(
+    path: Path, name: str, table: dict[str, Any], problems: list[str]
+) -> dict[str, Any]:
+    profile: dict[str, Any] = {}
+    for key, value in table.items():
+        key = _ALIASES.get(key, key)
+        types = PROFILE_KEYS.get(key)
+        if types is None:
+            problems.append(f"{path}: profiles.{name}: unknown key {key!r} (ignored)")
+        elif isinstance(value, bool) or not isinstance(value, types):
+            problems.append(f"{path}: profiles.{name}.{key} has the wrong type (ignored)")
+        else:
+            profile[key] = value
+    return profile
+
+
+def save_profile(
+    path: Path, name: str, values: dict[str, Any], *, make_default: bool = False
+) -> None:
+    """Write one profile, keeping everything else in the file as it was.
+
+    Keys whose value is None are removed from the profile. The file is replaced atomically and
+    is owner-only, whether or not it holds a secret now: it may later.
+    """
+    import tomlkit
+
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    document = tomlkit.parse(text)
+    if "profiles" not in document:
+        document["profiles"] = tomlkit.table(is_super_table=True)
+    profiles = document["profiles"]
+    if name not in profiles:
+        profiles[name] = tomlkit.table()
+    profile = profiles[name]
+    for key, value in values.items():
+        if value is None:
+            profile.pop(key, None)
+        else:
+            profile[key] = value
+    if make_default or "default_profile" not in document:
+        document["default_profile"] = name
+    _write_private(path, tomlkit.dumps(document))
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp creates the file owner-only (0600); os.replace keeps that mode.
+    descriptor, temporary = tempfile.mkstemp(prefix=".config-", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
