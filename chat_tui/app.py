@@ -80,6 +80,7 @@ class ChatApp(App[None]):
             show=False,
             tooltip="Edit the system prompt",
         ),
+        Binding("ctrl+t", "test_connection", "Test", show=False, tooltip="Test the connection"),
         Binding("f1", "help", "Help", tooltip="This help"),
     ]
 

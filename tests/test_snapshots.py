@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual.widgets import TextArea
+
 from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
 from chat_tui.settings import Settings
@@ -26,8 +28,20 @@ REPLY = (
 )
 
 
+def steady(app: ChatApp) -> None:
+    """No blinking cursor: a picture taken mid-blink would differ from run to run."""
+    for area in app.query(TextArea):
+        area.cursor_blink = False
+
+
 def test_empty_screen_with_nothing_configured(snap_compare: Callable[..., bool]) -> None:
-    assert snap_compare(ChatApp(Settings()), terminal_size=SIZE)
+    app = ChatApp(Settings())
+
+    async def settle(pilot: Pilot[None]) -> None:
+        steady(app)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
 
 
 def test_finished_reply(snap_compare: Callable[..., bool], server: FakeOpenAIServer) -> None:
@@ -36,6 +50,7 @@ def test_finished_reply(snap_compare: Callable[..., bool], server: FakeOpenAISer
     app = ChatApp(compatible_settings(server), client=ChatClient())
 
     async def chat(pilot: Pilot[None]) -> None:
+        steady(app)
         await pilot.press("ctrl+b", *"Count the words in notes.txt", "enter")
         while app.is_streaming:
             await pilot.pause(0.05)

@@ -182,6 +182,7 @@ class SettingsPanel(VerticalScroll):
                 field.tooltip = f"from {sources.get(spec.name, 'default')}"
         self._show_provider(settings)
         self._show_status()
+        self.show_models([])  # the list belonged to the previous connection
 
     def show_models(self, models: list[str]) -> None:
         select = self.query_one("#model-list", Select)
