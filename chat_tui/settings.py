@@ -150,8 +150,13 @@ class Settings:
         if self.auth is Auth.ENTRA and not provider.is_azure:
             found.append("Entra ID sign-in works with Azure OpenAI only: choose an API key.")
         elif self.auth is Auth.KEY and not self.api_key and provider is not Provider.COMPATIBLE:
-            variable = "AZURE_OPENAI_API_KEY" if provider.is_azure else "OPENAI_API_KEY"
-            found.append(f"No API key: set {variable} or fill in API key.")
+            if provider.is_azure:
+                found.append(
+                    "No API key: set AZURE_OPENAI_API_KEY or fill in API key, "
+                    "or choose Microsoft Entra ID under Sign-in."
+                )
+            else:
+                found.append("No API key: set OPENAI_API_KEY or fill in API key.")
         return found
 
     @property
