@@ -22,12 +22,12 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from chat_tui.client import ChatClient
 from chat_tui.config_file import ConfigFile, config_path, load_config, save_profile
 from chat_tui.conversation import Conversation, Message, ReplyState
-from chat_tui.events import ReplyFailed, ReplyFinished, TextDelta, Usage
+from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, TextDelta, Usage
 from chat_tui.screens.help import HelpScreen, describe_bindings
 from chat_tui.settings import ENVIRONMENT_HELP, Settings
 from chat_tui.settings_sources import DEFAULT_SOURCE, Resolved, switch_profile
 from chat_tui.widgets.messages import AssistantMessage, Notice, UserMessage
-from chat_tui.widgets.prompt import PromptInput
+from chat_tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
 from chat_tui.widgets.settings_panel import SettingsPanel
 from chat_tui.widgets.transcript import Transcript
 
@@ -80,6 +80,19 @@ class ChatApp(App[None]):
             show=False,
             tooltip="Edit the system prompt",
         ),
+        Binding(
+            "ctrl+r",
+            "retry",
+            "Retry",
+            tooltip="Send the last request again; the last reply is replaced",
+        ),
+        Binding(
+            "ctrl+o",
+            "drop_oldest",
+            "Drop oldest",
+            show=False,
+            tooltip="Drop the oldest exchange from the conversation",
+        ),
         Binding("ctrl+t", "test_connection", "Test", show=False, tooltip="Test the connection"),
         Binding("f1", "help", "Help", tooltip="This help"),
     ]
@@ -92,6 +105,8 @@ class ChatApp(App[None]):
             "clear",
         ),
         ("Stop reply", "Stop the reply that is streaming; keep what arrived", "stop"),
+        ("Retry", "Send the last request again, replacing the last reply", "retry"),
+        ("Drop oldest exchange", "Shorten the conversation from the start", "drop_oldest"),
         (
             "Toggle settings sidebar",
             "Show or hide the system prompt and deployment settings",
@@ -192,16 +207,32 @@ class ChatApp(App[None]):
             self.bell()
             return
         event.prompt.clear()
-        self.conversation.add_user(event.text)
+        message = self.conversation.add_user(event.text)
+        await self.query_one(Transcript).add(UserMessage(message))
+        await self._start_reply()
+
+    async def _start_reply(self) -> None:
+        """Ask for a reply to the conversation as it stands."""
         messages = self.conversation.request_messages()
         reply = self.conversation.begin_reply()
         view = AssistantMessage(reply)
         transcript = self.query_one(Transcript)
-        await transcript.add(UserMessage(event.text), view)
+        await transcript.add(view)
         transcript.scroll_end(animate=False)
         self._streaming = (reply, view)
         self.is_streaming = True
         self._stream_reply(reply, view, self.settings, messages)
+
+    @on(PromptInput.TooLong)
+    def _too_long(self, event: PromptInput.TooLong) -> None:
+        what = "That paste" if event.pasted else "The message"
+        outcome = "Nothing was pasted." if event.pasted else "It was not sent."
+        self.notify(
+            f"{what} is {event.length:,} characters; a message holds up to "
+            f"{MAX_MESSAGE_CHARS:,}. {outcome}",
+            severity="warning",
+            markup=False,
+        )
 
     @work(exclusive=True, group=REPLY_GROUP, exit_on_error=False)
     async def _stream_reply(
@@ -213,6 +244,7 @@ class ChatApp(App[None]):
     ) -> None:
         state = ReplyState.INCOMPLETE
         error: ChatError | None = None
+        filtered: tuple[str, ...] = ()
         try:
             async with aclosing(self.client.stream(settings, messages)) as events:
                 async for event in events:
@@ -220,8 +252,11 @@ class ChatApp(App[None]):
                         case TextDelta(text):
                             reply.append(text)
                             view.append(text)
-                        case ReplyFinished(finish_reason):
+                        case ReplyFinished(finish_reason, categories):
                             state = ReplyState.from_finish_reason(finish_reason)
+                            filtered = categories
+                        case Retrying():
+                            view.show_retry(event)
                         case ReplyFailed(failure):
                             error = failure
                             state = ReplyState.INTERRUPTED if reply.content else ReplyState.FAILED
@@ -231,15 +266,17 @@ class ChatApp(App[None]):
             state = ReplyState.STOPPED
             raise
         finally:
-            self._end_reply(state, error)
+            self._end_reply(state, error, filtered)
 
-    def _end_reply(self, state: ReplyState, error: ChatError | None = None) -> None:
+    def _end_reply(
+        self, state: ReplyState, error: ChatError | None = None, filtered: tuple[str, ...] = ()
+    ) -> None:
         """Give the streaming reply its final state (once) and free the prompt."""
         if self._streaming is not None:
             reply, view = self._streaming
             self._streaming = None
             reply.state = state
-            view.finish(state, error)
+            view.finish(state, error, filtered)
         self.is_streaming = False
 
     def watch_is_streaming(self, streaming: bool) -> None:
@@ -270,6 +307,39 @@ class ChatApp(App[None]):
     async def action_stop(self) -> None:
         await self._stop_reply()
         self.action_focus_prompt()
+
+    async def action_retry(self) -> None:
+        """Send the last request again; the failed, partial or unwanted reply is replaced."""
+        if self.is_streaming:
+            self.bell()
+            return
+        if not self.conversation.can_retry:
+            self.notify("Nothing to retry yet: send a message first.", markup=False)
+            return
+        dropped = self.conversation.remove_last_reply()
+        if dropped is not None:
+            await self._remove_views([dropped])
+        await self._start_reply()
+
+    async def action_drop_oldest(self) -> None:
+        """Forget the oldest exchange, to bring a long conversation under the model's limit."""
+        await self._stop_reply()
+        dropped = self.conversation.drop_oldest_exchange()
+        if not dropped:
+            self.notify("The conversation is already empty.", markup=False)
+            return
+        await self._remove_views(dropped)
+        self.notify(f"Dropped the oldest exchange ({len(dropped)} messages).", markup=False)
+
+    async def _remove_views(self, messages: list[Message]) -> None:
+        gone = {id(message) for message in messages}
+        views = [
+            view
+            for view in self.query_one(Transcript).children
+            if id(getattr(view, "message", None)) in gone
+        ]
+        for view in views:
+            await view.remove()
 
     async def action_clear(self) -> None:
         # Stop first and wait, so no text from the stopped reply lands after the clear.

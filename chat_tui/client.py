@@ -6,13 +6,15 @@ the first frame), so importing this module costs nothing at start-up.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.errors import ChatError, describe_error
-from chat_tui.events import ReplyFailed, ReplyFinished, StreamEvent, TextDelta, Usage
+from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, StreamEvent, TextDelta, Usage
+from chat_tui.retry import RetryPolicy, retry_delay
 from chat_tui.settings import Auth, Provider, Settings
 from chat_tui.text import visible
 
@@ -24,8 +26,7 @@ if TYPE_CHECKING:
 # The scope of Azure OpenAI and Azure AI Services resources for Entra ID tokens.
 ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
 AZURE_EXTRA_HINT = "pip install 'chat-tui[azure]'"
-# `read` bounds a stall between two chunks, not the length of a reply; connect fails fast.
-READ_TIMEOUT = 120.0
+# Connecting fails fast; `read` (from the settings) bounds a stall between two chunks.
 CONNECT_TIMEOUT = 10.0
 
 ConnectionKey = tuple[str, ...]
@@ -80,13 +81,13 @@ def _connection_key(settings: Settings) -> ConnectionKey:
         settings.api_version,
         settings.api_key,
         settings.auth.value,
+        str(settings.read_timeout),
     )
 
 
 def build_sdk_client(
     settings: Settings,
     *,
-    read_timeout: float = READ_TIMEOUT,
     token_provider: TokenProvider | None = None,
 ) -> AsyncOpenAI:
     """An SDK client for these settings. Retries are off: a silent SDK retry looks like a hang.
@@ -96,7 +97,7 @@ def build_sdk_client(
     import openai
 
     common: dict[str, Any] = {
-        "timeout": openai.Timeout(read_timeout, connect=CONNECT_TIMEOUT),
+        "timeout": openai.Timeout(settings.read_timeout, connect=CONNECT_TIMEOUT),
         "max_retries": 0,
     }
     match settings.provider:
@@ -144,6 +145,31 @@ def generation_params(settings: Settings) -> dict[str, Any]:
     return params
 
 
+class _GaveUp(Exception):
+    """The request failed for good, after `attempts` tries and `waited` seconds of waiting."""
+
+    def __init__(self, error: Exception, attempts: int, waited: float) -> None:
+        super().__init__(str(error))
+        self.error, self.attempts, self.waited = error, attempts, waited
+
+    def describe(self, settings: Settings) -> ChatError:
+        error = describe_error(self.error, settings)
+        if self.attempts == 1:
+            return error
+        tried = f"Gave up after {self.attempts} attempts over {self.waited:.0f} s."
+        return replace(error, hint=f"{tried} {error.hint}".strip())
+
+
+def filtered_categories(extra: dict[str, Any] | None) -> tuple[str, ...]:
+    """Azure's content-filter categories that filtered this choice, e.g. ('violence: high',)."""
+    results = (extra or {}).get("content_filter_results") or {}
+    return tuple(
+        f"{name}: {result.get('severity', 'filtered')}"
+        for name, result in results.items()
+        if isinstance(result, dict) and result.get("filtered")
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectionCheck:
     """The outcome of "test connection", in plain words."""
@@ -161,10 +187,13 @@ class ChatClient:
     """
 
     def __init__(
-        self, *, read_timeout: float = READ_TIMEOUT, token_provider: TokenProvider | None = None
+        self,
+        *,
+        token_provider: TokenProvider | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
-        self.read_timeout = read_timeout
         self._token_provider = token_provider
+        self.retry = retry or RetryPolicy()
         self._entra = EntraSignIn()
         self._sdk: AsyncOpenAI | None = None
         self._key: ConnectionKey | None = None
@@ -176,9 +205,7 @@ class ChatClient:
             token_provider = None
             if settings.auth is Auth.ENTRA:
                 token_provider = self._token_provider or self._entra.token_provider()
-            self._sdk = build_sdk_client(
-                settings, read_timeout=self.read_timeout, token_provider=token_provider
-            )
+            self._sdk = build_sdk_client(settings, token_provider=token_provider)
             self._key = key
         return self._sdk
 
@@ -240,15 +267,28 @@ class ChatClient:
         answered = False  # the server sent its response headers: later failures are drops
         try:
             sdk = await self._client_for(settings)
-            stream = await sdk.chat.completions.create(
-                model=settings.model,
-                messages=list(messages),  # type: ignore[arg-type]
-                stream=True,
-                stream_options={"include_usage": True},
-                **generation_params(settings),
-            )
+            attempt, waited = 1, 0.0
+            while True:
+                try:
+                    stream = await sdk.chat.completions.create(
+                        model=settings.model,
+                        messages=list(messages),  # type: ignore[arg-type]
+                        stream=True,
+                        stream_options={"include_usage": True},
+                        **generation_params(settings),
+                    )
+                    break
+                except Exception as exc:
+                    delay = retry_delay(exc, attempt, waited, self.retry)
+                    if delay is None:
+                        raise _GaveUp(exc, attempt, waited) from exc
+                    reason = describe_error(exc, settings).title
+                    yield Retrying(reason, attempt + 1, self.retry.attempts, delay)
+                    await asyncio.sleep(delay)  # Esc cancels the wait
+                    attempt, waited = attempt + 1, waited + delay
             answered = True
             finish_reason: str | None = None
+            filtered: tuple[str, ...] = ()
             async with stream:
                 async for chunk in stream:
                     if chunk.usage is not None:
@@ -264,6 +304,9 @@ class ChatClient:
                         yield TextDelta(choice.delta.content)
                     if choice.finish_reason:
                         finish_reason = choice.finish_reason
-            yield ReplyFinished(finish_reason)
+                        filtered = filtered_categories(choice.model_extra)
+            yield ReplyFinished(finish_reason, filtered)
+        except _GaveUp as gave_up:
+            yield ReplyFailed(gave_up.describe(settings))
         except Exception as exc:  # every failure is shown in the transcript, never raised
             yield ReplyFailed(describe_error(exc, settings, mid_stream=answered))

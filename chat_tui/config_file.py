@@ -38,6 +38,7 @@ PROFILE_KEYS: dict[str, tuple[type, ...]] = {
     "system_prompt": (str,),
     "temperature": (int, float),
     "max_tokens": (int,),
+    "read_timeout": (int, float),
 }
 # Accepted as another name for `model`, as Azure users call it.
 _ALIASES = {"deployment": "model"}

@@ -95,6 +95,26 @@ class Conversation:
         )
         return sent
 
+    def remove_last_reply(self) -> Message | None:
+        """Take back the last reply (to retry or regenerate it), if the last message is one."""
+        if self.messages and self.messages[-1].role is Role.ASSISTANT:
+            return self.messages.pop()
+        return None
+
+    @property
+    def can_retry(self) -> bool:
+        """A request can be made again: there is a user message to answer."""
+        return any(m.role is Role.USER for m in self.messages)
+
+    def drop_oldest_exchange(self) -> list[Message]:
+        """Remove the first user message and the replies to it, to shorten the history."""
+        starts = [i for i, m in enumerate(self.messages) if m.role is Role.USER]
+        if not starts:
+            return []
+        end = starts[1] if len(starts) > 1 else len(self.messages)
+        dropped, self.messages[:end] = self.messages[:end], []
+        return dropped
+
     def clear(self) -> None:
         """Forget the messages; the system prompt stays, as in the seed samples."""
         self.messages.clear()

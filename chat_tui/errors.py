@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,23 @@ def _server_message(exc: Exception) -> str:
     return ""
 
 
+def _filter_summary(exc: Exception) -> str:
+    """Azure's verdict: what was filtered (the prompt or the reply) and in which categories."""
+    body = getattr(exc, "body", None)
+    if not isinstance(body, dict):
+        return ""
+    where = "the reply" if body.get("param") == "completion" else "your message"
+    inner = body.get("innererror") or {}
+    results = inner.get("content_filter_result") or {} if isinstance(inner, dict) else {}
+    categories = [
+        f"{name} ({result.get('severity', 'filtered')})"
+        for name, result in results.items()
+        if isinstance(result, dict) and result.get("filtered")
+    ]
+    found = f" for {', '.join(categories)}" if categories else ""
+    return f"The filter stopped {where}{found}. "
+
+
 def _error_code(exc: Exception) -> str:
     code = getattr(exc, "code", None)
     return code if isinstance(code, str) else ""
@@ -97,7 +115,11 @@ def describe_error(
             "Sign in with 'az login' (or set up a managed identity), or use an API key.",
         )
     if isinstance(exc, openai.APITimeoutError):
-        return ChatError("Timed out", f"No response from {where} in time.")
+        return ChatError(
+            f"No response for {settings.read_timeout:g} s",
+            f"{where} sent nothing for {settings.read_timeout:g} s.",
+            "The read timeout is a setting (read_timeout); reasoning models may think longer.",
+        )
     if isinstance(exc, openai.APIConnectionError) and mid_stream:
         cause = exc.__cause__
         return ChatError(
@@ -160,16 +182,31 @@ def describe_error(
             return ChatError(
                 "Conversation too long",
                 message,
-                "Clear the conversation (ctrl+l) or start a shorter one.",
+                "Drop the oldest exchange (ctrl+o) or clear the conversation (ctrl+l), "
+                "then retry (ctrl+r).",
                 status,
             )
         if isinstance(exc, openai.BadRequestError) and code == "content_filter":
-            return ChatError("Blocked by the content filter", message, "", status)
+            return ChatError(
+                "Blocked by the content filter",
+                f"{_filter_summary(exc)}{message}",
+                "Rephrase the message; it stays in the conversation until you clear it.",
+                status,
+            )
         if isinstance(exc, openai.RateLimitError):
             return ChatError("Rate limited", message, "Wait a moment, then send again.", status)
         if status >= 500:
             return ChatError(f"Server error {status}", message, "", status)
         return ChatError(f"Request rejected ({status})", message, "", status)
+    if isinstance(exc, json.JSONDecodeError):
+        return ChatError(
+            "Malformed response",
+            _clip(
+                f"{where} sent a chunk that is not valid JSON ({exc.msg} at position {exc.pos}): "
+                f"{exc.doc[:120]!r}"
+            ),
+            "What arrived before it is kept.",
+        )
     if isinstance(exc, openai.OpenAIError):
         return ChatError("Cannot send the request", _clip(str(exc)))
     return ChatError("Unexpected error", _clip(f"{type(exc).__name__}: {exc}"))

@@ -30,9 +30,23 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class ReplyFinished:
-    """The stream ended normally; `finish_reason` is None when the server never sent one."""
+    """The stream ended normally; `finish_reason` is None when the server never sent one.
+
+    `filtered` names the content-filter categories that stopped the reply, where Azure says.
+    """
 
     finish_reason: str | None
+    filtered: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Retrying:
+    """The request failed in a way worth retrying; the next attempt starts after `delay` s."""
+
+    reason: str
+    attempt: int  # the attempt that will be made next
+    attempts: int  # in all
+    delay: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,4 +56,4 @@ class ReplyFailed:
     error: ChatError
 
 
-StreamEvent = TextDelta | Usage | ReplyFinished | ReplyFailed
+StreamEvent = TextDelta | Usage | ReplyFinished | ReplyFailed | Retrying

@@ -18,6 +18,9 @@ DEFAULT_SYSTEM_PROMPT = "You are a helpful AI assistant."
 # AZURE_OPENAI_API_VERSION or in the sidebar.
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
 MAX_TEMPERATURE = 2.0
+# The longest silence allowed between two chunks of a reply (not a limit on its length).
+DEFAULT_READ_TIMEOUT = 120.0
+MAX_READ_TIMEOUT = 3600.0
 
 # Suffixes of Azure resource hosts, so a bare endpoint URL is recognised as Azure.
 _AZURE_HOST_SUFFIXES = (
@@ -116,6 +119,7 @@ class Settings:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     temperature: float | None = None
     max_tokens: int | None = None
+    read_timeout: float = DEFAULT_READ_TIMEOUT
 
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -208,6 +212,20 @@ def parse_max_tokens(text: str) -> int | None:
         raise SettingsError(f"Max tokens must be a whole number, not {text!r}.") from None
     if value <= 0:
         raise SettingsError(f"Max tokens must be more than 0, not {value}.")
+    return value
+
+
+def parse_read_timeout(text: str) -> float:
+    """Seconds of silence before a reply counts as stalled; blank means the default."""
+    text = text.strip()
+    if not text:
+        return DEFAULT_READ_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"Read timeout must be a number of seconds, not {text!r}.") from None
+    if not (math.isfinite(value) and 1 <= value <= MAX_READ_TIMEOUT):
+        raise SettingsError(f"Read timeout must be from 1 to {MAX_READ_TIMEOUT:.0f} s, not {text}.")
     return value
 
 

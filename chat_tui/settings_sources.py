@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from chat_tui.settings import (
     parse_api_version,
     parse_endpoint,
     parse_max_tokens,
+    parse_read_timeout,
     parse_temperature,
 )
 
@@ -148,6 +150,9 @@ def variables_layer(values: Mapping[str, str], origins: Mapping[str, str]) -> La
         layer["system_prompt"] = sourced(
             "AZURE_OPENAI_SYSTEM_PROMPT", values["AZURE_OPENAI_SYSTEM_PROMPT"]
         )
+    if timeout := get("CHAT_TUI_READ_TIMEOUT"):
+        with suppress(SettingsError):  # reported by load_settings
+            layer["read_timeout"] = sourced("CHAT_TUI_READ_TIMEOUT", parse_read_timeout(timeout))
     if get("CHAT_TUI_AUTH").lower() in Auth._value2member_map_:
         layer["auth"] = sourced("CHAT_TUI_AUTH", Auth(get("CHAT_TUI_AUTH").lower()))
     return layer
@@ -174,6 +179,8 @@ def profile_layer(profile: Mapping[str, object], source: str, problems: list[str
                 value = parse_temperature(str(value))
             elif key == "max_tokens":
                 value = parse_max_tokens(str(value))
+            elif key == "read_timeout":
+                value = parse_read_timeout(str(value))
         except (SettingsError, ValueError) as exc:
             problems.append(f"{source}: {key}: {exc}")
             continue
@@ -257,6 +264,10 @@ def load_settings(
         _config_profile(config, name, problems, chosen_by="")
     values, origins, env_problems = read_variables(env_file, cwd=cwd, environ=environ)
     problems += env_problems
+    try:
+        parse_read_timeout(values.get("CHAT_TUI_READ_TIMEOUT", ""))
+    except SettingsError as exc:
+        problems.append(f"CHAT_TUI_READ_TIMEOUT: {exc}")
     provider_name = values.get("CHAT_TUI_PROVIDER", "").strip().lower()
     if provider_name and provider_name not in Provider._value2member_map_:
         choices = ", ".join(p.value for p in Provider)
@@ -283,7 +294,7 @@ def load_settings(
 
 # Settings that belong to the chat rather than the connection: a profile switch keeps them
 # unless the profile sets them.
-_CHAT_SETTINGS = ("system_prompt", "temperature", "max_tokens")
+_CHAT_SETTINGS = ("system_prompt", "temperature", "max_tokens", "read_timeout")
 
 
 def switch_profile(current: Resolved, config: ConfigFile, name: str) -> Resolved:

@@ -44,7 +44,9 @@ def server(_session_server: FakeOpenAIServer) -> FakeOpenAIServer:
 
 
 def compatible_settings(server: FakeOpenAIServer, **changes: object) -> Settings:
-    settings = Settings(provider=Provider.COMPATIBLE, endpoint=server.base_url, model="fake-model")
+    settings = Settings(
+        provider=Provider.COMPATIBLE, endpoint=server.base_url, model="fake-model", read_timeout=3
+    )
     return settings.with_changes(**changes)
 
 
@@ -55,6 +57,7 @@ def azure_settings(server: FakeOpenAIServer, **changes: object) -> Settings:
         model="my-deployment",
         api_key="azure-key",
         api_version="2024-10-21",
+        read_timeout=3,
     )
     return settings.with_changes(**changes)
 

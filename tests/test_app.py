@@ -11,6 +11,7 @@ from textual.widgets import Input, Select, TextArea
 from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
 from chat_tui.conversation import ReplyState
+from chat_tui.retry import RetryPolicy
 from chat_tui.screens.help import HelpScreen
 from chat_tui.settings import Provider, Settings
 from chat_tui.widgets.messages import AssistantMessage
@@ -31,8 +32,12 @@ SIZE = (120, 50)
 SLOW = TextReply(["tok "] * 400, delay=0.02)
 
 
+# Retries as in real use, but with waits short enough for tests.
+FAST_RETRY = RetryPolicy(base_delay=0.05, max_delay=2.0)
+
+
 def make_app(settings: Settings) -> ChatApp:
-    return ChatApp(settings, client=ChatClient(read_timeout=3.0))
+    return ChatApp(settings, client=ChatClient(retry=FAST_RETRY))
 
 
 async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], seconds: float = 10) -> None:
@@ -457,7 +462,7 @@ async def test_blank_message_sends_nothing(server: FakeOpenAIServer) -> None:
             ErrorReply(404, {"error": {"code": "DeploymentNotFound", "message": "nope"}}),
             "not found",
         ),
-        (ErrorReply(503), "Server error 503"),
+        (ErrorReply(403), "Access denied"),
     ],
 )
 async def test_request_errors_are_shown_and_the_message_stays(
@@ -519,7 +524,7 @@ HOSTILE = "[bold]not bold[/bold] [/INST] [link=http://x]y[/link] \x1b[31mred\x1b
 
 
 async def test_markup_and_escapes_are_shown_literally(server: FakeOpenAIServer) -> None:
-    server.enqueue(TextReply(HOSTILE), ErrorReply(500, "bad [/INST] body \x1b[2J"))
+    server.enqueue(TextReply(HOSTILE), ErrorReply(400, "bad [/INST] body \x1b[2J"))
     app = make_app(compatible_settings(server, model="[b]model"))
     async with app.run_test(size=SIZE) as pilot:
         await chat(pilot, "user [red]text[/red] \x1b[1m")

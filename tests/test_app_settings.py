@@ -44,7 +44,7 @@ api_key = "azure-key"
     )
     config = load_config(path)
     resolved = load_settings(Flags(), config, cwd=tmp_path, environ={})
-    return ChatApp(resolved, config=config, client=ChatClient(read_timeout=3))
+    return ChatApp(resolved, config=config, client=ChatClient())
 
 
 def sidebar_text(app: ChatApp) -> str:

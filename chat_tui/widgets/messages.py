@@ -6,6 +6,7 @@ All text shown here is untrusted (user input, model output, error bodies): it go
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from textual.containers import Vertical
@@ -19,8 +20,10 @@ from chat_tui.widgets.reply_body import ReplyBody
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
+    from textual.timer import Timer
 
     from chat_tui.errors import ChatError
+    from chat_tui.events import Retrying
 
 STATE_NOTES: dict[ReplyState, str] = {
     ReplyState.STREAMING: "● streaming…  esc stops",
@@ -46,8 +49,9 @@ def error_content(error: ChatError) -> Content:
 class UserMessage(Static):
     """What the user sent, shown exactly as typed."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__(Content(visible(text)), classes="message")
+    def __init__(self, message: Message) -> None:
+        super().__init__(Content(visible(message.content)), classes="message")
+        self.message = message
         self.border_title = "you"
 
 
@@ -69,7 +73,15 @@ class AssistantMessage(Vertical):
         self.reply = reply
         self.border_title = "assistant"
         self._error: ChatError | None = None
+        self._filtered: tuple[str, ...] = ()
+        # A retry being waited for, and when it starts (time.monotonic()).
+        self._retry: tuple[Retrying, float] | None = None
+        self._countdown: Timer | None = None
         self.set_reactive(AssistantMessage.state, reply.state)
+
+    @property
+    def message(self) -> Message:
+        return self.reply
 
     def compose(self) -> ComposeResult:
         yield ReplyBody(self.reply.content, streaming=self.state is ReplyState.STREAMING)
@@ -80,12 +92,33 @@ class AssistantMessage(Vertical):
 
     def append(self, text: str) -> None:
         """Streamed text; cheap per token, drawn with the body's next render."""
+        if self._retry is not None:
+            self._end_retry()
         self.query_one(ReplyBody).append(text)
 
-    def finish(self, state: ReplyState, error: ChatError | None = None) -> None:
+    def show_retry(self, retry: Retrying) -> None:
+        """Count down to the next attempt, visibly (the user can cancel with Esc)."""
+        self._retry = (retry, time.monotonic() + retry.delay)
+        if self._countdown is None:
+            self._countdown = self.set_interval(0.25, self._show_state)
+        self._show_state()
+
+    def _end_retry(self) -> None:
+        self._retry = None
+        if self._countdown is not None:
+            self._countdown.stop()
+            self._countdown = None
+        self._show_state()
+
+    def finish(
+        self, state: ReplyState, error: ChatError | None = None, filtered: tuple[str, ...] = ()
+    ) -> None:
         """Mark the reply ended and draw its final form."""
         self.query_one(ReplyBody).finish()
         self._error = error
+        self._filtered = filtered
+        if self._retry is not None:
+            self._end_retry()
         self.state = state
 
     def watch_state(self) -> None:
@@ -98,6 +131,15 @@ class AssistantMessage(Vertical):
         self.set_class(bool(self.reply.content), "-has-text")
         status = self.query_one("#status", Static)
         note = STATE_NOTES[self.state]
+        if self._retry is not None and self.state is ReplyState.STREAMING:
+            retry, start = self._retry
+            seconds = max(0.0, start - time.monotonic())
+            note = (
+                f"⟳ {retry.reason}: retrying in {seconds:.0f} s "
+                f"(attempt {retry.attempt} of {retry.attempts})  esc cancels"
+            )
+        if self._filtered:
+            note = f"{note.rstrip('.')} ({', '.join(self._filtered)})."
         if self._error is not None:
             status.update(Content.assemble(note, " ", error_content(self._error)))
         else:

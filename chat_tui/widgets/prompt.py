@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from textual import events
 
 PLACEHOLDER = "Message  (Enter sends · ctrl+j new line)"
+# About 25,000 tokens. A longer message is almost always a mistaken paste, and would make the
+# transcript slow to draw.
+MAX_MESSAGE_CHARS = 100_000
 
 
 class PromptInput(TextArea):
@@ -49,6 +52,22 @@ class PromptInput(TextArea):
             id=id,
         )
 
+    class TooLong(Message):
+        """Text was refused for being longer than MAX_MESSAGE_CHARS."""
+
+        def __init__(self, length: int, pasted: bool) -> None:
+            super().__init__()
+            self.length = length
+            self.pasted = pasted
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        if len(self.text) + len(event.text) > MAX_MESSAGE_CHARS:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.TooLong(len(event.text), pasted=True))
+            return
+        await super()._on_paste(event)
+
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
             event.stop()
@@ -58,7 +77,9 @@ class PromptInput(TextArea):
         await super()._on_key(event)
 
     def action_submit(self) -> None:
-        if self.text.strip():
+        if len(self.text) > MAX_MESSAGE_CHARS:
+            self.post_message(self.TooLong(len(self.text), pasted=False))
+        elif self.text.strip():
             self.post_message(self.Submitted(self, self.text))
 
     def action_newline(self) -> None:

@@ -24,6 +24,7 @@ from chat_tui.settings import (
     parse_api_version,
     parse_endpoint,
     parse_max_tokens,
+    parse_read_timeout,
     parse_temperature,
     parse_text,
 )
@@ -60,6 +61,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         "temperature", "Temperature", parse_temperature, "server default", False, _number_text
     ),
     FieldSpec("max_tokens", "Max tokens", parse_max_tokens, "no limit", False, _number_text),
+    FieldSpec("read_timeout", "Read timeout (s)", parse_read_timeout, "120", False, _number_text),
 )
 
 _ENDPOINT_PLACEHOLDERS = {
