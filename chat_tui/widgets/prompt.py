@@ -60,21 +60,19 @@ class PromptInput(TextArea):
             self.length = length
             self.pasted = pasted
 
-    async def _on_paste(self, event: events.Paste) -> None:
+    # Textual calls the handler of every class in the MRO (until one prevents the default), so
+    # these run before TextArea's own and never call it themselves.
+    def _on_paste(self, event: events.Paste) -> None:
         if len(self.text) + len(event.text) > MAX_MESSAGE_CHARS:
             event.stop()
             event.prevent_default()
             self.post_message(self.TooLong(len(event.text), pasted=True))
-            return
-        await super()._on_paste(event)
 
-    async def _on_key(self, event: events.Key) -> None:
+    def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
             event.stop()
             event.prevent_default()
             self.action_submit()
-            return
-        await super()._on_key(event)
 
     def action_submit(self) -> None:
         if len(self.text) > MAX_MESSAGE_CHARS:

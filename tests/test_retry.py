@@ -1,0 +1,54 @@
+"""The retry policy: which failures are retried, and how long to wait."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from chat_tui.retry import RetryPolicy, retry_after, retry_delay
+
+POLICY = RetryPolicy(attempts=4, base_delay=1.0, max_delay=30.0, max_total_wait=90.0)
+
+
+def failure(status: int, **headers: str) -> SimpleNamespace:
+    return SimpleNamespace(status_code=status, response=SimpleNamespace(headers=headers))
+
+
+def test_retry_after_forms() -> None:
+    assert retry_after({"retry-after": "3"}) == 3.0
+    assert retry_after({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
+    date = email.utils.formatdate(time.time() + 20, usegmt=True)
+    assert 15 < (retry_after({"retry-after": date}) or 0) <= 20
+    assert retry_after({"retry-after": "soon"}) is None
+    assert retry_after({}) is None
+    assert retry_after(None) is None
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_never_retried(status: int) -> None:
+    assert retry_delay(failure(status), 1, 0.0, POLICY) is None
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+def test_retried_with_back_off(status: int) -> None:
+    assert [retry_delay(failure(status), n, 0.0, POLICY) for n in (1, 2, 3, 4)] == [
+        1.0,
+        2.0,
+        4.0,
+        None,  # four attempts in all
+    ]
+
+
+def test_retry_after_is_honoured_within_bounds() -> None:
+    assert retry_delay(failure(429, **{"retry-after": "7"}), 1, 0.0, POLICY) == 7.0
+    # Asked to wait longer than we are prepared to: give up at once, and say so.
+    assert retry_delay(failure(429, **{"retry-after": "300"}), 1, 0.0, POLICY) is None
+    # The total wait is bounded too.
+    assert retry_delay(failure(429, **{"retry-after": "20"}), 2, 80.0, POLICY) is None
+
+
+def test_connection_errors_are_not_retried() -> None:
+    assert retry_delay(ConnectionError("refused"), 1, 0.0, POLICY) is None
