@@ -6,6 +6,7 @@ All text shown here is untrusted (user input, model output, error bodies): it go
 
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -133,9 +134,9 @@ class AssistantMessage(Vertical):
         note = STATE_NOTES[self.state]
         if self._retry is not None and self.state is ReplyState.STREAMING:
             retry, start = self._retry
-            seconds = max(0.0, start - time.monotonic())
+            seconds = math.ceil(max(0.0, start - time.monotonic()))
             note = (
-                f"⟳ {retry.reason}: retrying in {seconds:.0f} s "
+                f"⟳ {retry.reason}: retrying in {seconds} s "
                 f"(attempt {retry.attempt} of {retry.attempts})  esc cancels"
             )
         if self._filtered:
