@@ -21,11 +21,14 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chat_tui.client import ChatClient
 from chat_tui.config_file import ConfigFile, config_path, load_config, save_profile
-from chat_tui.conversation import Conversation, Message, ReplyState
+from chat_tui.conversation import Conversation, Message, ReplyState, Role
 from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, TextDelta, Usage
+from chat_tui.recorder import Recorder
+from chat_tui.screens.conversations import ConversationsScreen
 from chat_tui.screens.help import HelpScreen, describe_bindings
 from chat_tui.settings import ENVIRONMENT_HELP, Settings
 from chat_tui.settings_sources import DEFAULT_SOURCE, Resolved, switch_profile
+from chat_tui.store import AsyncStore, Store, StoreError
 from chat_tui.widgets.messages import AssistantMessage, Notice, UserMessage
 from chat_tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
 from chat_tui.widgets.settings_panel import SettingsPanel
@@ -40,6 +43,9 @@ if TYPE_CHECKING:
     from chat_tui.errors import ChatError
 
 REPLY_GROUP = "reply"
+CHECKPOINT_INTERVAL = 1.0
+# A long saved conversation opens with only its latest messages drawn.
+SHOWN_WHEN_OPENED = 40
 STYLESHEET = "chat_tui.tcss"
 
 
@@ -94,6 +100,12 @@ class ChatApp(App[None]):
             tooltip="Drop the oldest exchange from the conversation",
         ),
         Binding("ctrl+t", "test_connection", "Test", show=False, tooltip="Test the connection"),
+        Binding(
+            "f3",
+            "conversations",
+            "Chats",
+            tooltip="Saved conversations: open, search, rename, delete",
+        ),
         Binding("f1", "help", "Help", tooltip="This help"),
     ]
 
@@ -126,6 +138,7 @@ class ChatApp(App[None]):
             "save_settings(True)",
         ),
         ("Help", "Show every key", "help"),
+        ("Conversations", "Open, search, rename or delete saved conversations", "conversations"),
     )
 
     # Below 100 columns the sidebar starts hidden (ctrl+b still shows it).
@@ -139,6 +152,8 @@ class ChatApp(App[None]):
         *,
         client: ChatClient | None = None,
         config: ConfigFile | None = None,
+        store: AsyncStore | None = None,
+        open_conversation: int | None = None,
     ) -> None:
         super().__init__()
         if isinstance(settings, Settings):
@@ -151,6 +166,10 @@ class ChatApp(App[None]):
         self.conversation = Conversation(self.settings.system_prompt)
         self.client = client or ChatClient()
         self._streaming: tuple[Message, AssistantMessage] | None = None
+        # Conversations are saved as they happen; without a database, in memory only.
+        self.store = store or AsyncStore(lambda: Store(None))
+        self.recorder = Recorder(self.store, self._saving_failed)
+        self._open_at_start = open_conversation
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -184,8 +203,36 @@ class ChatApp(App[None]):
                     + ENVIRONMENT_HELP,
                 )
             )
+        await self._open_store()
+        if self._open_at_start is not None:
+            await self.open_conversation(self._open_at_start)
         # Import the SDK off the UI thread after the first frame: it takes most of a second.
         self.call_after_refresh(self._prewarm_sdk)
+        self.set_interval(CHECKPOINT_INTERVAL, self._checkpoint)
+
+    async def _open_store(self) -> None:
+        try:
+            await self.store.open()
+        except StoreError as exc:
+            # A damaged or locked database must not cost the user their chat: go on in memory.
+            self.store = AsyncStore(lambda: Store(None))
+            await self.store.open()
+            self.recorder = Recorder(self.store, self._saving_failed)
+            await self._notice("Conversations are not being saved", [str(exc)])
+
+    def _saving_failed(self, message: str) -> None:
+        self.notify(message, severity="error", timeout=10, markup=False)
+
+    async def _save(self) -> None:
+        await self.recorder.save(self.conversation, self.settings, self.resolved.profile)
+
+    def _save_soon(self) -> None:
+        self.run_worker(self._save(), group="save", exit_on_error=False)
+
+    def _checkpoint(self) -> None:
+        # A streaming reply is written at least every second: a crash loses at most that.
+        if self.is_streaming:
+            self._save_soon()
 
     async def _notice(self, title: str, lines: Iterable[str]) -> None:
         await self.query_one(Transcript).add(Notice(title, "\n".join(lines)))
@@ -195,6 +242,8 @@ class ChatApp(App[None]):
         import openai  # noqa: F401
 
     async def on_unmount(self) -> None:
+        await self._save()  # whatever arrived last, even mid-reply
+        await self.store.close()
         await self.client.close()
 
     # -- sending and streaming ------------------------------------------------------------
@@ -222,6 +271,7 @@ class ChatApp(App[None]):
         self._streaming = (reply, view)
         self.is_streaming = True
         self._stream_reply(reply, view, self.settings, messages)
+        self._save_soon()
 
     @on(PromptInput.TooLong)
     def _too_long(self, event: PromptInput.TooLong) -> None:
@@ -277,6 +327,7 @@ class ChatApp(App[None]):
             self._streaming = None
             reply.state = state
             view.finish(state, error, filtered)
+            self._save_soon()
         self.is_streaming = False
 
     def watch_is_streaming(self, streaming: bool) -> None:
@@ -308,6 +359,26 @@ class ChatApp(App[None]):
         await self._stop_reply()
         self.action_focus_prompt()
 
+    def action_conversations(self) -> None:
+        if isinstance(self.screen, ConversationsScreen):
+            return
+
+        async def chosen(conversation_id: int | None) -> None:
+            if conversation_id is not None and conversation_id != self.conversation.id:
+                await self.open_conversation(conversation_id)
+            elif self.conversation.id is not None:
+                await self._forget_if_deleted()
+
+        self.push_screen(ConversationsScreen(self.store, self.conversation.id), chosen)
+
+    async def _forget_if_deleted(self) -> None:
+        """The conversation on screen was deleted from the list: start afresh."""
+        known = await self.store.call(self.store.store.list_conversations)
+        if all(item.id != self.conversation.id for item in known):
+            await self._stop_reply()
+            self.conversation = Conversation(self.conversation.system_prompt)
+            await self.query_one(Transcript).clear()
+
     async def action_retry(self) -> None:
         """Send the last request again; the failed, partial or unwanted reply is replaced."""
         if self.is_streaming:
@@ -319,6 +390,7 @@ class ChatApp(App[None]):
         dropped = self.conversation.remove_last_reply()
         if dropped is not None:
             await self._remove_views([dropped])
+            await self.recorder.forget([dropped])
         await self._start_reply()
 
     async def action_drop_oldest(self) -> None:
@@ -329,6 +401,7 @@ class ChatApp(App[None]):
             self.notify("The conversation is already empty.", markup=False)
             return
         await self._remove_views(dropped)
+        await self.recorder.forget(dropped)
         self.notify(f"Dropped the oldest exchange ({len(dropped)} messages).", markup=False)
 
     async def _remove_views(self, messages: list[Message]) -> None:
@@ -344,9 +417,56 @@ class ChatApp(App[None]):
     async def action_clear(self) -> None:
         # Stop first and wait, so no text from the stopped reply lands after the clear.
         await self._stop_reply()
-        self.conversation.clear()
+        await self._save()
+        # The old conversation stays saved; a new one starts, with the same system prompt.
+        self.conversation = Conversation(self.conversation.system_prompt)
         await self.query_one(Transcript).clear()
         self.action_focus_prompt()
+
+    async def open_conversation(self, conversation_id: int) -> None:
+        """Replace the conversation on screen with a saved one."""
+        await self._stop_reply()
+        await self._save()
+        try:
+            stored = await self.store.call(self.store.store.load, conversation_id)
+        except KeyError:
+            self.notify(f"No saved conversation {conversation_id}.", severity="error")
+            return
+        conversation = Conversation(
+            stored.system_prompt,
+            [
+                Message(Role(m.role), m.content, ReplyState.saved(m.state), m.id)
+                for m in stored.messages
+            ],
+            stored.id,
+        )
+        self.conversation = conversation
+        self.recorder.adopt(conversation)
+        self.query_one(SettingsPanel).show_system_prompt(conversation.system_prompt)
+        generation = {key: stored.settings.get(key) for key in ("temperature", "max_tokens")}
+        if stored.profile in self.config.profiles and stored.profile != self.resolved.profile:
+            await self.use_profile(stored.profile)
+        self.settings = self.settings.with_changes(**generation)
+        self.query_one(SettingsPanel).show(self.settings, self.resolved.sources)
+        transcript = self.query_one(Transcript)
+        await transcript.clear()
+        shown = conversation.messages[-SHOWN_WHEN_OPENED:]
+        if len(shown) < len(conversation.messages):
+            hidden = len(conversation.messages) - len(shown)
+            await transcript.add(
+                Notice(
+                    f"{hidden} earlier messages are not shown",
+                    "They are still part of the conversation and of every request.",
+                )
+            )
+        await transcript.add(*(self._view_for(message) for message in shown))
+        transcript.scroll_end(animate=False)
+        self.sub_title = self.settings.target
+        self.action_focus_prompt()
+
+    @staticmethod
+    def _view_for(message: Message) -> UserMessage | AssistantMessage:
+        return UserMessage(message) if message.role is Role.USER else AssistantMessage(message)
 
     def action_focus_prompt(self) -> None:
         self.query_one(PromptInput).focus()
@@ -412,6 +532,8 @@ class ChatApp(App[None]):
     @on(SettingsPanel.SystemPromptChanged)
     def _system_prompt_changed(self, event: SettingsPanel.SystemPromptChanged) -> None:
         self.conversation.system_prompt = event.text
+        if self.conversation.id is not None:
+            self._save_soon()
 
     @on(SettingsPanel.ProfileChosen)
     async def _profile_chosen(self, event: SettingsPanel.ProfileChosen) -> None:

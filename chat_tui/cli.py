@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from pathlib import Path
 
 from chat_tui import __version__
 from chat_tui.config_file import config_path, load_config
+from chat_tui.export import ExportFormatError, from_json, to_json, to_markdown
 from chat_tui.settings import ENVIRONMENT_HELP, Provider
 from chat_tui.settings_sources import Flags, describe, load_settings
+from chat_tui.store import DATABASE_NAME, AsyncStore, Store, StoreError, default_data_dir
+from chat_tui.text import visible
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +53,63 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--api-version", metavar="VERSION", help="Azure OpenAI api-version")
     parser.add_argument("--system", metavar="TEXT", help="the system prompt")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="PATH",
+        help="where conversations are saved (default: CHAT_TUI_DATA_DIR or the user data dir)",
+    )
+    parser.add_argument(
+        "--continue", dest="resume", action="store_true", help="reopen the last conversation"
+    )
+    parser.add_argument("--list", action="store_true", help="list saved conversations and exit")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    export = commands.add_parser("export", help="write a saved conversation as Markdown or JSON")
+    export.add_argument("id", type=int, help="the conversation's number, as --list shows it")
+    export.add_argument("--format", choices=["md", "json"], default="md")
+    export.add_argument("--output", "-o", type=Path, metavar="FILE", help="instead of stdout")
+    imported = commands.add_parser("import", help="add a conversation from a JSON export")
+    imported.add_argument("file", type=Path)
     return parser
+
+
+def database_path(data_dir: Path | None) -> Path:
+    return (data_dir if data_dir is not None else default_data_dir(dict(os.environ))) / (
+        DATABASE_NAME
+    )
+
+
+def run_store_command(args: argparse.Namespace) -> int:
+    """--list, export and import: no app, plain output, a message and status 1 on failure."""
+    try:
+        store = Store(database_path(args.data_dir))
+    except StoreError as exc:
+        print(f"chat-tui: {exc}", file=sys.stderr)
+        return 1
+    try:
+        if args.list:
+            for item in store.list_conversations():
+                when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item.updated))
+                print(f"{item.id:>5}  {when}  {item.message_count:>4} msgs  {visible(item.title)}")
+            return 0
+        if args.command == "import":
+            conversation = from_json(args.file.read_text(encoding="utf-8"))
+            print(store.import_conversation(conversation))
+            return 0
+        conversation = store.load(args.id)
+        text = to_json(conversation) if args.format == "json" else to_markdown(conversation)
+        if args.output is not None:
+            args.output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return 0
+    except KeyError:
+        print(f"chat-tui: no saved conversation {args.id} (see --list)", file=sys.stderr)
+    except (OSError, ExportFormatError) as exc:
+        print(f"chat-tui: {getattr(args, 'file', '')}: {exc}", file=sys.stderr)
+    finally:
+        store.close()
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         system_prompt=args.system,
         profile=args.profile,
     )
+    if args.list or args.command is not None:
+        return run_store_command(args)
     resolved = load_settings(flags, config, cwd=Path.cwd(), env_file=args.env_file)
     if args.print_config:
         print(f"config file   : {config.path}{'' if config.exists else ' (not found)'}")
@@ -76,5 +139,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from chat_tui.app import ChatApp  # after parsing, so --help and --version stay instant
 
-    ChatApp(resolved, config=config).run()
+    path = database_path(args.data_dir)
+    resume = None
+    if args.resume:
+        try:
+            store = Store(path)
+            resume = store.latest_id()
+            store.close()
+        except StoreError as exc:
+            print(f"chat-tui: {exc}", file=sys.stderr)
+    store = AsyncStore(lambda: Store(path))
+    ChatApp(resolved, config=config, store=store, open_conversation=resume).run()
     return 0

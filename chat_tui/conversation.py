@@ -33,6 +33,12 @@ class ReplyState(StrEnum):
     FAILED = "failed"  # an error before any text
 
     @classmethod
+    def saved(cls, value: str) -> ReplyState:
+        """A state read back from the store; a reply saved mid-stream was interrupted."""
+        state = cls(value) if value in cls._value2member_map_ else cls.INCOMPLETE
+        return cls.INTERRUPTED if state is cls.STREAMING else state
+
+    @classmethod
     def from_finish_reason(cls, reason: str | None) -> ReplyState:
         if reason is None:
             return cls.INCOMPLETE
@@ -56,6 +62,7 @@ class Message:
     content: str
     # Only meaningful for assistant replies.
     state: ReplyState = ReplyState.COMPLETE
+    id: int | None = None  # the row in the conversation store, once saved
 
     def append(self, text: str) -> None:
         self.content += text
@@ -72,6 +79,7 @@ class Message:
 class Conversation:
     system_prompt: str
     messages: list[Message] = field(default_factory=list)
+    id: int | None = None  # the conversation store's id, once saved
 
     def add_user(self, text: str) -> Message:
         message = Message(Role.USER, text)

@@ -18,6 +18,8 @@ import pytest
 from tests.openai_server import TextReply
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.openai_server import FakeOpenAIServer
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pty")
@@ -42,25 +44,30 @@ def read_until(fd: int, seconds: float, done: bytes | None = None) -> bytes:
     return output
 
 
-def test_quit_while_streaming_in_a_real_terminal(server: FakeOpenAIServer) -> None:
-    server.enqueue(TextReply(["word "] * 2000, delay=0.005))
+def start_in_pty(
+    server: FakeOpenAIServer, args: list[str], env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], int]:
+    """chat-tui in a 120x40 pseudo-terminal; returns the process and the terminal's fd."""
     main_fd, child_fd = pty.openpty()
     fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    env = {
-        **os.environ,
-        "TERM": "xterm-256color",
-        "OPENAI_BASE_URL": server.base_url,
-        "OPENAI_MODEL": "fake-model",
-    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "chat_tui"],
+        [sys.executable, "-m", "chat_tui", *args],
         stdin=child_fd,
         stdout=child_fd,
         stderr=child_fd,
-        env=env,
+        env={**os.environ, "TERM": "xterm-256color", "OPENAI_MODEL": "fake-model", **env},
         close_fds=True,
     )
     os.close(child_fd)
+    return process, main_fd
+
+
+def test_quit_while_streaming_in_a_real_terminal(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    server.enqueue(TextReply(["word "] * 2000, delay=0.005))
+    data_dir = tmp_path / "data"
+    process, main_fd = start_in_pty(
+        server, ["--data-dir", str(data_dir)], {"OPENAI_BASE_URL": server.base_url}
+    )
     try:
         output = read_until(main_fd, 5.0, done=b"Enter sends")  # the first frame is up
         os.write(main_fd, b"hello")

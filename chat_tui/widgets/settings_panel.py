@@ -186,6 +186,11 @@ class SettingsPanel(VerticalScroll):
         self._show_status()
         self.show_models([])  # the list belonged to the previous connection
 
+    def show_system_prompt(self, text: str) -> None:
+        area = self.query_one("#system-prompt", TextArea)
+        if area.text != text:
+            area.load_text(text)
+
     def show_models(self, models: list[str]) -> None:
         select = self.query_one("#model-list", Select)
         select.set_options([(Content(visible(name)), name) for name in models])

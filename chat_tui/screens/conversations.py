@@ -1,0 +1,162 @@
+"""The saved conversations: search, open, rename, delete (F3)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from chat_tui.text import visible
+
+if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
+    from chat_tui.store import AsyncStore, StoredConversation
+
+
+def _label(item: StoredConversation, current: int | None) -> Content:
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item.updated))
+    marker = "● " if item.id == current else "  "
+    return Content.assemble(
+        marker, (visible(item.title), "bold"), (f"  {item.message_count} msgs · {when}", "dim")
+    )
+
+
+class ConversationsScreen(ModalScreen[int | None]):
+    """Returns the id of the conversation to open, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Close"),
+        Binding("f2", "rename", "Rename"),
+        Binding("delete", "delete", "Delete"),
+        Binding("down", "focus_list", show=False),
+    ]
+
+    def __init__(self, store: AsyncStore, current: int | None) -> None:
+        super().__init__()
+        self._store = store
+        self._current = current
+        self._titles: dict[int, str] = {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="conversations-body") as body:
+            body.border_title = "Conversations"
+            body.border_subtitle = "enter opens · f2 renames · ↓ then del deletes · esc closes"
+            yield Input(placeholder="Search titles and messages…", id="search")
+            yield OptionList(id="conversation-list")
+            yield Static(id="conversations-empty")
+
+    def on_mount(self) -> None:
+        self.query_one("#search", Input).focus()
+        self._reload("")
+
+    @on(Input.Changed, "#search")
+    def _search(self, event: Input.Changed) -> None:
+        self._reload(event.value)
+
+    @work(exclusive=True, group="conversations", exit_on_error=False)
+    async def _reload(self, search: str) -> None:
+        store = self._store.store
+        items = await self._store.call(store.list_conversations, search)
+        self._titles = {item.id: item.title for item in items}
+        options = self.query_one("#conversation-list", OptionList)
+        options.clear_options()
+        options.add_options(Option(_label(item, self._current), id=str(item.id)) for item in items)
+        empty = self.query_one("#conversations-empty", Static)
+        empty.update("No conversation matches." if search.strip() else "No saved conversations.")
+        empty.display = not items
+        if items:
+            options.highlighted = 0
+
+    def _selected(self) -> int | None:
+        options = self.query_one("#conversation-list", OptionList)
+        option = options.highlighted_option
+        return int(option.id) if option is not None and option.id is not None else None
+
+    @on(OptionList.OptionSelected)
+    def _open(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            self.dismiss(int(event.option.id))
+
+    @on(Input.Submitted, "#search")
+    def _open_first(self) -> None:
+        if (chosen := self._selected()) is not None:
+            self.dismiss(chosen)
+
+    def action_focus_list(self) -> None:
+        self.query_one("#conversation-list", OptionList).focus()
+
+    def action_rename(self) -> None:
+        chosen = self._selected()
+        if chosen is None:
+            return
+
+        async def rename(title: str | None) -> None:
+            if title and title.strip():
+                store = self._store.store
+                await self._store.call(store.update_conversation, chosen, title=title.strip())
+                self._reload(self.query_one("#search", Input).value)
+
+        self.app.push_screen(TextPrompt("New title", self._title_of(chosen)), rename)
+
+    def action_delete(self) -> None:
+        chosen = self._selected()
+        if chosen is None:
+            return
+
+        async def delete(confirmed: bool | None) -> None:
+            if confirmed:
+                await self._store.call(self._store.store.delete_conversation, chosen)
+                self._reload(self.query_one("#search", Input).value)
+
+        question = f"Delete “{self._title_of(chosen)}” and all its messages?"
+        self.app.push_screen(Confirm(question), delete)
+
+    def _title_of(self, conversation_id: int) -> str:
+        return self._titles.get(conversation_id, "")
+
+
+class TextPrompt(ModalScreen[str | None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, title: str, value: str) -> None:
+        super().__init__()
+        self._title, self._value = title, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = self._title
+            yield Input(self._value, id="text")
+
+    @on(Input.Submitted)
+    def _done(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+
+class Confirm(ModalScreen[bool]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "dismiss(False)", "No"),
+        Binding("y", "dismiss(True)", "Yes"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self._question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Content(visible(self._question)))
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Delete (y)", id="yes", variant="error", compact=True)
+                yield Button("Keep (n)", id="no", compact=True)
+
+    @on(Button.Pressed)
+    def _answer(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")

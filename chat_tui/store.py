@@ -1,0 +1,340 @@
+"""Saved conversations: SQLite in the platform's data directory, written as the chat happens.
+
+The database is in WAL mode, so two chat-tui processes can write at once; its schema is versioned
+(`PRAGMA user_version`) and migrated step by step. No secret is ever written: a conversation keeps
+its connection settings without the API key.
+
+`Store` is synchronous; `AsyncStore` runs it on one thread of its own, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+DATA_DIR_VARIABLE = "CHAT_TUI_DATA_DIR"
+DATABASE_NAME = "conversations.db"
+TITLE_LENGTH = 60
+
+# Each step brings the schema from version N-1 to N. Never edit a step once released: add one.
+MIGRATIONS: dict[int, str] = {
+    1: """
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            created REAL NOT NULL,
+            updated REAL NOT NULL,
+            system_prompt TEXT NOT NULL DEFAULT '',
+            profile TEXT,
+            settings TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            state TEXT NOT NULL,
+            created REAL NOT NULL,
+            usage TEXT
+        );
+        CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+    """,
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+class StoreError(Exception):
+    """The database cannot be used (corrupt, locked, unwritable); the message says which file."""
+
+
+def default_data_dir(env: dict[str, str]) -> Path:
+    override = env.get(DATA_DIR_VARIABLE, "").strip()
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("chat-tui", appauthor=False)
+
+
+@dataclass(slots=True)
+class StoredMessage:
+    role: str
+    content: str
+    state: str
+    id: int | None = None
+
+
+@dataclass(slots=True)
+class StoredConversation:
+    id: int
+    title: str
+    created: float
+    updated: float
+    system_prompt: str = ""
+    profile: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    messages: list[StoredMessage] = field(default_factory=list)
+    message_count: int = 0
+
+
+class Store:
+    """One SQLite database of conversations. Use from a single thread."""
+
+    def __init__(self, path: Path | None) -> None:
+        """Open (and migrate) the database at `path`; None keeps everything in memory."""
+        self.path = path
+        try:
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                str(path) if path is not None else ":memory:", timeout=5.0, isolation_level=None
+            )
+            self._db.execute("PRAGMA foreign_keys = ON")
+            if path is not None:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"{path}: {_reason(exc)}") from exc
+
+    @property
+    def version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        current = self.version
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: written by a newer chat-tui (schema {current}); please upgrade"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with self._transaction():  # a step applies whole or not at all
+                self._apply(version)
+
+    def _apply(self, version: int) -> None:
+        for statement in MIGRATIONS[version].split(";"):
+            if statement.strip():
+                self._db.execute(statement)
+        self._db.execute(f"PRAGMA user_version = {version}")
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def create_conversation(
+        self,
+        title: str,
+        system_prompt: str,
+        profile: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> int:
+        now = time.time()
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT INTO conversations (title, created, updated, system_prompt, profile,"
+                " settings) VALUES (?, ?, ?, ?, ?, ?)",
+                (title, now, now, system_prompt, profile, json.dumps(settings or {})),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def add_message(self, conversation_id: int, role: str, content: str, state: str) -> int:
+        now = time.time()
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT INTO messages (conversation_id, role, content, state, created)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (conversation_id, role, content, state, now),
+            )
+            self._touch(conversation_id, now)
+        return int(cursor.lastrowid or 0)
+
+    def update_message(self, message_id: int, content: str, state: str) -> None:
+        with self._transaction():
+            self._db.execute(
+                "UPDATE messages SET content = ?, state = ? WHERE id = ?",
+                (content, state, message_id),
+            )
+
+    def delete_messages(self, message_ids: list[int]) -> None:
+        with self._transaction():
+            self._db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in message_ids])
+
+    def update_conversation(self, conversation_id: int, **fields: Any) -> None:
+        allowed = {"title", "system_prompt", "profile", "settings"}
+        if unknown := set(fields) - allowed:
+            raise ValueError(f"unknown fields: {sorted(unknown)}")
+        if "settings" in fields:
+            fields["settings"] = json.dumps(fields["settings"])
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self._transaction():
+            self._db.execute(
+                f"UPDATE conversations SET {assignments} WHERE id = ?",
+                (*fields.values(), conversation_id),
+            )
+            self._touch(conversation_id, time.time())
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        with self._transaction():
+            self._db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    def _touch(self, conversation_id: int, now: float) -> None:
+        self._db.execute(
+            "UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id)
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def list_conversations(self, search: str = "") -> list[StoredConversation]:
+        """Newest first; `search` matches titles and message text, case-insensitively."""
+        query = (
+            "SELECT c.id, c.title, c.created, c.updated, c.system_prompt, c.profile, c.settings,"
+            " (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
+            " FROM conversations c"
+        )
+        parameters: tuple[str, ...] = ()
+        if search.strip():
+            pattern = "%" + _escape_like(search.strip()) + "%"
+            query += (
+                " WHERE c.title LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m"
+                " WHERE m.conversation_id = c.id AND m.content LIKE ? ESCAPE '\\')"
+            )
+            parameters = (pattern, pattern)
+        query += " ORDER BY c.updated DESC, c.id DESC"
+        return [_conversation(row) for row in self._db.execute(query, parameters)]
+
+    def load(self, conversation_id: int) -> StoredConversation:
+        row = self._db.execute(
+            "SELECT id, title, created, updated, system_prompt, profile, settings, 0"
+            " FROM conversations WHERE id = ?",
+            (conversation_id,),
+        ).fetchone()
+        if row is None:
+            raise KeyError(conversation_id)
+        conversation = _conversation(row)
+        conversation.messages = [
+            StoredMessage(role, content, state, message_id)
+            for message_id, role, content, state in self._db.execute(
+                "SELECT id, role, content, state FROM messages WHERE conversation_id = ?"
+                " ORDER BY id",
+                (conversation_id,),
+            )
+        ]
+        conversation.message_count = len(conversation.messages)
+        return conversation
+
+    def latest_id(self) -> int | None:
+        row = self._db.execute(
+            "SELECT id FROM conversations ORDER BY updated DESC, id DESC LIMIT 1"
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def import_conversation(self, conversation: StoredConversation) -> int:
+        """Add a copy of `conversation` (e.g. from an exported file) as a new one."""
+        new_id = self.create_conversation(
+            conversation.title,
+            conversation.system_prompt,
+            conversation.profile,
+            conversation.settings,
+        )
+        for message in conversation.messages:
+            self.add_message(new_id, message.role, message.content, message.state)
+        return new_id
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, so a writer waits for another process's lock instead of failing
+    halfway through."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _conversation(row: tuple[Any, ...]) -> StoredConversation:
+    conversation_id, title, created, updated, system_prompt, profile, settings, count = row
+    try:
+        parsed = json.loads(settings or "{}")
+    except ValueError:
+        parsed = {}
+    return StoredConversation(
+        conversation_id,
+        title,
+        created,
+        updated,
+        system_prompt,
+        profile,
+        parsed if isinstance(parsed, dict) else {},
+        message_count=count,
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "file is not a database" in text or "malformed" in text:
+        return f"the database is damaged ({text})"
+    if "locked" in text or "busy" in text:
+        return f"the database is locked by another program ({text})"
+    return text
+
+
+def title_for(prompt: str) -> str:
+    """A conversation's title: the first line of its first prompt, shortened."""
+    line = next((part.strip() for part in prompt.splitlines() if part.strip()), "New chat")
+    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1] + "…"
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class AsyncStore:
+    """A Store driven from the event loop: every call runs on the store's own thread."""
+
+    def __init__(self, store_factory: Callable[[], Store]) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-tui-store")
+        self._store: Store | None = None
+        self._factory = store_factory
+
+    async def open(self) -> Store:
+        """Open the database on the store's thread; StoreError if it cannot be used."""
+        self._store = await self._run(self._factory)
+        return self._store
+
+    async def call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._run(lambda: method(*args, **kwargs))
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, work)
+
+    @property
+    def store(self) -> Store:
+        assert self._store is not None, "open() first"
+        return self._store
+
+    async def close(self) -> None:
+        if self._store is not None:
+            await self._run(self._store.close)
+        self._executor.shutdown(wait=False)
