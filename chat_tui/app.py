@@ -23,8 +23,9 @@ from chat_tui.client import ChatClient
 from chat_tui.config_file import ConfigFile, config_path, load_config, save_profile
 from chat_tui.conversation import Conversation, Message, ReplyState, Role
 from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, TextDelta, Usage
+from chat_tui.export import ExportFormatError, from_json, to_json, to_markdown
 from chat_tui.recorder import Recorder
-from chat_tui.screens.conversations import ConversationsScreen
+from chat_tui.screens.conversations import ConversationsScreen, TextPrompt
 from chat_tui.screens.help import HelpScreen, describe_bindings
 from chat_tui.settings import ENVIRONMENT_HELP, Settings
 from chat_tui.settings_sources import DEFAULT_SOURCE, Resolved, switch_profile
@@ -139,6 +140,9 @@ class ChatApp(App[None]):
         ),
         ("Help", "Show every key", "help"),
         ("Conversations", "Open, search, rename or delete saved conversations", "conversations"),
+        ("Export as Markdown", "Write this conversation to chat-ID.md here", "export('md')"),
+        ("Export as JSON", "Write this conversation to chat-ID.json here", "export('json')"),
+        ("Import a conversation", "Add a conversation from a JSON export", "import"),
     )
 
     # Below 100 columns the sidebar starts hidden (ctrl+b still shows it).
@@ -203,9 +207,8 @@ class ChatApp(App[None]):
                     + ENVIRONMENT_HELP,
                 )
             )
-        await self._open_store()
-        if self._open_at_start is not None:
-            await self.open_conversation(self._open_at_start)
+        # Opening may wait for another process's lock: the app is usable meanwhile.
+        self.run_worker(self._open_store(), group="store", exit_on_error=False)
         # Import the SDK off the UI thread after the first frame: it takes most of a second.
         self.call_after_refresh(self._prewarm_sdk)
         self.set_interval(CHECKPOINT_INTERVAL, self._checkpoint)
@@ -219,6 +222,9 @@ class ChatApp(App[None]):
             await self.store.open()
             self.recorder = Recorder(self.store, self._saving_failed)
             await self._notice("Conversations are not being saved", [str(exc)])
+            return
+        if self._open_at_start is not None:
+            await self.open_conversation(self._open_at_start)
 
     def _saving_failed(self, message: str) -> None:
         self.notify(message, severity="error", timeout=10, markup=False)
@@ -359,8 +365,13 @@ class ChatApp(App[None]):
         await self._stop_reply()
         self.action_focus_prompt()
 
+    def _store_ready(self) -> bool:
+        if not self.store.is_open:
+            self.notify("The conversation store is still opening; try again in a moment.")
+        return self.store.is_open
+
     def action_conversations(self) -> None:
-        if isinstance(self.screen, ConversationsScreen):
+        if isinstance(self.screen, ConversationsScreen) or not self._store_ready():
             return
 
         async def chosen(conversation_id: int | None) -> None:
@@ -378,6 +389,42 @@ class ChatApp(App[None]):
             await self._stop_reply()
             self.conversation = Conversation(self.conversation.system_prompt)
             await self.query_one(Transcript).clear()
+
+    async def action_export(self, format: str) -> None:
+        """Write the conversation on screen to a file in the current directory."""
+        await self._save()
+        if self.conversation.id is None or not self._store_ready():
+            self.notify("Nothing to export yet: send a message first.", markup=False)
+            return
+        stored = await self.store.call(self.store.store.load, self.conversation.id)
+        text = to_json(stored) if format == "json" else to_markdown(stored)
+        path = Path.cwd() / f"chat-{stored.id}.{format}"
+        try:
+            await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Could not write {path}: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"Exported to {path}", markup=False)
+
+    def action_import(self) -> None:
+        if not self._store_ready():
+            return
+
+        async def chosen(name: str | None) -> None:
+            if not name or not name.strip():
+                return
+            path = Path(name.strip()).expanduser()  # noqa: ASYNC240 - no I/O
+            try:
+                text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+                conversation = from_json(text)
+            except (OSError, UnicodeDecodeError, ExportFormatError) as exc:
+                self.notify(f"Cannot import {path}: {exc}", severity="error", markup=False)
+                return
+            new_id = await self.store.call(self.store.store.import_conversation, conversation)
+            await self.open_conversation(new_id)
+            self.notify(f"Imported {path} as a new conversation.", markup=False)
+
+        self.push_screen(TextPrompt("Import a conversation: path of the JSON file", ""), chosen)
 
     async def action_retry(self) -> None:
         """Send the last request again; the failed, partial or unwanted reply is replaced."""
@@ -425,6 +472,8 @@ class ChatApp(App[None]):
 
     async def open_conversation(self, conversation_id: int) -> None:
         """Replace the conversation on screen with a saved one."""
+        if not self._store_ready():
+            return
         await self._stop_reply()
         await self._save()
         try:

@@ -53,7 +53,9 @@ class Recorder:
     async def save(
         self, conversation: Conversation, settings: Settings, profile: str | None
     ) -> None:
-        if not self.enabled or not conversation.messages:
+        # Before the database is open nothing is written; being idempotent, the next save
+        # catches up with everything.
+        if not self.enabled or not conversation.messages or not self._store.is_open:
             return
         async with self._lock:
             try:
@@ -103,7 +105,7 @@ class Recorder:
     async def forget(self, messages: Iterable[Message]) -> None:
         """Delete messages taken out of the conversation (a retried reply, a dropped turn)."""
         ids = [m.id for m in messages if m.id is not None]
-        if not self.enabled or not ids:
+        if not self.enabled or not ids or not self._store.is_open:
             return
         async with self._lock:
             try:

@@ -330,6 +330,10 @@ class AsyncStore:
         return await loop.run_in_executor(self._executor, work)
 
     @property
+    def is_open(self) -> bool:
+        return self._store is not None
+
+    @property
     def store(self) -> Store:
         assert self._store is not None, "open() first"
         return self._store

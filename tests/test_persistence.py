@@ -273,3 +273,23 @@ def test_continue_reopens_the_last_conversation(server: FakeOpenAIServer, tmp_pa
             process.kill()
         os.close(terminal)
     assert b"remember 42" in output
+
+
+async def test_export_and_import_from_the_app(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    path = tmp_path / "chats.db"
+    app = saving_app(server, path)
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "export me")
+        await app.run_action("export('md')")
+        await app.run_action("export('json')")
+        cid = app.conversation.id
+        markdown = (tmp_path / f"chat-{cid}.md").read_text()
+        assert "# export me" in markdown
+        assert "## You\n\nexport me" in markdown
+        await app.run_action("import")
+        await pilot.pause()
+        app.screen.query_one(Input).value = str(tmp_path / f"chat-{cid}.json")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.conversation.id not in (None, cid))
+        assert "export me" in screen_text(app)
+    assert len(Store(path).list_conversations()) == 2
