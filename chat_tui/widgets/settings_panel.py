@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 
 
 def _number_text(value: object) -> str:
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @dataclass(frozen=True, slots=True)
