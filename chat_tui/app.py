@@ -102,6 +102,13 @@ class ChatApp(App[None]):
         ),
         Binding("ctrl+t", "test_connection", "Test", show=False, tooltip="Test the connection"),
         Binding(
+            "f4",
+            "show_earlier",
+            "Earlier",
+            show=False,
+            tooltip="Draw earlier messages of a long conversation",
+        ),
+        Binding(
             "f3",
             "conversations",
             "Chats",
@@ -120,6 +127,7 @@ class ChatApp(App[None]):
         ("Stop reply", "Stop the reply that is streaming; keep what arrived", "stop"),
         ("Retry", "Send the last request again, replacing the last reply", "retry"),
         ("Drop oldest exchange", "Shorten the conversation from the start", "drop_oldest"),
+        ("Show earlier messages", "Draw earlier messages of a long conversation", "show_earlier"),
         (
             "Toggle settings sidebar",
             "Show or hide the system prompt and deployment settings",
@@ -426,6 +434,16 @@ class ChatApp(App[None]):
 
         self.push_screen(TextPrompt("Import a conversation: path of the JSON file", ""), chosen)
 
+    async def action_show_earlier(self) -> None:
+        """Draw up to SHOWN_WHEN_OPENED more of the messages before the first one drawn."""
+        transcript = self.query_one(Transcript)
+        if not transcript.earlier:
+            return
+        end = transcript.earlier
+        start = max(0, end - SHOWN_WHEN_OPENED)
+        views = [self._view_for(m) for m in self.conversation.messages[start:end]]
+        await transcript.add_earlier(views)
+
     async def action_retry(self) -> None:
         """Send the last request again; the failed, partial or unwanted reply is replaced."""
         if self.is_streaming:
@@ -447,11 +465,14 @@ class ChatApp(App[None]):
         if not dropped:
             self.notify("The conversation is already empty.", markup=False)
             return
-        await self._remove_views(dropped)
+        removed = await self._remove_views(dropped)
+        transcript = self.query_one(Transcript)
+        transcript.set_earlier(transcript.earlier - (len(dropped) - removed))
         await self.recorder.forget(dropped)
         self.notify(f"Dropped the oldest exchange ({len(dropped)} messages).", markup=False)
 
-    async def _remove_views(self, messages: list[Message]) -> None:
+    async def _remove_views(self, messages: list[Message]) -> int:
+        """Remove the drawn widgets of `messages`; returns how many were drawn."""
         gone = {id(message) for message in messages}
         views = [
             view
@@ -460,6 +481,7 @@ class ChatApp(App[None]):
         ]
         for view in views:
             await view.remove()
+        return len(views)
 
     async def action_clear(self) -> None:
         # Stop first and wait, so no text from the stopped reply lands after the clear.
@@ -500,14 +522,7 @@ class ChatApp(App[None]):
         transcript = self.query_one(Transcript)
         await transcript.clear()
         shown = conversation.messages[-SHOWN_WHEN_OPENED:]
-        if len(shown) < len(conversation.messages):
-            hidden = len(conversation.messages) - len(shown)
-            await transcript.add(
-                Notice(
-                    f"{hidden} earlier messages are not shown",
-                    "They are still part of the conversation and of every request.",
-                )
-            )
+        transcript.set_earlier(len(conversation.messages) - len(shown))
         await transcript.add(*(self._view_for(message) for message in shown))
         transcript.scroll_end(animate=False)
         self.sub_title = self.settings.target

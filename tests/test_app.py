@@ -315,7 +315,7 @@ async def test_clear_while_streaming_leaves_nothing_behind(server: FakeOpenAISer
         await pilot.press("ctrl+l")
         assert not app.is_streaming
         assert len(app.conversation) == 0
-        assert not app.query_one(Transcript).children
+        assert not app.query_one(Transcript).drawn_messages()
         await pilot.pause(0.5)  # nothing from the stopped reply comes back
         assert "tok tok" not in screen_text(app)
         assert len(app.conversation) == 0
@@ -534,3 +534,20 @@ async def test_markup_and_escapes_are_shown_literally(server: FakeOpenAIServer) 
         await chat(pilot, "more")
         assert "bad [/INST] body ␛[2J" in screen_text(app)
         assert "[b]model" in app.sub_title
+
+
+async def test_a_long_session_draws_only_the_latest_messages(server: FakeOpenAIServer) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        for n in range(32):
+            server.enqueue(TextReply(f"answer {n}"))
+            await chat(pilot, f"question {n}")
+        transcript = app.query_one(Transcript)
+        assert len(transcript.drawn_messages()) == 60
+        assert transcript.earlier == 4
+        assert len(app.conversation.messages) == 64
+        assert len(server.last_request.messages) == 64  # system prompt + 63 earlier + this one
+        await pilot.press("f4")
+        await pilot.pause()
+        assert transcript.earlier == 0
+        assert "question 0" in str(transcript.drawn_messages()[0].render())

@@ -156,9 +156,15 @@ async def test_a_long_conversation_opens_quickly(server: FakeOpenAIServer, tmp_p
         await pilot.pause()
         assert len(app.conversation.messages) == 500
         assert len(replies(app)) == 20  # only the latest are drawn
-        notice = app.query_one(Transcript).children[0]
+        transcript = app.query_one(Transcript)
+        notice = transcript.children[0]
         assert "460 earlier messages are not shown" in str(notice.render())
         assert "question 249" in screen_text(app)
+        await pilot.press("f4")  # draw 40 more
+        await pilot.pause()
+        assert "420 earlier messages are not shown" in str(notice.render())
+        assert len(transcript.drawn_messages()) == 80
+        assert transcript.earlier == 420
 
 
 async def test_a_damaged_database_does_not_stop_the_chat(
