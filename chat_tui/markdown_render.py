@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 from markdown_it import MarkdownIt
 from rich.markdown import CodeBlock, Heading, Markdown
+from rich.segment import Segment
 
 from chat_tui.text import visible
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.text import JustifyMethod
 
 # As Rich's own parser, but with raw HTML off.
@@ -61,6 +63,30 @@ class TranscriptMarkdown(Markdown):
         # hands them over as text, so `Vec<T>` and `<script>` are shown as written.
         self.markup = visible(text)
         self.parsed = _PARSER.parse(self.markup)
+
+
+class RenderOnce:
+    """A renderable drawn once per width.
+
+    Textual renders a widget's content twice per layout, once to measure its height and once to
+    draw it; for Markdown the rendering is the costly part, so the lines are kept and replayed.
+    """
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+        self._width = -1
+        self._lines: list[list[Segment]] = []
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width != self._width:
+            self._lines = console.render_lines(
+                self.renderable, options.update(height=None), pad=False, new_lines=False
+            )
+            self._width = options.max_width
+        new_line = Segment.line()
+        for line in self._lines:
+            yield from line
+            yield new_line
 
 
 def settle_point(text: str, min_chars: int) -> int:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from chat_tui.markdown_render import TranscriptMarkdown, settle_point
+from chat_tui.markdown_render import RenderOnce, TranscriptMarkdown, settle_point
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -87,9 +87,9 @@ class ReplyBody(Vertical):
         self._settled += cut
         return [Static(self._markdown(tail[:cut], highlight=True), classes="chunk")]
 
-    def _tail_markdown(self) -> TranscriptMarkdown:
+    def _tail_markdown(self) -> RenderOnce:
         return self._markdown(self._source[self._settled :], highlight=not self._streaming)
 
-    def _markdown(self, text: str, *, highlight: bool) -> TranscriptMarkdown:
+    def _markdown(self, text: str, *, highlight: bool) -> RenderOnce:
         dark = self.app.current_theme.dark if self.is_attached else True
-        return TranscriptMarkdown(text, dark=dark, highlight=highlight)
+        return RenderOnce(TranscriptMarkdown(text, dark=dark, highlight=highlight))
