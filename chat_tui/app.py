@@ -25,7 +25,7 @@ from chat_tui.conversation import Conversation, Message, ReplyState, Role
 from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, TextDelta, Usage
 from chat_tui.export import ExportFormatError, from_json, to_json, to_markdown
 from chat_tui.recorder import Recorder
-from chat_tui.screens.conversations import ConversationsScreen, TextPrompt
+from chat_tui.screens.conversations import NEW_CONVERSATION, ConversationsScreen, TextPrompt
 from chat_tui.screens.help import HelpScreen, describe_bindings
 from chat_tui.settings import ENVIRONMENT_HELP, Settings
 from chat_tui.settings_sources import DEFAULT_SOURCE, Resolved, switch_profile
@@ -383,7 +383,9 @@ class ChatApp(App[None]):
             return
 
         async def chosen(conversation_id: int | None) -> None:
-            if conversation_id is not None and conversation_id != self.conversation.id:
+            if conversation_id == NEW_CONVERSATION:
+                await self.action_clear()
+            elif conversation_id is not None and conversation_id != self.conversation.id:
                 await self.open_conversation(conversation_id)
             elif self.conversation.id is not None:
                 await self._forget_if_deleted()

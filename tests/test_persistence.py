@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -299,3 +300,33 @@ async def test_export_and_import_from_the_app(server: FakeOpenAIServer, tmp_path
         await wait_for(pilot, lambda: app.conversation.id not in (None, cid))
         assert "export me" in screen_text(app)
     assert len(Store(path).list_conversations()) == 2
+
+
+async def test_a_locked_database_does_not_stop_the_chat(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "chats.db"
+    Store(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another program holds the database
+    try:
+        app = saving_app(server, path)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await chat(pilot, "typed while locked")  # the app is usable at once
+            await wait_for(pilot, lambda: "locked" in " ".join(screen_text(app).split()), 15)
+            assert "typed while locked" in screen_text(app)
+            assert app.conversation.messages[0].content == "typed while locked"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+async def test_new_conversation_from_the_list(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    app = saving_app(server, tmp_path / "chats.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "old one")
+        await pilot.press("f3")
+        await pilot.pause()
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: not app.conversation.messages)
+        assert "old one" not in screen_text(app)

@@ -29,11 +29,15 @@ def _label(item: StoredConversation, current: int | None) -> Content:
     )
 
 
+NEW_CONVERSATION = -1  # what the screen returns when the user asks for a new conversation
+
+
 class ConversationsScreen(ModalScreen[int | None]):
-    """Returns the id of the conversation to open, or None."""
+    """Returns the id of the conversation to open, NEW_CONVERSATION, or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Close"),
+        Binding("ctrl+n", f"dismiss({NEW_CONVERSATION})", "New"),
         Binding("f2", "rename", "Rename"),
         Binding("delete", "delete", "Delete"),
         Binding("down", "focus_list", show=False),
@@ -48,7 +52,9 @@ class ConversationsScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="conversations-body") as body:
             body.border_title = "Conversations"
-            body.border_subtitle = "enter opens · f2 renames · ↓ then del deletes · esc closes"
+            body.border_subtitle = (
+                "enter opens · ^n new · f2 renames · ↓ then del deletes · esc closes"
+            )
             yield Input(placeholder="Search titles and messages…", id="search")
             yield OptionList(id="conversation-list")
             yield Static(id="conversations-empty")
