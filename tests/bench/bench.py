@@ -292,7 +292,9 @@ def peak_rss(runs: int) -> None:
 async def rss_child() -> None:
     app = ChatApp(Settings())
     async with app.run_test(size=SIZE) as pilot:
-        await add_history(app, 500)  # 500 turns: 1,000 messages
+        for _ in range(50):  # 500 turns, 1,000 messages, arriving as in a session
+            await add_history(app, 10)
+            await pilot.pause()
         await pilot.pause(0.5)
         app.query_one(Transcript).scroll_home(animate=False)
         await pilot.pause(0.5)
