@@ -187,18 +187,24 @@ class SettingsError(ValueError):
     """A value that cannot be used, with a message fit to show the user."""
 
 
-def parse_temperature(text: str) -> float | None:
-    """Parse a temperature field: blank means the server's default."""
+def _parse_number(text: str, name: str, low: float, high: float, unit: str = "") -> float | None:
+    """A number in [low, high] typed into a field; None when the field is blank."""
     text = text.strip()
     if not text:
         return None
+    span = f"from {low:g} to {high:g}{unit}"
     try:
         value = float(text)
     except ValueError:
-        raise SettingsError(f"Temperature must be a number from 0 to 2, not {text!r}.") from None
-    if not (math.isfinite(value) and 0.0 <= value <= MAX_TEMPERATURE):
-        raise SettingsError(f"Temperature must be from 0 to 2, not {text}.")
+        raise SettingsError(f"{name} must be a number {span}, not {text!r}.") from None
+    if not (math.isfinite(value) and low <= value <= high):
+        raise SettingsError(f"{name} must be {span}, not {text}.")
     return value
+
+
+def parse_temperature(text: str) -> float | None:
+    """Parse a temperature field: blank means the server's default."""
+    return _parse_number(text, "Temperature", 0.0, MAX_TEMPERATURE)
 
 
 def parse_max_tokens(text: str) -> int | None:
@@ -217,16 +223,8 @@ def parse_max_tokens(text: str) -> int | None:
 
 def parse_read_timeout(text: str) -> float:
     """Seconds of silence before a reply counts as stalled; blank means the default."""
-    text = text.strip()
-    if not text:
-        return DEFAULT_READ_TIMEOUT
-    try:
-        value = float(text)
-    except ValueError:
-        raise SettingsError(f"Read timeout must be a number of seconds, not {text!r}.") from None
-    if not (math.isfinite(value) and 1 <= value <= MAX_READ_TIMEOUT):
-        raise SettingsError(f"Read timeout must be from 1 to {MAX_READ_TIMEOUT:.0f} s, not {text}.")
-    return value
+    value = _parse_number(text, "Read timeout", 1.0, MAX_READ_TIMEOUT, " s")
+    return DEFAULT_READ_TIMEOUT if value is None else value
 
 
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chat_tui.settings import (
+    DEFAULT_READ_TIMEOUT,
     Auth,
     Provider,
     Settings,
@@ -13,6 +14,7 @@ from chat_tui.settings import (
     parse_api_version,
     parse_endpoint,
     parse_max_tokens,
+    parse_read_timeout,
     parse_temperature,
 )
 
@@ -102,3 +104,11 @@ def test_api_version_accepts(text: str) -> None:
 def test_api_version_rejects(text: str) -> None:
     with pytest.raises(SettingsError, match="API version"):
         parse_api_version(text)
+
+
+def test_read_timeout() -> None:
+    assert parse_read_timeout("") == DEFAULT_READ_TIMEOUT
+    assert parse_read_timeout("30") == 30.0
+    for text in ("0", "x", "99999"):
+        with pytest.raises(SettingsError, match="Read timeout must be"):
+            parse_read_timeout(text)
