@@ -219,6 +219,9 @@ class ChatApp(App[None]):
         self.run_worker(self._open_store(), group="store", exit_on_error=False)
         # Import the SDK off the UI thread after the first frame: it takes most of a second.
         self.call_after_refresh(self._prewarm_sdk)
+        if not self.settings.model and self.settings.endpoint:
+            # Only a server URL so far (e.g. a local Ollama): offer the models it has.
+            self._offer_models_at_start()
         self.set_interval(CHECKPOINT_INTERVAL, self._checkpoint)
 
     async def _open_store(self) -> None:
@@ -638,8 +641,20 @@ class ChatApp(App[None]):
         text = " ".join(part for part in (result.title + ".", result.detail, result.hint) if part)
         panel.show_check(result.ok, text)
         self.notify(text, severity="information" if result.ok else "error", markup=False)
-        if result.ok:
-            panel.show_models(await self.client.list_models(settings))
+        if result.ok or not settings.model:
+            await self._offer_models(settings)
+
+    async def _offer_models(self, settings: Settings) -> None:
+        models = await self.client.list_models(settings)
+        self.query_one(SettingsPanel).show_models(models)
+        if models and not settings.model:
+            self.notify(
+                f"The server offers {len(models)} models: pick one under Model.", markup=False
+            )
+
+    @work(group="models", exit_on_error=False)
+    async def _offer_models_at_start(self) -> None:
+        await self._offer_models(self.settings)
 
     def action_save_settings(self, include_key: bool = False) -> None:
         """Write the current settings to the config file, under the current profile's name."""

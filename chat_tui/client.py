@@ -243,11 +243,14 @@ class ChatClient:
         )
 
     async def list_models(self, settings: Settings) -> list[str]:
-        """Model names the server lists; [] where it cannot (Azure lists no deployments)."""
-        if settings.provider is Provider.AZURE or settings.problems():
+        """Model names the server lists; [] where it cannot (Azure lists no deployments).
+
+        No model needs to be chosen yet: this is how a new user finds one.
+        """
+        if settings.provider is Provider.AZURE or settings.with_changes(model="-").problems():
             return []
         try:
-            sdk = await self._client_for(settings)
+            sdk = await self._client_for(settings.with_changes(model=settings.model or "-"))
             return sorted({model.id async for model in sdk.models.list()})
         except Exception:  # discovery is a convenience: the free-text field always works
             return []

@@ -178,3 +178,16 @@ async def test_control_characters_in_settings_are_shown_literally(
         assert "fake␛[41mRED␛]0;PWNED␇" in app.sub_title
         assert "\x1b" not in app.query_one("#model", Input).value
         assert "\x1b" not in screen_text(app)
+
+
+async def test_a_server_url_alone_is_enough_to_get_connected(server: FakeOpenAIServer) -> None:
+    # A new user with only a local server's URL: the models it offers are listed at start.
+    app = ChatApp(compatible_settings(server, model=""), client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        models = app.query_one("#model-list", Select)
+        await wait_for(pilot, lambda: models.display)
+        models.value = "fake-model-mini"
+        await wait_for(pilot, lambda: app.settings.model == "fake-model-mini")
+        await chat(pilot, "hello")
+        assert server.last_request.body is not None
+        assert server.last_request.body["model"] == "fake-model-mini"
