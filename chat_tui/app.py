@@ -192,6 +192,7 @@ class ChatApp(App[None]):
                 self.settings,
                 profiles=self.config.profiles,
                 profile=self.resolved.profile,
+                sources=self.resolved.sources,
                 id="sidebar",
             )
             with Vertical(id="chat"):
@@ -202,7 +203,6 @@ class ChatApp(App[None]):
     async def on_mount(self) -> None:
         self.sub_title = self.settings.target
         self.query_one(PromptInput).focus()
-        self.query_one(SettingsPanel).show(self.settings, self.resolved.sources)
         if self.resolved.problems:
             await self._notice("Some settings could not be used", self.resolved.problems)
         problems = self.settings.problems()

@@ -73,6 +73,10 @@ _ENDPOINT_PLACEHOLDERS = {
     Provider.COMPATIBLE: "http://localhost:11434/v1",
 }
 
+def _source_tip(sources: dict[str, str], name: str) -> str | None:
+    return f"from {sources[name]}" if name in sources else None
+
+
 _AUTH_LABELS = {Auth.KEY: "API key", Auth.ENTRA: "Microsoft Entra ID"}
 
 
@@ -108,10 +112,12 @@ class SettingsPanel(VerticalScroll):
         *,
         profiles: Iterable[str] = (),
         profile: str | None = None,
+        sources: dict[str, str] | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.settings = settings
+        self._sources = sources or {}
         self._profiles = list(profiles)
         self._profile = profile
         self._invalid: dict[str, str] = {}  # field -> why its text is not applied
@@ -153,6 +159,7 @@ class SettingsPanel(VerticalScroll):
                 visible(spec.to_text(getattr(settings, spec.name))),
                 placeholder=spec.placeholder,
                 password=spec.password,
+                tooltip=_source_tip(self._sources, spec.name),
                 id=spec.name,
             )
             if spec.name == "model":
@@ -183,7 +190,7 @@ class SettingsPanel(VerticalScroll):
             # Shown literally: a control character in a value must not reach the terminal.
             field.value = visible(spec.to_text(getattr(settings, spec.name)))
             if sources is not None:
-                field.tooltip = f"from {sources.get(spec.name, 'default')}"
+                field.tooltip = _source_tip(sources, spec.name)
         self._show_provider(settings)
         self._show_status()
         self.show_models([])  # the list belonged to the previous connection
