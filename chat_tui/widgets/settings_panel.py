@@ -73,6 +73,7 @@ _ENDPOINT_PLACEHOLDERS = {
     Provider.COMPATIBLE: "http://localhost:11434/v1",
 }
 
+
 def _source_tip(sources: dict[str, str], name: str) -> str | None:
     return f"from {sources[name]}" if name in sources else None
 
