@@ -202,12 +202,17 @@ class ChatClient:
         key = _connection_key(settings)
         if self._sdk is None or key != self._key:
             await self.close()
-            token_provider = None
-            if settings.auth is Auth.ENTRA:
-                token_provider = self._token_provider or self._entra.token_provider()
-            self._sdk = build_sdk_client(settings, token_provider=token_provider)
+            # Off the event loop: the first client imports the SDK (and azure-identity) and
+            # loads the TLS certificates, which would freeze the screen for a moment.
+            self._sdk = await asyncio.to_thread(self._build, settings)
             self._key = key
         return self._sdk
+
+    def _build(self, settings: Settings) -> AsyncOpenAI:
+        token_provider = None
+        if settings.auth is Auth.ENTRA:
+            token_provider = self._token_provider or self._entra.token_provider()
+        return build_sdk_client(settings, token_provider=token_provider)
 
     async def close(self) -> None:
         sdk, self._sdk, self._key = self._sdk, None, None
