@@ -39,7 +39,7 @@ from chat_tui.events import TextDelta  # noqa: E402
 from chat_tui.settings import Provider, Settings  # noqa: E402
 from chat_tui.widgets.messages import AssistantMessage, UserMessage  # noqa: E402
 from chat_tui.widgets.prompt import PromptInput  # noqa: E402
-from chat_tui.widgets.transcript import Transcript  # noqa: E402
+from chat_tui.widgets.transcript import MAX_DRAWN, Transcript  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -131,15 +131,18 @@ async def with_app(
 
 
 async def add_history(app: ChatApp, turns: int) -> None:
-    """Earlier turns, mounted as a long live session would have them."""
+    """Earlier turns, drawn as a long live session ends up with them: the latest MAX_DRAWN."""
     text = "## A heading\n\nSome **bold** text and `code`.\n\n- one\n- two\n\n" * 3
-    views: list[UserMessage | AssistantMessage] = []
+    start = len(app.conversation.messages)
     for n in range(turns):
-        question = app.conversation.add_user(f"question {n}")
-        answer = Message(Role.ASSISTANT, text, ReplyState.COMPLETE)
-        app.conversation.messages.append(answer)
-        views += [UserMessage(question), AssistantMessage(answer)]
-    await app.query_one(Transcript).add(*views)
+        app.conversation.add_user(f"question {n}")
+        app.conversation.messages.append(Message(Role.ASSISTANT, text, ReplyState.COMPLETE))
+    transcript = app.query_one(Transcript)
+    added = app.conversation.messages[start:]
+    drawn = added[-MAX_DRAWN:]
+    transcript.set_earlier(transcript.earlier + len(added) - len(drawn))
+    views = [UserMessage(m) if m.role is Role.USER else AssistantMessage(m) for m in drawn]
+    await transcript.add(*views)
 
 
 async def send_and_time(app: ChatApp, pilot: Any, prompt: str) -> float:
