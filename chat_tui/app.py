@@ -553,8 +553,12 @@ class ChatApp(App[None]):
         sidebar.set_class(not show, "-closed")
 
     def action_edit_system_prompt(self) -> None:
-        self._show_sidebar(True)
-        self.query_one("#system-prompt", TextArea).focus()
+        # Opened only if hidden: F2 on a wide screen must not pin it open for a narrow one.
+        if not self.query_one(SettingsPanel).display:
+            self._show_sidebar(True)
+        area = self.query_one("#system-prompt", TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)  # ready to add to the prompt, not to overwrite it
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -638,7 +642,7 @@ class ChatApp(App[None]):
     async def _test_connection(self, settings: Settings) -> None:
         panel = self.query_one(SettingsPanel)
         result = await self.client.check(settings)
-        text = " ".join(part for part in (result.title + ".", result.detail, result.hint) if part)
+        text = str(result)
         panel.show_check(result.ok, text)
         self.notify(text, severity="information" if result.ok else "error", markup=False)
         if result.ok or not settings.model:

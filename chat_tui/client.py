@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from chat_tui.errors import ChatError, describe_error
+from chat_tui.errors import ChatError, describe_error, sentence
 from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, StreamEvent, TextDelta, Usage
 from chat_tui.retry import RetryPolicy, retry_delay
 from chat_tui.settings import Auth, Provider, Settings
@@ -178,6 +178,9 @@ class ConnectionCheck:
     title: str
     detail: str = ""
     hint: str = ""
+
+    def __str__(self) -> str:
+        return sentence(self.title, self.detail, self.hint)
 
 
 class ChatClient:

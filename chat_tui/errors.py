@@ -28,7 +28,12 @@ class ChatError:
     status: int | None = None
 
     def __str__(self) -> str:
-        return " ".join(part for part in (f"{self.title}.", self.detail, self.hint) if part)
+        return sentence(self.title, self.detail, self.hint)
+
+
+def sentence(title: str, detail: str = "", hint: str = "") -> str:
+    """'Title. Detail. Hint', for a toast or a one-line status."""
+    return " ".join(part for part in (f"{title}.", detail, hint) if part)
 
 
 def _clip(text: str) -> str:

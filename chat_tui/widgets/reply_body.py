@@ -38,10 +38,6 @@ class ReplyBody(Vertical):
         self._streaming = streaming
         self._timer: Timer | None = None
 
-    @property
-    def source(self) -> str:
-        return self._source
-
     def compose(self) -> ComposeResult:
         yield from self._settle()
         yield Static(self._tail_markdown(), id="live", classes="chunk")
