@@ -13,7 +13,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.errors import ChatError, describe_error, sentence
-from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, StreamEvent, TextDelta, Usage
+from chat_tui.events import (
+    ReplyFailed,
+    ReplyFinished,
+    ReplyStarted,
+    Retrying,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
 from chat_tui.retry import RetryPolicy, retry_delay
 from chat_tui.settings import Auth, Provider, Settings
 from chat_tui.text import visible
@@ -300,8 +308,12 @@ class ChatClient:
             answered = True
             finish_reason: str | None = None
             filtered: tuple[str, ...] = ()
+            started = False
             async with stream:
                 async for chunk in stream:
+                    if not started:
+                        started = True
+                        yield ReplyStarted(chunk.model or settings.model)
                     if chunk.usage is not None:
                         usage = chunk.usage
                         yield Usage(

@@ -13,6 +13,13 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyStarted:
+    """The first chunk arrived; `model` is the model that answers, as the server names it."""
+
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
 class TextDelta:
     """Some more text of the reply."""
 
@@ -56,4 +63,4 @@ class ReplyFailed:
     error: ChatError
 
 
-StreamEvent = TextDelta | Usage | ReplyFinished | ReplyFailed | Retrying
+StreamEvent = ReplyStarted | TextDelta | Usage | ReplyFinished | ReplyFailed | Retrying
