@@ -10,11 +10,37 @@ from pathlib import Path
 
 from chat_tui import __version__
 from chat_tui.config_file import config_path, load_config
+from chat_tui.console import ASK_EPILOG, run_ask
 from chat_tui.export import ExportFormatError, from_json, to_json, to_markdown
 from chat_tui.settings import ENVIRONMENT_HELP, Provider
 from chat_tui.settings_sources import Flags, describe, load_settings
 from chat_tui.store import DATABASE_NAME, AsyncStore, Store, StoreError, default_data_dir
 from chat_tui.text import visible
+
+
+def add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags that choose the settings: the app's, and again `ask`'s (after the command)."""
+    parser.add_argument(
+        "--env-file", type=Path, metavar="PATH", help="read variables from this file, not ./.env"
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="the config file with profiles (default: CHAT_TUI_CONFIG or the user config dir)",
+    )
+    parser.add_argument("--profile", metavar="NAME", help="use this profile of the config file")
+    parser.add_argument(
+        "--provider",
+        choices=[p.value for p in Provider],
+        help="how to talk to the server (default: inferred from the endpoint)",
+    )
+    parser.add_argument("--endpoint", metavar="URL", help="Azure endpoint or OpenAI base URL")
+    parser.add_argument(
+        "--model", "--deployment", dest="model", metavar="NAME", help="model or Azure deployment"
+    )
+    parser.add_argument("--api-version", metavar="VERSION", help="Azure OpenAI api-version")
+    parser.add_argument("--system", metavar="TEXT", help="the system prompt")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,32 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--env-file", type=Path, metavar="PATH", help="read variables from this file, not ./.env"
-    )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="PATH",
-        help="the config file with profiles (default: CHAT_TUI_CONFIG or the user config dir)",
-    )
-    parser.add_argument("--profile", metavar="NAME", help="use this profile of the config file")
+    add_settings_flags(parser)
     parser.add_argument(
         "--print-config",
         action="store_true",
         help="print the effective settings and where each comes from, then exit",
     )
-    parser.add_argument(
-        "--provider",
-        choices=[p.value for p in Provider],
-        help="how to talk to the server (default: inferred from the endpoint)",
-    )
-    parser.add_argument("--endpoint", metavar="URL", help="Azure endpoint or OpenAI base URL")
-    parser.add_argument(
-        "--model", "--deployment", dest="model", metavar="NAME", help="model or Azure deployment"
-    )
-    parser.add_argument("--api-version", metavar="VERSION", help="Azure OpenAI api-version")
-    parser.add_argument("--system", metavar="TEXT", help="the system prompt")
     parser.add_argument(
         "--data-dir",
         type=Path,
@@ -70,6 +76,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", type=Path, metavar="FILE", help="instead of stdout")
     imported = commands.add_parser("import", help="add a conversation from a JSON export")
     imported.add_argument("file", type=Path)
+    # The settings flags work after `ask` too; SUPPRESS keeps a value given before it unless
+    # the same flag is given again after it.
+    ask = commands.add_parser(
+        "ask",
+        help="ask one question; the reply streams to stdout as plain text",
+        description="Ask one question and stream the reply to stdout as plain text.",
+        epilog=ASK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        argument_default=argparse.SUPPRESS,
+    )
+    ask.add_argument(
+        "question", nargs="?", default=None, help="the question (default: read from stdin)"
+    )
+    ask.add_argument(
+        "--json",
+        action="store_true",
+        default=False,
+        help="print one JSON object at the end (text, finish_reason, model, usage) instead",
+    )
+    add_settings_flags(ask)
     return parser
 
 
@@ -126,6 +152,13 @@ def main(argv: list[str] | None = None) -> int:
         system_prompt=args.system,
         profile=args.profile,
     )
+    if args.command == "ask":
+        resolved = load_settings(flags, config, cwd=Path.cwd(), env_file=args.env_file)
+        # The flags layer strips --provider's value into a plain str; make it a Provider again
+        # so that `ask --provider …` works (settings_sources should keep the enum).
+        provider = Provider(resolved.settings.provider)
+        resolved.settings = resolved.settings.with_changes(provider=provider)
+        return run_ask(resolved, args.question, profile=args.profile, as_json=args.json)
     if args.list or args.command is not None:
         return run_store_command(args)
     resolved = load_settings(flags, config, cwd=Path.cwd(), env_file=args.env_file)

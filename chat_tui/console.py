@@ -1,0 +1,266 @@
+"""The console mode, `chat-tui ask`: one question in, the reply streamed to stdout as plain text.
+
+This is the loop of Azure's "OpenAI chat streaming" console samples, with chat-tui's settings,
+profiles, retries and error messages. It is UI-free (Textual is never imported, and `openai` only
+when the request is built, so `chat-tui ask` starts fast) and saves nothing to the conversation
+store: a one-off question is not a conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import sys
+from contextlib import aclosing
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from chat_tui.client import ChatClient
+from chat_tui.conversation import Conversation, ReplyState
+from chat_tui.events import ReplyFailed, ReplyFinished, ReplyStarted, Retrying, TextDelta, Usage
+from chat_tui.text import visible
+
+if TYPE_CHECKING:
+    from chat_tui.errors import ChatError
+    from chat_tui.settings import Settings
+    from chat_tui.settings_sources import Resolved
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the request failed; the error is on stderr
+EXIT_USAGE = 2  # no question, or not configured: nothing was sent
+EXIT_UNFINISHED = 3  # a reply came, but cut off, filtered or without a finish reason
+EXIT_INTERRUPTED = 130  # ctrl+c, as a shell reports SIGINT
+EXIT_BROKEN_PIPE = 141  # stdout closed early (`| head`), as a shell reports SIGPIPE
+
+# For `chat-tui ask --help`; kept under 70 columns like the main help.
+ASK_EPILOG = """\
+The question is the argument, or stdin when piped, or both: the
+argument, a blank line, then stdin (git diff | chat-tui ask "review
+this"). Settings, profiles and flags are those of the app; nothing
+is saved. The reply streams to stdout; notices and errors go to
+stderr.
+
+exit status:
+  0    the reply finished
+  1    the request failed (what arrived before the error is kept)
+  2    no question, or not configured: nothing was sent
+  3    the reply was cut off by the token limit, stopped by the
+       content filter, or ended without a finish reason
+  130  interrupted (ctrl+c)
+  141  stdout was closed before the reply ended (| head)"""
+
+# The app's notes for replies that ended without finishing, in the same words.
+UNFINISHED_NOTES: dict[ReplyState, str] = {
+    ReplyState.LENGTH: "Cut off: the reply reached the token limit (max tokens).",
+    ReplyState.FILTERED: "Filtered: the content filter stopped this reply.",
+    ReplyState.INCOMPLETE: "Incomplete: the stream ended without a finish reason.",
+}
+
+
+class UsageError(Exception):
+    """The command cannot be acted on as given; the message says why."""
+
+
+def say(stderr: TextIO, message: str) -> None:
+    """A notice or error on stderr, `chat-tui: …`; made visible, as it may quote a server."""
+    stderr.write(f"chat-tui: {visible(message)}\n")
+    stderr.flush()
+
+
+def _read_all(stream: TextIO) -> str:
+    # Bytes decoded leniently: one odd byte in a piped file should not cost the whole question.
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        return buffer.read().decode("utf-8", errors="replace")
+    return stream.read()
+
+
+def read_prompt(argument: str | None, stdin: TextIO | None) -> str:
+    """The question: the argument, piped stdin, or both (argument, blank line, stdin).
+
+    stdin is read only when it is not a terminal, so `chat-tui ask "hi"` never waits for input.
+    """
+    piped = _read_all(stdin) if stdin is not None and not stdin.isatty() else None
+    if argument is None and piped is None:
+        raise UsageError(
+            "no question: give it as an argument or pipe it on stdin (see chat-tui ask --help)"
+        )
+    prompt = "\n\n".join(part for part in (argument, piped) if part and part.strip())
+    if not prompt:
+        raise UsageError("the question is empty")
+    return prompt
+
+
+@dataclass(slots=True)
+class Reply:
+    """What came back: the exit status and the --json object are made from it."""
+
+    text: str = ""
+    model: str | None = None
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    filtered: tuple[str, ...] = ()
+    finished: bool = False  # the stream ended normally (ReplyFinished)
+    error: ChatError | None = None
+
+    @property
+    def state(self) -> ReplyState:
+        """How the reply ended, in the conversation's terms."""
+        if self.error is not None:
+            return ReplyState.INTERRUPTED if self.text else ReplyState.FAILED
+        if not self.finished:
+            return ReplyState.INCOMPLETE
+        return ReplyState.from_finish_reason(self.finish_reason)
+
+    def as_json(self) -> str:
+        data: dict[str, object] = {
+            "text": self.text,
+            "finish_reason": self.finish_reason,
+            "model": self.model,
+            "usage": asdict(self.usage) if self.usage is not None else None,
+        }
+        if self.error is not None:
+            data["error"] = str(self.error)
+        # json escapes control characters, so this is safe to show on a terminal as it is.
+        return json.dumps(data, ensure_ascii=False)
+
+
+class Output:
+    """The reply on stdout: streamed as it arrives, or held back for --json.
+
+    On a terminal, model text goes through `visible()` so that escape codes in a reply cannot
+    drive the terminal; into a pipe or file it is written unchanged.
+    """
+
+    def __init__(self, stdout: TextIO, *, as_json: bool) -> None:
+        self.stdout = stdout
+        self.as_json = as_json
+        self.on_terminal = stdout.isatty()
+        self._open_line = False  # text was written and its last line has no newline yet
+
+    def write(self, text: str) -> None:
+        if self.as_json or not text:
+            return
+        self.stdout.write(visible(text) if self.on_terminal else text)
+        self.stdout.flush()  # each piece as it arrives, even into a pipe
+        self._open_line = not text.endswith("\n")
+
+    def end_line(self) -> None:
+        """End the text with a newline, unless it already does (or there was none)."""
+        if self._open_line:
+            self._open_line = False
+            self.stdout.write("\n")
+            self.stdout.flush()
+
+
+async def stream_reply(settings: Settings, prompt: str, output: Output, stderr: TextIO) -> Reply:
+    """Send the question and stream the answer into `output`; failures end up in the Reply."""
+    conversation = Conversation(settings.system_prompt)
+    conversation.add_user(prompt)
+    reply = Reply()
+    client = ChatClient()
+    try:
+        async with aclosing(client.stream(settings, conversation.request_messages())) as events:
+            async for event in events:
+                match event:
+                    case ReplyStarted(model):
+                        reply.model = model
+                    case TextDelta(text):
+                        reply.text += text
+                        output.write(text)
+                    case Usage():
+                        reply.usage = event
+                    case ReplyFinished(finish_reason, filtered):
+                        reply.finished = True
+                        reply.finish_reason = finish_reason
+                        reply.filtered = filtered
+                    case Retrying(reason, attempt, attempts, delay):
+                        # Rounded up, as the app's countdown is.
+                        say(
+                            stderr,
+                            f"{reason}: retrying in {math.ceil(delay)} s "
+                            f"(attempt {attempt} of {attempts})",
+                        )
+                    case ReplyFailed(error):
+                        reply.error = error
+    finally:
+        await client.close()
+    return reply
+
+
+def exit_status(reply: Reply, stderr: TextIO) -> int:
+    """Report how the reply ended on stderr and choose the exit status."""
+    state = reply.state
+    if reply.error is not None:
+        say(stderr, str(reply.error))
+        return EXIT_FAILED
+    if state in UNFINISHED_NOTES:
+        note = UNFINISHED_NOTES[state]
+        if reply.filtered:  # the categories, where Azure names them
+            note = f"{note.rstrip('.')} ({', '.join(reply.filtered)})."
+        say(stderr, note)
+        return EXIT_UNFINISHED
+    return EXIT_OK
+
+
+def _configured(resolved: Resolved, profile: str | None, stderr: TextIO) -> bool:
+    """Report problems with the settings; False when the question cannot be sent."""
+    for problem in resolved.problems:
+        say(stderr, problem)
+    # A profile that does not exist is fatal here: the question would go to another server.
+    if profile is not None and resolved.profile != profile:
+        return False
+    missing = resolved.settings.problems()
+    for problem in missing:
+        say(stderr, problem)
+    return not missing
+
+
+def _silence_stdout() -> None:
+    # The reader went away (`| head`): send what is left in the buffer nowhere, so that
+    # Python's final flush does not fail once more with a traceback.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def run_ask(
+    resolved: Resolved,
+    question: str | None,
+    *,
+    profile: str | None = None,
+    as_json: bool = False,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """`chat-tui ask`: the exit status (see ASK_EPILOG). `profile` is the one --profile named."""
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    stderr = sys.stderr if stderr is None else stderr
+    output = Output(stdout, as_json=as_json)
+    try:
+        if not _configured(resolved, profile, stderr):
+            return EXIT_USAGE
+        prompt = read_prompt(question, stdin)
+        reply = asyncio.run(stream_reply(resolved.settings, prompt, output, stderr))
+        output.end_line()
+        status = exit_status(reply, stderr)
+        if as_json:
+            stdout.write(reply.as_json() + "\n")
+            stdout.flush()
+        return status
+    except UsageError as exc:
+        say(stderr, str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        # asyncio.run cancelled the request (the HTTP response is closed); keep what arrived.
+        output.end_line()
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
