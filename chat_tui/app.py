@@ -20,11 +20,16 @@ from textual.widgets import Footer, Header, TextArea
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chat_tui.client import ChatClient
-from chat_tui.config_file import ConfigFile, config_path, load_config, save_profile
+from chat_tui.clipboard import CopyOutcome, copy_commands, run_copy
+from chat_tui.code_blocks import code_blocks
+from chat_tui.config_file import ConfigFile, config_path, load_config, save_profile, save_theme
 from chat_tui.conversation import Conversation, Message, ReplyState, Role
-from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, TextDelta, Usage
+from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, TextDelta
 from chat_tui.export import ExportFormatError, from_json, to_json, to_markdown
+from chat_tui.input_history import HISTORY_SIZE
 from chat_tui.recorder import Recorder
+from chat_tui.reply_stats import ReplyStats, StatsMeter
+from chat_tui.screens.code_picker import CodePicker
 from chat_tui.screens.conversations import NEW_CONVERSATION, ConversationsScreen, TextPrompt
 from chat_tui.screens.help import HelpScreen, describe_bindings
 from chat_tui.settings import ENVIRONMENT_HELP, Settings
@@ -33,6 +38,7 @@ from chat_tui.store import AsyncStore, Store, StoreError
 from chat_tui.widgets.messages import AssistantMessage, Notice, UserMessage
 from chat_tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
 from chat_tui.widgets.settings_panel import SettingsPanel
+from chat_tui.widgets.status_bar import StatusBar
 from chat_tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -40,11 +46,13 @@ if TYPE_CHECKING:
 
     from textual.app import ComposeResult
     from textual.screen import Screen
+    from textual.timer import Timer
 
     from chat_tui.errors import ChatError
 
 REPLY_GROUP = "reply"
 CHECKPOINT_INTERVAL = 1.0
+THEME_SAVE_DELAY = 0.5
 # A long saved conversation opens with only its latest messages drawn.
 SHOWN_WHEN_OPENED = 40
 STYLESHEET = "chat_tui.tcss"
@@ -73,7 +81,7 @@ class ChatApp(App[None]):
             tooltip="Stop the reply (what arrived stays); otherwise back to the message box",
         ),
         # Esc when nothing streams; no description, so it is not listed twice.
-        Binding("escape", "focus_prompt", show=False),
+        Binding("escape", "escape", show=False),
         Binding(
             "ctrl+l", "clear", "Clear", tooltip="Clear the conversation (the system prompt stays)"
         ),
@@ -139,6 +147,17 @@ class ChatApp(App[None]):
             "edit_system_prompt",
         ),
         ("Focus prompt", "Move the cursor to the message box", "focus_prompt"),
+        (
+            "Go to messages",
+            "Select a message to copy, edit and resend (↑ ↓ home end move)",
+            "focus_transcript",
+        ),
+        ("Copy last reply", "Copy the latest reply to the clipboard", "copy_last_reply"),
+        (
+            "Copy code from last reply",
+            "Copy a code block of the latest reply to the clipboard",
+            "copy_last_code",
+        ),
         ("Test connection", "Check the settings with a one-token request", "test_connection"),
         ("Save settings", "Save to the config file, without the API key", "save_settings"),
         (
@@ -182,6 +201,7 @@ class ChatApp(App[None]):
         self.store = store or AsyncStore(lambda: Store(None))
         self.recorder = Recorder(self.store, self._saving_failed)
         self._open_at_start = open_conversation
+        self._theme_timer: Timer | None = None
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -198,9 +218,12 @@ class ChatApp(App[None]):
             with Vertical(id="chat"):
                 yield Transcript(id="transcript")
                 yield PromptInput(id="prompt")
+                yield StatusBar(id="status-bar")
         yield Footer()
 
     async def on_mount(self) -> None:
+        if self.config.theme in self.available_themes:
+            self.theme = self.config.theme
         self.sub_title = self.settings.target
         self.query_one(PromptInput).focus()
         if self.resolved.problems:
@@ -234,6 +257,8 @@ class ChatApp(App[None]):
             self.recorder = Recorder(self.store, self._saving_failed)
             await self._notice("Conversations are not being saved", [str(exc)])
             return
+        prompts = await self.store.call(self.store.store.recent_prompts, HISTORY_SIZE)
+        self.query_one(PromptInput).prompts.prepend(prompts)
         if self._open_at_start is not None:
             await self.open_conversation(self._open_at_start)
 
@@ -244,6 +269,8 @@ class ChatApp(App[None]):
         await self.recorder.save(self.conversation, self.settings, self.resolved.profile)
 
     def _save_soon(self) -> None:
+        """The conversation changed: save it in the background, and update the totals."""
+        self._show_totals()
         self.run_worker(self._save(), group="save", exit_on_error=False)
 
     def _checkpoint(self) -> None:
@@ -259,6 +286,9 @@ class ChatApp(App[None]):
         import openai  # noqa: F401
 
     async def on_unmount(self) -> None:
+        if self._theme_timer is not None:  # chosen just before quitting
+            self._theme_timer.stop()
+            self._remember_theme()
         await self._save()  # whatever arrived last, even mid-reply
         await self.store.close()
         await self.client.close()
@@ -272,10 +302,30 @@ class ChatApp(App[None]):
             # border already says a reply is streaming; a toast would cover what they type.
             self.bell()
             return
-        event.prompt.clear()
+        if event.replaces is not None and not await self._rewind_to(event.replaces):
+            return
+        event.prompt.sent(event.text)
         message = self.conversation.add_user(event.text)
         await self.query_one(Transcript).add(UserMessage(message))
         await self._start_reply()
+
+    async def _rewind_to(self, message: Message) -> bool:
+        """Take back `message` and all that followed, to resend it edited."""
+        if not any(m is message for m in self.conversation.messages):
+            self.query_one(PromptInput).editing = None
+            self.notify(
+                "The message being edited is no longer in this conversation. Your text is "
+                "still in the box: Enter sends it as a new message.",
+                severity="warning",
+                markup=False,
+            )
+            return False
+        removed = self.conversation.rewind_to(message)
+        await self._remove_views(removed)
+        transcript = self.query_one(Transcript)
+        transcript.set_earlier(min(transcript.earlier, len(self.conversation)))
+        await self.recorder.forget(removed)
+        return True
 
     async def _start_reply(self) -> None:
         """Ask for a reply to the conversation as it stands."""
@@ -312,9 +362,11 @@ class ChatApp(App[None]):
         state = ReplyState.INCOMPLETE
         error: ChatError | None = None
         filtered: tuple[str, ...] = ()
+        meter = StatsMeter()
         try:
             async with aclosing(self.client.stream(settings, messages)) as events:
                 async for event in events:
+                    meter.observe(event)
                     match event:
                         case TextDelta(text):
                             reply.append(text)
@@ -327,25 +379,37 @@ class ChatApp(App[None]):
                         case ReplyFailed(failure):
                             error = failure
                             state = ReplyState.INTERRUPTED if reply.content else ReplyState.FAILED
-                        case Usage():
-                            pass  # shown per reply in a later version
+                        case _:
+                            pass  # the model's name and the usage: the meter has them
         except asyncio.CancelledError:
             state = ReplyState.STOPPED
             raise
         finally:
-            self._end_reply(state, error, filtered)
+            self._end_reply(state, error, filtered, meter)
 
     def _end_reply(
-        self, state: ReplyState, error: ChatError | None = None, filtered: tuple[str, ...] = ()
+        self,
+        state: ReplyState,
+        error: ChatError | None = None,
+        filtered: tuple[str, ...] = (),
+        meter: StatsMeter | None = None,
     ) -> None:
         """Give the streaming reply its final state (once) and free the prompt."""
         if self._streaming is not None:
             reply, view = self._streaming
             self._streaming = None
             reply.state = state
+            if meter is not None:
+                reply.stats = meter.finish(state.value)
             view.finish(state, error, filtered)
             self._save_soon()
         self.is_streaming = False
+
+    def _show_totals(self) -> None:
+        bar = self.query_one(StatusBar)
+        bar.messages = len(self.conversation)
+        bar.tokens_used = self.conversation.tokens_used
+        bar.context = self.conversation.context_tokens
 
     def watch_is_streaming(self, streaming: bool) -> None:
         for prompt in self.query(PromptInput):
@@ -402,6 +466,7 @@ class ChatApp(App[None]):
             await self._stop_reply()
             self.conversation = Conversation(self.conversation.system_prompt)
             await self.query_one(Transcript).clear()
+            self._show_totals()
 
     async def action_export(self, format: str) -> None:
         """Write the conversation on screen to a file in the current directory."""
@@ -474,6 +539,7 @@ class ChatApp(App[None]):
         transcript = self.query_one(Transcript)
         transcript.set_earlier(transcript.earlier - (len(dropped) - removed))
         await self.recorder.forget(dropped)
+        self._show_totals()
         self.notify(f"Dropped the oldest exchange ({len(dropped)} messages).", markup=False)
 
     async def _remove_views(self, messages: list[Message]) -> int:
@@ -495,6 +561,7 @@ class ChatApp(App[None]):
         # The old conversation stays saved; a new one starts, with the same system prompt.
         self.conversation = Conversation(self.conversation.system_prompt)
         await self.query_one(Transcript).clear()
+        self._show_totals()
         self.action_focus_prompt()
 
     async def open_conversation(self, conversation_id: int) -> None:
@@ -511,13 +578,20 @@ class ChatApp(App[None]):
         conversation = Conversation(
             stored.system_prompt,
             [
-                Message(Role(m.role), m.content, ReplyState.saved(m.state), m.id)
+                Message(
+                    Role(m.role),
+                    m.content,
+                    ReplyState.saved(m.state),
+                    m.id,
+                    ReplyStats.from_dict(m.stats),
+                )
                 for m in stored.messages
             ],
             stored.id,
         )
         self.conversation = conversation
         self.recorder.adopt(conversation)
+        self._show_totals()
         self.query_one(SettingsPanel).show_system_prompt(conversation.system_prompt)
         generation = {key: stored.settings.get(key) for key in ("temperature", "max_tokens")}
         if stored.profile in self.config.profiles and stored.profile != self.resolved.profile:
@@ -539,6 +613,103 @@ class ChatApp(App[None]):
 
     def action_focus_prompt(self) -> None:
         self.query_one(PromptInput).focus()
+
+    def action_escape(self) -> None:
+        """Esc with no reply streaming: cancel an edit, else back to the message box."""
+        prompt = self.query_one(PromptInput)
+        if prompt.has_focus and prompt.editing is not None:
+            prompt.cancel_edit()
+        self.action_focus_prompt()
+
+    def action_focus_transcript(self) -> None:
+        self.query_one(Transcript).focus()
+
+    # -- acting on messages: copy, edit and resend -----------------------------------------
+
+    @on(Transcript.Selected)
+    def _message_action(self, event: Transcript.Selected) -> None:
+        message = event.message
+        if event.action == "copy":
+            what = "your message" if message.role is Role.USER else "the reply"
+            self.copy_text(message.content, what)
+        elif event.action == "copy_code":
+            self.copy_code(message)
+        elif message.role is Role.USER:
+            self.query_one(PromptInput).edit_message(message)
+        else:
+            self.notify(
+                "Only your own messages can be edited; ctrl+r asks for the last reply again.",
+                markup=False,
+            )
+
+    @on(Transcript.NeedEarlier)
+    async def _need_earlier(self) -> None:
+        await self.action_show_earlier()
+
+    def _last_reply(self) -> Message | None:
+        return next(
+            (m for m in reversed(self.conversation.messages) if m.role is Role.ASSISTANT), None
+        )
+
+    def action_copy_last_reply(self) -> None:
+        reply = self._last_reply()
+        if reply is None:
+            self.notify("There is no reply to copy yet.", markup=False)
+        else:
+            self.copy_text(reply.content, "the last reply")
+
+    def action_copy_last_code(self) -> None:
+        reply = self._last_reply()
+        if reply is None:
+            self.notify("There is no reply to copy from yet.", markup=False)
+        else:
+            self.copy_code(reply)
+
+    def copy_code(self, message: Message) -> None:
+        """Copy the message's only code block, or the one the user picks."""
+        blocks = code_blocks(message.content)
+        if not blocks:
+            self.notify("That message has no code blocks.", markup=False)
+            return
+
+        def chosen(index: int | None) -> None:
+            if index is not None:
+                block = blocks[index]
+                name = f"code block {index + 1}" + (
+                    f" ({block.language})" if block.language else ""
+                )
+                self.copy_text(block.code, name)
+
+        if len(blocks) == 1:
+            chosen(0)
+        else:
+            self.push_screen(CodePicker(blocks), chosen)
+
+    def copy_text(self, text: str, what: str) -> None:
+        """To the clipboard every way there is: the terminal's (OSC 52, works over SSH) and
+        the local ones; a notice says what was copied and how."""
+        if not text:
+            self.notify(f"Nothing to copy: {what} is empty.", markup=False)
+            return
+        self.copy_to_clipboard(text)
+        self._copy_with_programs(text, what)
+
+    @work(thread=True, group="copy", exit_on_error=False)
+    def _copy_with_programs(self, text: str, what: str) -> None:
+        path = self.store.store.path if self.store.is_open else None
+        outcome = run_copy(text, copy_commands(), path.parent if path is not None else None)
+        self.call_from_thread(self._copied, text, what, outcome)
+
+    def _copied(self, text: str, what: str, outcome: CopyOutcome) -> None:
+        lines = len(text.splitlines())
+        size = f"{len(text):,} characters" + (f", {lines:,} lines" if lines > 1 else "")
+        ways = ", ".join(["the terminal (OSC 52)", *outcome.copied_by])
+        message = f"Copied {what} ({size}) via {ways}."
+        if outcome.saved_to is not None:
+            message += f" If your terminal ignores OSC 52, it is also in {outcome.saved_to}"
+        if outcome.failures:
+            message += f" ({'; '.join(outcome.failures)})"
+        self.notify(message, markup=False)
 
     def action_toggle_sidebar(self) -> None:
         sidebar = self.query_one(SettingsPanel)
@@ -569,10 +740,15 @@ class ChatApp(App[None]):
         bindings = [
             Binding("enter", "", "Send the message"),
             *PromptInput.BINDINGS,
+            Binding("up,down", "", "Earlier prompts (on the first or last line of the box)"),
             *self.BINDINGS,
-            Binding("ctrl+p", "", "Command palette: every action by name"),
+            Binding("ctrl+p", "", "Command palette: every action by name, and the Theme"),
+            Binding("shift+tab", "", "From the message box up to the messages"),
             Binding("tab,shift+tab", "", "Move between the prompt, transcript and settings"),
             Binding("ctrl+q", "", "Quit (also while a reply streams)"),
+            Binding("", "", "With the messages focused:"),
+            *Transcript.BINDINGS,
+            Binding("escape", "", "Back to the message box"),
         ]
         return describe_bindings(bindings, lambda key: self.get_key_display(Binding(key, "")))
 
@@ -596,6 +772,30 @@ class ChatApp(App[None]):
         return run
 
     # -- settings -------------------------------------------------------------------------
+
+    def watch_theme(self) -> None:
+        # Chosen from the palette ("Theme"): remembered in the config file for the next run,
+        # once the choice has settled (the chooser previews each theme it passes).
+        if self.is_mounted:
+            if self._theme_timer is not None:
+                self._theme_timer.stop()
+            self._theme_timer = self.set_timer(THEME_SAVE_DELAY, self._remember_theme)
+
+    def _remember_theme(self) -> None:
+        self._theme_timer = None
+        theme = self.theme
+        if theme == self.config.theme:
+            return
+        try:
+            save_theme(self.config.path, theme)
+        except (OSError, ValueError) as exc:  # tomlkit's parse errors are ValueErrors
+            self.notify(
+                f"Could not remember the theme in {self.config.path}: {exc}",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.config.theme = theme
 
     @on(SettingsPanel.SettingsChanged)
     def _settings_changed(self, event: SettingsPanel.SettingsChanged) -> None:

@@ -154,10 +154,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "ask":
         resolved = load_settings(flags, config, cwd=Path.cwd(), env_file=args.env_file)
-        # The flags layer strips --provider's value into a plain str; make it a Provider again
-        # so that `ask --provider …` works (settings_sources should keep the enum).
-        provider = Provider(resolved.settings.provider)
-        resolved.settings = resolved.settings.with_changes(provider=provider)
         return run_ask(resolved, args.question, profile=args.profile, as_json=args.json)
     if args.list or args.command is not None:
         return run_store_command(args)

@@ -17,6 +17,7 @@ from chat_tui.events import (
     ReplyFailed,
     ReplyFinished,
     ReplyStarted,
+    RequestSent,
     Retrying,
     StreamEvent,
     TextDelta,
@@ -288,6 +289,7 @@ class ChatClient:
             sdk = await self._client_for(settings)
             attempt, waited = 1, 0.0
             while True:
+                yield RequestSent(attempt)
                 try:
                     stream = await sdk.chat.completions.create(
                         model=settings.model,

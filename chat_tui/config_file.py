@@ -62,6 +62,7 @@ class ConfigFile:
     default_profile: str | None = None
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    theme: str | None = None  # the app's look, as last chosen
 
     @property
     def exists(self) -> bool:
@@ -99,6 +100,11 @@ def load_config(path: Path) -> ConfigFile:
         config.problems.append(f"{path}: default_profile {default!r} is not a profile")
         default = None
     config.default_profile = default
+    theme = data.get("theme")
+    if theme is not None and not isinstance(theme, str):
+        config.problems.append(f"{path}: theme must be a string")
+        theme = None
+    config.theme = theme
     return config
 
 
@@ -143,6 +149,16 @@ def save_profile(
             profile[key] = value
     if make_default or "default_profile" not in document:
         document["default_profile"] = name
+    _write_private(path, tomlkit.dumps(document))
+
+
+def save_theme(path: Path, theme: str) -> None:
+    """Remember the theme, keeping everything else in the file as it was."""
+    import tomlkit
+
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    document = tomlkit.parse(text)
+    document["theme"] = theme
     _write_private(path, tomlkit.dumps(document))
 
 

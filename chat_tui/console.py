@@ -52,11 +52,8 @@ exit status:
   141  stdout was closed before the reply ended (| head)"""
 
 # The app's notes for replies that ended without finishing, in the same words.
-UNFINISHED_NOTES: dict[ReplyState, str] = {
-    ReplyState.LENGTH: "Cut off: the reply reached the token limit (max tokens).",
-    ReplyState.FILTERED: "Filtered: the content filter stopped this reply.",
-    ReplyState.INCOMPLETE: "Incomplete: the stream ended without a finish reason.",
-}
+# Replies whose text is kept but which did not finish: a note on stderr and EXIT_UNFINISHED.
+UNFINISHED = frozenset({ReplyState.LENGTH, ReplyState.FILTERED, ReplyState.INCOMPLETE})
 
 
 class UsageError(Exception):
@@ -196,8 +193,8 @@ def exit_status(reply: Reply, stderr: TextIO) -> int:
     if reply.error is not None:
         say(stderr, str(reply.error))
         return EXIT_FAILED
-    if state in UNFINISHED_NOTES:
-        note = UNFINISHED_NOTES[state]
+    if state in UNFINISHED:
+        note = state.note
         if reply.filtered:  # the categories, where Azure names them
             note = f"{note.rstrip('.')} ({', '.join(reply.filtered)})."
         say(stderr, note)

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chat_tui.reply_stats import ReplyStats
 
 
 class Role(StrEnum):
@@ -48,11 +52,28 @@ class ReplyState(StrEnum):
     def is_final(self) -> bool:
         return self is not ReplyState.STREAMING
 
+    @property
+    def note(self) -> str:
+        """How the reply ended, in a sentence; empty for a reply that finished normally."""
+        return _NOTES[self]
+
 
 _FINISH_REASONS = {
     "stop": ReplyState.COMPLETE,
     "length": ReplyState.LENGTH,
     "content_filter": ReplyState.FILTERED,
+}
+
+
+_NOTES = {
+    ReplyState.STREAMING: "Streaming…",
+    ReplyState.COMPLETE: "",
+    ReplyState.LENGTH: "Cut off: the reply reached the token limit (max tokens).",
+    ReplyState.FILTERED: "Filtered: the content filter stopped this reply.",
+    ReplyState.INCOMPLETE: "Incomplete: the stream ended without a finish reason.",
+    ReplyState.STOPPED: "Stopped.",
+    ReplyState.INTERRUPTED: "Interrupted.",
+    ReplyState.FAILED: "Failed.",
 }
 
 
@@ -63,6 +84,7 @@ class Message:
     # Only meaningful for assistant replies.
     state: ReplyState = ReplyState.COMPLETE
     id: int | None = None  # the row in the conversation store, once saved
+    stats: ReplyStats | None = None  # how a reply went, once it has ended
 
     def append(self, text: str) -> None:
         self.content += text
@@ -122,6 +144,27 @@ class Conversation:
         end = starts[1] if len(starts) > 1 else len(self.messages)
         dropped, self.messages[:end] = self.messages[:end], []
         return dropped
+
+    def rewind_to(self, message: Message) -> list[Message]:
+        """Remove `message` and everything after it (to edit and resend it); returns them."""
+        index = next((i for i, m in enumerate(self.messages) if m is message), None)
+        if index is None:
+            return []
+        removed, self.messages[index:] = self.messages[index:], []
+        return removed
+
+    @property
+    def tokens_used(self) -> int:
+        """Tokens the server reported for this conversation's replies, prompt and completion."""
+        return sum(m.stats.total_tokens for m in self.messages if m.stats is not None)
+
+    @property
+    def context_tokens(self) -> int | None:
+        """The size of the last reported exchange: about what the next request will carry."""
+        for message in reversed(self.messages):
+            if message.stats is not None and message.stats.prompt_tokens is not None:
+                return message.stats.total_tokens
+        return None
 
     def clear(self) -> None:
         """Forget the messages; the system prompt stays, as in the seed samples."""

@@ -13,6 +13,13 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestSent:
+    """The request is going out now (again, after a retry's wait)."""
+
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
 class ReplyStarted:
     """The first chunk arrived; `model` is the model that answers, as the server names it."""
 
@@ -63,4 +70,6 @@ class ReplyFailed:
     error: ChatError
 
 
-StreamEvent = ReplyStarted | TextDelta | Usage | ReplyFinished | ReplyFailed | Retrying
+StreamEvent = (
+    RequestSent | ReplyStarted | TextDelta | Usage | ReplyFinished | ReplyFailed | Retrying
+)

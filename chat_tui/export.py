@@ -31,11 +31,20 @@ def to_json(conversation: StoredConversation) -> str:
         "system_prompt": conversation.system_prompt,
         "profile": conversation.profile,
         "settings": {k: v for k, v in conversation.settings.items() if k != "api_key"},
-        "messages": [
-            {"role": m.role, "content": m.content, "state": m.state} for m in conversation.messages
-        ],
+        "messages": [_message_document(m) for m in conversation.messages],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _message_document(message: StoredMessage) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "role": message.role,
+        "content": message.content,
+        "state": message.state,
+    }
+    if message.stats:
+        document["stats"] = message.stats
+    return document
 
 
 def from_json(text: str) -> StoredConversation:
@@ -54,7 +63,9 @@ def from_json(text: str) -> StoredConversation:
         content = item.get("content")
         if not isinstance(content, str):
             raise ExportFormatError(f"message {index + 1} has no text content")
-        messages.append(StoredMessage(item["role"], content, str(item.get("state") or "complete")))
+        state = str(item.get("state") or "complete")
+        stats = item.get("stats") if isinstance(item.get("stats"), dict) else None
+        messages.append(StoredMessage(item["role"], content, state, stats=stats))
     settings = document.get("settings") if isinstance(document.get("settings"), dict) else {}
     settings.pop("api_key", None)
     now = time.time()

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rich.text import JustifyMethod
 
 # As Rich's own parser, but with raw HTML off.
-_PARSER = MarkdownIt("commonmark", {"html": False}).enable("strikethrough").enable("table")
+PARSER = MarkdownIt("commonmark", {"html": False}).enable("strikethrough").enable("table")
 
 # A fence opener or closer: up to three spaces, then ``` or ~~~ (three or more).
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -62,7 +62,7 @@ class TranscriptMarkdown(Markdown):
         # Rich drops HTML tags (and the text of <b>…</b> blocks); with HTML off, markdown-it
         # hands them over as text, so `Vec<T>` and `<script>` are shown as written.
         self.markup = visible(text)
-        self.parsed = _PARSER.parse(self.markup)
+        self.parsed = PARSER.parse(self.markup)
 
 
 class RenderOnce:

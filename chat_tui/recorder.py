@@ -35,12 +35,17 @@ def saved_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _written(message: Message) -> tuple[int, str, bool]:
+    return (len(message.content), message.state.value, message.stats is not None)
+
+
 class Recorder:
     def __init__(self, store: AsyncStore, on_error: Callable[[str], None]) -> None:
         self._store = store
         self._on_error = on_error
         self._lock = asyncio.Lock()
-        self._saved: dict[int, tuple[int, str]] = {}  # message id -> (length, state) written
+        # message id -> (length, state, has stats) as written
+        self._saved: dict[int, tuple[int, str, bool]] = {}
         self._meta: dict[int, tuple[str, str | None, dict[str, Any]]] = {}
         self.enabled = True
 
@@ -48,7 +53,7 @@ class Recorder:
         """A conversation just loaded from the store: everything in it is saved already."""
         for message in conversation.messages:
             if message.id is not None:
-                self._saved[message.id] = (len(message.content), message.state.value)
+                self._saved[message.id] = _written(message)
 
     async def save(
         self, conversation: Conversation, settings: Settings, profile: str | None
@@ -87,7 +92,8 @@ class Recorder:
 
     async def _save_message(self, conversation_id: int, message: Message) -> None:
         store = self._store.store
-        written = (len(message.content), message.state.value)
+        written = _written(message)
+        stats = message.stats.to_dict() if message.stats is not None else None
         if message.id is None:
             message.id = await self._store.call(
                 store.add_message,
@@ -95,10 +101,11 @@ class Recorder:
                 message.role.value,
                 message.content,
                 message.state.value,
+                stats,
             )
         elif self._saved.get(message.id) != written:
             await self._store.call(
-                store.update_message, message.id, message.content, message.state.value
+                store.update_message, message.id, message.content, message.state.value, stats
             )
         self._saved[message.id] = written
 

@@ -198,8 +198,10 @@ def flags_layer(flags: Flags) -> Layer:
         ("system_prompt", "--system"),
     ):
         value = getattr(flags, name)
+        if isinstance(value, str) and name not in ("provider", "system_prompt"):
+            value = value.strip()  # a stray space from the shell; a prompt keeps its own
         if value is not None:
-            layer[name] = Sourced(value.strip() if name != "system_prompt" else value, flag)
+            layer[name] = Sourced(value, flag)
     return layer
 
 

@@ -71,6 +71,7 @@ class StoredMessage:
     content: str
     state: str
     id: int | None = None
+    stats: dict[str, Any] | None = None  # a reply's ReplyStats, as a dict
 
 
 @dataclass(slots=True)
@@ -150,22 +151,31 @@ class Store:
             )
         return int(cursor.lastrowid or 0)
 
-    def add_message(self, conversation_id: int, role: str, content: str, state: str) -> int:
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        content: str,
+        state: str,
+        stats: dict[str, Any] | None = None,
+    ) -> int:
         now = time.time()
         with self._transaction():
             cursor = self._db.execute(
-                "INSERT INTO messages (conversation_id, role, content, state, created)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (conversation_id, role, content, state, now),
+                "INSERT INTO messages (conversation_id, role, content, state, created, usage)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, content, state, now, _json_or_null(stats)),
             )
             self._touch(conversation_id, now)
         return int(cursor.lastrowid or 0)
 
-    def update_message(self, message_id: int, content: str, state: str) -> None:
+    def update_message(
+        self, message_id: int, content: str, state: str, stats: dict[str, Any] | None = None
+    ) -> None:
         with self._transaction():
             self._db.execute(
-                "UPDATE messages SET content = ?, state = ? WHERE id = ?",
-                (content, state, message_id),
+                "UPDATE messages SET content = ?, state = ?, usage = ? WHERE id = ?",
+                (content, state, _json_or_null(stats), message_id),
             )
 
     def delete_messages(self, message_ids: list[int]) -> None:
@@ -225,15 +235,22 @@ class Store:
             raise KeyError(conversation_id)
         conversation = _conversation(row)
         conversation.messages = [
-            StoredMessage(role, content, state, message_id)
-            for message_id, role, content, state in self._db.execute(
-                "SELECT id, role, content, state FROM messages WHERE conversation_id = ?"
+            StoredMessage(role, content, state, message_id, _dict_or_none(stats))
+            for message_id, role, content, state, stats in self._db.execute(
+                "SELECT id, role, content, state, usage FROM messages WHERE conversation_id = ?"
                 " ORDER BY id",
                 (conversation_id,),
             )
         ]
         conversation.message_count = len(conversation.messages)
         return conversation
+
+    def recent_prompts(self, limit: int) -> list[str]:
+        """The user's latest messages across all conversations, oldest first."""
+        rows = self._db.execute(
+            "SELECT content FROM messages WHERE role = 'user' ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [content for (content,) in reversed(rows)]
 
     def latest_id(self) -> int | None:
         row = self._db.execute(
@@ -250,7 +267,7 @@ class Store:
             conversation.settings,
         )
         for message in conversation.messages:
-            self.add_message(new_id, message.role, message.content, message.state)
+            self.add_message(new_id, message.role, message.content, message.state, message.stats)
         return new_id
 
 
@@ -284,6 +301,19 @@ def _conversation(row: tuple[Any, ...]) -> StoredConversation:
         parsed if isinstance(parsed, dict) else {},
         message_count=count,
     )
+
+
+def _json_or_null(data: dict[str, Any] | None) -> str | None:
+    return None if data is None else json.dumps(data)
+
+
+def _dict_or_none(text: str | None) -> dict[str, Any] | None:
+    # The column was unused before stats were kept; anything unreadable is simply no stats.
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _escape_like(text: str) -> str:

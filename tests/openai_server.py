@@ -59,6 +59,8 @@ class TextReply:
     azure: bool = False
     # Seconds between chunks; overrides the server's tokens_per_second for this reply.
     delay: float = 0.0
+    # Seconds between the first (role) chunk and the first token: the model "thinking".
+    first_delay: float = 0.0
     # After this many content chunks, cut the connection without ending the chunked body.
     drop_after: int | None = None
     # After this many content chunks, send nothing more and hold the connection open.
@@ -574,6 +576,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._event(json.dumps(prelude))
         self._event(json.dumps(chunk({"role": "assistant", "content": ""})))
 
+        if reply.first_delay and self._wait(reply.first_delay):
+            raise _Abort
         sent = 0
         for token in tokens:
             self._fault_point(reply, sent)

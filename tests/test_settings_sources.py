@@ -230,3 +230,14 @@ def test_describe_masks_the_key_and_names_sources(tmp_path: Path) -> None:
         "endpoint      = https://res.openai.azure.com  (environment: AZURE_OPENAI_ENDPOINT)" in text
     )
     assert "temperature   = (not set)  (default)" in text
+
+
+def test_provider_flag_stays_a_provider(tmp_path: Path) -> None:
+    # A plain "azure-v1" string would miss `is Provider.AZURE_V1` and the key it takes.
+    env = {"AZURE_OPENAI_API_KEY": "azure-key"}
+    flags = Flags(provider=Provider.AZURE_V1, endpoint=" https://x.openai.azure.com ", model="m")
+    settings = load(tmp_path, env, flags=flags).settings
+    assert settings.provider is Provider.AZURE_V1
+    assert settings.endpoint == "https://x.openai.azure.com"
+    assert settings.api_key == "azure-key"
+    assert settings.problems() == []

@@ -26,16 +26,21 @@ if TYPE_CHECKING:
     from chat_tui.errors import ChatError
     from chat_tui.events import Retrying
 
-STATE_NOTES: dict[ReplyState, str] = {
-    ReplyState.STREAMING: "● streaming…  esc stops",
-    ReplyState.COMPLETE: "",
-    ReplyState.LENGTH: "⚠ Cut off: the reply reached the token limit (max tokens).",
-    ReplyState.FILTERED: "⚠ Filtered: the content filter stopped this reply.",
-    ReplyState.INCOMPLETE: "⚠ Incomplete: the stream ended without a finish reason.",
-    ReplyState.STOPPED: "■ Stopped.",
-    ReplyState.INTERRUPTED: "✖ Interrupted.",
-    ReplyState.FAILED: "✖ Failed.",
+STATE_ICONS: dict[ReplyState, str] = {
+    ReplyState.LENGTH: "⚠",
+    ReplyState.FILTERED: "⚠",
+    ReplyState.INCOMPLETE: "⚠",
+    ReplyState.STOPPED: "■",
+    ReplyState.INTERRUPTED: "✖",
+    ReplyState.FAILED: "✖",
 }
+STREAMING_NOTE = "● streaming…  esc stops"
+
+
+def state_note(state: ReplyState) -> str:
+    if state is ReplyState.STREAMING:
+        return STREAMING_NOTE
+    return f"{STATE_ICONS[state]} {state.note}" if state.note else ""
 
 
 def error_content(error: ChatError) -> Content:
@@ -87,9 +92,10 @@ class AssistantMessage(Vertical):
     def compose(self) -> ComposeResult:
         yield ReplyBody(self.reply.content, streaming=self.state is ReplyState.STREAMING)
         yield Static(id="status")
+        yield Static(id="stats")
 
     def on_mount(self) -> None:
-        self._show_state()
+        self.show_status()
 
     def append(self, text: str) -> None:
         """Streamed text; cheap per token, drawn with the body's next render."""
@@ -101,15 +107,15 @@ class AssistantMessage(Vertical):
         """Count down to the next attempt, visibly (the user can cancel with Esc)."""
         self._retry = (retry, time.monotonic() + retry.delay)
         if self._countdown is None:
-            self._countdown = self.set_interval(0.25, self._show_state)
-        self._show_state()
+            self._countdown = self.set_interval(0.25, self.show_status)
+        self.show_status()
 
     def _end_retry(self) -> None:
         self._retry = None
         if self._countdown is not None:
             self._countdown.stop()
             self._countdown = None
-        self._show_state()
+        self.show_status()
 
     def finish(
         self, state: ReplyState, error: ChatError | None = None, filtered: tuple[str, ...] = ()
@@ -124,14 +130,14 @@ class AssistantMessage(Vertical):
 
     def watch_state(self) -> None:
         if self.is_mounted:
-            self._show_state()
+            self.show_status()
 
-    def _show_state(self) -> None:
+    def show_status(self) -> None:
         for each in ReplyState:
             self.set_class(each is self.state, f"-{each.value}")
         self.set_class(bool(self.reply.content), "-has-text")
         status = self.query_one("#status", Static)
-        note = STATE_NOTES[self.state]
+        note = state_note(self.state)
         if self._retry is not None and self.state is ReplyState.STREAMING:
             retry, start = self._retry
             seconds = math.ceil(max(0.0, start - time.monotonic()))
@@ -146,3 +152,7 @@ class AssistantMessage(Vertical):
         else:
             status.update(Content(note))
         status.display = bool(note)
+        stats = self.query_one("#stats", Static)
+        summary = self.reply.stats.summary() if self.reply.stats is not None else ""
+        stats.update(Content(visible(summary)))
+        stats.display = bool(summary)

@@ -1,4 +1,8 @@
-"""The multi-line prompt box: Enter sends, ctrl+j or shift+enter starts a new line."""
+"""The multi-line prompt box: Enter sends, ctrl+j or shift+enter starts a new line.
+
+Up on the first line and down on the last walk through earlier prompts. The box can also hold an
+earlier message being edited, to resend it in place of the turns that followed it.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,15 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import TextArea
+
+from chat_tui.input_history import InputHistory
 
 if TYPE_CHECKING:
     from textual import events
+
+    from chat_tui.conversation import Message as ChatMessage
 
 PLACEHOLDER = "Message  (Enter sends · ctrl+j new line)"
 # About 25,000 tokens. A longer message is almost always a mistaken paste, and would make the
@@ -30,13 +39,22 @@ class PromptInput(TextArea):
         ),
     ]
 
-    class Submitted(Message):
-        """The user asked to send `text` (never empty or only whitespace)."""
+    # An earlier message of the conversation being edited; sending replaces it and what followed.
+    editing: reactive[ChatMessage | None] = reactive(None, init=False, always_update=True)
 
-        def __init__(self, prompt: PromptInput, text: str) -> None:
+    class Submitted(Message):
+        """The user asked to send `text` (never empty or only whitespace).
+
+        `replaces` is the earlier message it was edited from, if it was.
+        """
+
+        def __init__(
+            self, prompt: PromptInput, text: str, replaces: ChatMessage | None = None
+        ) -> None:
             super().__init__()
             self.prompt = prompt
             self.text = text
+            self.replaces = replaces
 
         @property
         def control(self) -> PromptInput:
@@ -51,6 +69,8 @@ class PromptInput(TextArea):
             compact=True,
             id=id,
         )
+        self.prompts = InputHistory()
+        self._draft_before_edit = ""
 
     class TooLong(Message):
         """Text was refused for being longer than MAX_MESSAGE_CHARS."""
@@ -73,12 +93,63 @@ class PromptInput(TextArea):
             event.stop()
             event.prevent_default()
             self.action_submit()
+        elif event.key in ("up", "down") and self._walk_history(older=event.key == "up"):
+            event.stop()
+            event.prevent_default()
+
+    def _walk_history(self, *, older: bool) -> bool:
+        """Up on the first line, down on the last: the previous or next prompt, if any."""
+        row = self.cursor_location[0]
+        if older and row == 0 and not self.selection.is_empty:
+            return False  # extending a selection, not walking
+        if older and row == 0:
+            entry = self.prompts.older(self.text)
+        elif not older and row == self.document.line_count - 1:
+            entry = self.prompts.newer()
+        else:
+            return False
+        if entry is None:
+            return False
+        self.load_text(entry)
+        self.move_cursor(self.document.end)
+        return True
 
     def action_submit(self) -> None:
         if len(self.text) > MAX_MESSAGE_CHARS:
             self.post_message(self.TooLong(len(self.text), pasted=False))
         elif self.text.strip():
-            self.post_message(self.Submitted(self, self.text))
+            self.post_message(self.Submitted(self, self.text, self.editing))
+
+    def sent(self, text: str) -> None:
+        """The app sent `text`: empty the box, remember the prompt, end any edit."""
+        self.prompts.add(text)
+        self._draft_before_edit = ""
+        self.editing = None
+        self.clear()
+
+    def edit_message(self, message: ChatMessage) -> None:
+        """Load an earlier message to be edited; what was being typed comes back on cancel."""
+        if self.editing is None:
+            self._draft_before_edit = self.text
+        self.prompts.reset()
+        self.editing = message
+        self.load_text(message.content)
+        self.move_cursor(self.document.end)
+        self.focus()
+
+    def cancel_edit(self) -> None:
+        self.editing = None
+        self.load_text(self._draft_before_edit)
+        self.move_cursor(self.document.end)
+        self._draft_before_edit = ""
+
+    def watch_editing(self, message: ChatMessage | None) -> None:
+        self.set_class(message is not None, "-editing")
+        self.border_title = (
+            "editing an earlier message · enter resends, replacing later turns · esc cancels"
+            if message is not None
+            else None
+        )
 
     def action_newline(self) -> None:
         self.insert("\n")

@@ -8,15 +8,19 @@ are, and the app can draw them again on request.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.message import Message as TextualMessage
 from textual.widgets import Static
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
     from textual.widget import Widget
+
+    from chat_tui.conversation import Message
 
 MAX_DRAWN = 60
 
@@ -35,11 +39,100 @@ class EarlierMessages(Static):
 
 
 class Transcript(VerticalScroll, can_focus=True):
-    """Anchored to the bottom; a user scroll releases the anchor, the bottom re-engages it."""
+    """Anchored to the bottom; a user scroll releases the anchor, the bottom re-engages it.
+
+    Focused, it has a cursor: one message is selected, and keys act on it. What they do is the
+    app's business: the transcript only says which message, with a message of its own.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "select(-1)", "Previous", show=False, tooltip="Previous message"),
+        Binding("down,j", "select(1)", "Next", show=False, tooltip="Next message"),
+        Binding("home,g", "select_first", "First", show=False, tooltip="First message"),
+        Binding("end,G", "select_last", "Last", show=False, tooltip="Last message"),
+        Binding("c,y", "act('copy')", "Copy", tooltip="Copy the selected message"),
+        Binding(
+            "b", "act('copy_code')", "Copy code", tooltip="Copy a code block of the selected reply"
+        ),
+        Binding(
+            "e,enter",
+            "act('edit')",
+            "Edit",
+            tooltip="Edit the selected message of yours and resend it (later turns are replaced)",
+        ),
+    ]
+
+    class Selected(TextualMessage):
+        """A key asked for `action` ('copy', 'copy_code' or 'edit') on `message`."""
+
+        def __init__(self, action: str, message: Message) -> None:
+            super().__init__()
+            self.action = action
+            self.message = message
+
+    class NeedEarlier(TextualMessage):
+        """The cursor went above the first drawn message, and earlier ones exist."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.earlier = 0  # messages before the first drawn one
+        self._selected: Widget | None = None
+
+    # -- the cursor -----------------------------------------------------------------------
+
+    @property
+    def selected(self) -> Widget | None:
+        """The selected message's widget, if it is still drawn."""
+        if self._selected is not None and self._selected.parent is self:
+            return self._selected
+        return None
+
+    def select(self, widget: Widget | None, *, to_top: bool = True) -> None:
+        if self._selected is not None:
+            self._selected.remove_class("-selected")
+        self._selected = widget
+        if widget is None:
+            return
+        widget.add_class("-selected")
+        drawn = self.drawn_messages()
+        if drawn and widget is drawn[-1] and not to_top:
+            self.scroll_end(animate=False)  # and follow new text again
+        else:
+            # A tall message is shown from its top: that is where reading starts.
+            self.scroll_to_widget(widget, animate=False, top=True)
+
+    def on_focus(self) -> None:
+        if self.selected is None:
+            self.action_select_last()
+
+    def action_select(self, step: int) -> None:
+        drawn = self.drawn_messages()
+        if not drawn:
+            return
+        current = self.selected
+        index = drawn.index(current) + step if current in drawn else len(drawn) - 1
+        if index < 0 and self.earlier:
+            self.post_message(self.NeedEarlier())
+            return
+        self.select(drawn[max(0, min(index, len(drawn) - 1))])
+
+    def action_select_first(self) -> None:
+        drawn = self.drawn_messages()
+        if drawn:
+            self.select(drawn[0])
+
+    def action_select_last(self) -> None:
+        drawn = self.drawn_messages()
+        if drawn:
+            self.select(drawn[-1], to_top=False)
+
+    def action_act(self, action: str) -> None:
+        widget = self.selected
+        message = getattr(widget, "message", None)
+        if message is not None:
+            self.post_message(self.Selected(action, message))
+
+    # -- drawing --------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         notice = EarlierMessages(classes="message")
@@ -57,6 +150,8 @@ class Transcript(VerticalScroll, can_focus=True):
         """Draw messages before the first drawn one (the app picks which)."""
         await self.mount_all(widgets, after=self.query_one(EarlierMessages))
         self.set_earlier(self.earlier - len(widgets))
+        if widgets and self.has_focus:
+            self.select(widgets[-1])  # the cursor goes on upwards
 
     def set_earlier(self, count: int) -> None:
         self.earlier = max(0, count)
@@ -64,6 +159,11 @@ class Transcript(VerticalScroll, can_focus=True):
 
     def drawn_messages(self) -> list[Widget]:
         return [child for child in self.children if hasattr(child, "message")]
+
+    def view_of(self, message: Message) -> Widget | None:
+        return next(
+            (w for w in self.drawn_messages() if getattr(w, "message", None) is message), None
+        )
 
     async def _trim(self) -> None:
         drawn = self.drawn_messages()

@@ -1,0 +1,122 @@
+"""How a reply went: the model that answered, how fast it came, the tokens it cost.
+
+A StatsMeter watches the client's events as they arrive and sums them up when the reply ends.
+Token counts are only ever the server's (its usage report): chat-tui does not guess them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+from chat_tui.events import ReplyStarted, RequestSent, StreamEvent, TextDelta, Usage
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+# How each ending reads in a reply's footer.
+ENDINGS: dict[str, str] = {
+    "complete": "finished",
+    "length": "cut off at max tokens",
+    "content_filter": "filtered",
+    "incomplete": "no finish reason",
+    "stopped": "stopped",
+    "interrupted": "interrupted",
+    "failed": "failed",
+}
+# Below this, a rate is noise (a reply that arrived in one burst), so none is shown.
+MIN_RATE_WINDOW = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyStats:
+    model: str = ""
+    first_token: float | None = None  # seconds from sending to the first text
+    generating: float | None = None  # seconds from the first text to the end of the stream
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    ending: str = ""  # a ReplyState value
+
+    @property
+    def total_tokens(self) -> int:
+        return (self.prompt_tokens or 0) + (self.completion_tokens or 0)
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        if not self.completion_tokens or self.generating is None:
+            return None
+        if self.generating < MIN_RATE_WINDOW:
+            return None
+        return self.completion_tokens / self.generating
+
+    def summary(self) -> str:
+        """One line for the reply's footer, e.g. `gpt-4o · 0.42 s to first token · 61 tok/s …`."""
+        parts: list[str] = []
+        if self.model:
+            parts.append(self.model)
+        if self.first_token is not None:
+            parts.append(f"{self.first_token:.2f} s to first token")
+        rate = self.tokens_per_second
+        if rate is not None:
+            parts.append(f"{rate:,.0f} tok/s")
+        if self.prompt_tokens is not None and self.completion_tokens is not None:
+            parts.append(f"{self.prompt_tokens:,} in → {self.completion_tokens:,} out tokens")
+        if self.ending:
+            parts.append(ENDINGS.get(self.ending, self.ending))
+        return " · ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value not in (None, "")}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> ReplyStats | None:
+        """Stats read back from storage or an export; unknown keys (a newer version's) are
+        ignored."""
+        if not isinstance(data, dict):
+            return None
+        known = {f.name for f in fields(cls)}
+        try:
+            return cls(**{key: value for key, value in data.items() if key in known})
+        except TypeError:
+            return None
+
+
+class StatsMeter:
+    """Times one reply from the moment its request goes out.
+
+    Not from Enter: setting up the first connection (loading the SDK) and waiting to retry are
+    chat-tui's time, not the model's.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+        self._sent = clock()
+        self._first_text: float | None = None
+        self._model = ""
+        self._usage: Usage | None = None
+
+    def observe(self, event: StreamEvent) -> None:
+        match event:
+            case RequestSent():
+                self._sent = self._clock()
+            case ReplyStarted(model):
+                self._model = model
+            case TextDelta() if self._first_text is None:
+                self._first_text = self._clock()
+            case Usage():
+                self._usage = event
+            case _:
+                pass
+
+    def finish(self, ending: str) -> ReplyStats:
+        now = self._clock()
+        first = self._first_text
+        return ReplyStats(
+            model=self._model,
+            first_token=None if first is None else first - self._sent,
+            generating=None if first is None else now - first,
+            prompt_tokens=self._usage.prompt_tokens if self._usage else None,
+            completion_tokens=self._usage.completion_tokens if self._usage else None,
+            ending=ending,
+        )

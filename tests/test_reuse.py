@@ -1,0 +1,351 @@
+"""Reading and reusing replies: stats, moving between messages, copy, edit and resend, input
+history and themes; through Pilot, against the local server over real HTTP."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from chat_tui.app import ChatApp
+from chat_tui.client import ChatClient
+from chat_tui.config_file import ConfigFile, load_config
+from chat_tui.conversation import Role
+from chat_tui.screens.code_picker import CodePicker
+from chat_tui.store import AsyncStore, Store
+from chat_tui.widgets.prompt import PromptInput
+from chat_tui.widgets.status_bar import StatusBar
+from chat_tui.widgets.transcript import Transcript
+from tests.conftest import compatible_settings, screen_text
+from tests.openai_server import TextReply
+from tests.test_app import FAST_RETRY, SIZE, chat, replies, wait_for
+from tests.test_faults import words
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+    from textual.pilot import Pilot
+
+    from tests.openai_server import FakeOpenAIServer
+
+USAGE = {"prompt_tokens": 21, "completion_tokens": 4, "total_tokens": 25}
+TWO_BLOCKS = (
+    "First:\n\n```python\nprint('one')\n```\n\nThen:\n\n```bash\necho two\necho three\n```\n"
+)
+
+
+def app_for(server: FakeOpenAIServer, tmp_path: Path, **kwargs: object) -> ChatApp:
+    kwargs.setdefault("config", ConfigFile(tmp_path / "config.toml"))
+    return ChatApp(
+        compatible_settings(server, system_prompt="Be kind."),
+        client=ChatClient(retry=FAST_RETRY),
+        store=AsyncStore(lambda: Store(tmp_path / "chats.db")),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def exchanges(pilot: Pilot[None], server: FakeOpenAIServer, *names: str) -> None:
+    for name in names:
+        server.enqueue(TextReply(f"Answer {name}."))
+        await chat(pilot, f"Question {name}")
+
+
+def footer(app: ChatApp) -> str:
+    """The last reply as drawn, its lines folded into one."""
+    return " ".join(screen_text(app, replies(app)[-1]).split())
+
+
+def notices(app: ChatApp) -> list[str]:
+    """The notifications' full texts (a toast on screen wraps them)."""
+    return [notification.message for notification in app._notifications]
+
+
+def selected_message(app: ChatApp) -> str:
+    widget = app.query_one(Transcript).selected
+    assert widget is not None
+    assert widget.has_class("-selected")
+    return widget.message.content  # type: ignore[attr-defined]
+
+
+# -- per-reply stats and the running total ---------------------------------------------------
+
+
+async def test_reply_footer_shows_model_speed_usage_and_ending(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    server.enqueue(
+        TextReply(
+            ["one ", "two ", "three ", "four"],
+            model="gpt-answering-2024",
+            usage=USAGE,
+            first_delay=0.3,
+            delay=0.05,
+        )
+    )
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "Count to four")
+        stats = replies(app)[-1].reply.stats
+        assert stats is not None
+        assert stats.model == "gpt-answering-2024"
+        # Timed from the request, not from Enter: the SDK's first load is not the model's time.
+        assert 0.3 <= stats.first_token < 1.0  # type: ignore[operator]
+        # Four tokens, three 50 ms gaps at least after the first.
+        assert stats.tokens_per_second is not None
+        assert 1 < stats.tokens_per_second < 27
+        shown = footer(app)
+        assert "gpt-answering-2024 ·" in shown
+        assert f"{stats.first_token:.2f} s to first token" in shown
+        assert f"{stats.tokens_per_second:,.0f} tok/s" in shown
+        assert "21 in → 4 out tokens · finished" in shown
+        assert str(app.query_one(StatusBar).render()) == (
+            "2 messages · 25 tokens used · context 25 tokens"
+        )
+
+        server.enqueue(TextReply("More.", usage={**USAGE, "prompt_tokens": 40}))
+        await chat(pilot, "Again")
+        assert "4 messages · 69 tokens used · context 44 tokens" in screen_text(app)
+
+    # Kept with the conversation: a reopened chat shows the same footers.
+    reopened = app_for(server, tmp_path, open_conversation=1)
+    async with reopened.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(replies(reopened)) == 2)
+        await pilot.pause()
+        assert "40 in → 4 out tokens · finished" in footer(reopened)
+        assert "69 tokens used" in screen_text(reopened)
+
+
+async def test_a_stopped_reply_says_so_without_inventing_tokens(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    server.enqueue(TextReply(["tok "] * 400, delay=0.02))
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        prompt = app.query_one(PromptInput)
+        prompt.insert("long one")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "tok tok" in replies(app)[-1].reply.content)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.is_streaming)
+        await pilot.pause()
+        stats = replies(app)[-1].reply.stats
+        assert stats is not None
+        assert stats.completion_tokens is None
+        assert "fake-model ·" in footer(app)
+        assert "tok/s" not in footer(app)  # no usage came: no rate is made up
+        assert "· stopped" in footer(app)
+
+
+# -- moving between messages ------------------------------------------------------------------
+
+
+async def test_keys_move_between_messages(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await exchanges(pilot, server, "A", "B", "C")
+        await pilot.press("shift+tab")  # from the message box up to the transcript
+        assert app.focused is app.query_one(Transcript)
+        assert selected_message(app) == "Answer C."
+        await pilot.press("up")
+        assert selected_message(app) == "Question C"
+        await pilot.press("k", "k")
+        assert selected_message(app) == "Question B"
+        await pilot.press("home")
+        assert selected_message(app) == "Question A"
+        await pilot.press("up")  # the first stays selected
+        assert selected_message(app) == "Question A"
+        await pilot.press("j")
+        assert selected_message(app) == "Answer A."
+        await pilot.press("end")
+        assert selected_message(app) == "Answer C."
+        await pilot.press("escape")
+        assert app.focused is app.query_one(PromptInput)
+
+
+# -- copy ---------------------------------------------------------------------------------
+
+
+def clipboard_command(target: Path) -> str:
+    """A clipboard program of the user's choosing: this one writes what it gets to `target`."""
+    script = "import sys, pathlib; pathlib.Path(sys.argv[1]).write_bytes(sys.stdin.buffer.read())"
+    return f'"{sys.executable}" -c "{script}" "{target}"'
+
+
+async def test_copy_a_reply_and_one_of_its_code_blocks(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copied = tmp_path / "copied.txt"
+    monkeypatch.setenv("CHAT_TUI_CLIPBOARD", clipboard_command(copied))
+    server.enqueue(TextReply(TWO_BLOCKS))
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await chat(pilot, "Two snippets please")
+        await pilot.press("shift+tab", "c")
+        await wait_for(pilot, lambda: "Copied the reply" in words(app))
+        assert app.clipboard == TWO_BLOCKS  # what went out with the terminal escape
+        assert copied.read_text() == TWO_BLOCKS  # and through the clipboard program
+        assert "(OSC 52), python." in words(app)
+
+        await pilot.press("b")  # two blocks: the user picks one
+        await wait_for(pilot, lambda: isinstance(app.screen, CodePicker))
+        assert "bash · 2 lines · echo two" in screen_text(app)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: copied.read_text() == "echo two\necho three\n")
+        assert app.clipboard == "echo two\necho three\n"
+        await wait_for(pilot, lambda: "Copied code block 2 (bash)" in words(app))
+
+        await pilot.press("up", "c")  # the user's own message
+        await wait_for(pilot, lambda: copied.read_text() == "Two snippets please")
+
+
+async def test_copy_falls_back_to_a_file_when_no_program_takes_it(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAT_TUI_CLIPBOARD", f'"{sys.executable}" -c "raise SystemExit(1)"')
+    server.enqueue(TextReply("Only text. ```\nx = 1\n```"))
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await chat(pilot, "hi")
+        await pilot.press("ctrl+p", *"copy last reply")
+        await pilot.pause(0.3)  # the palette searches as it is typed into
+        await pilot.press("enter")
+        fallback = tmp_path / "clipboard.txt"
+        await wait_for(pilot, lambda: fallback.exists())
+        assert fallback.read_text() == "Only text. ```\nx = 1\n```"
+        assert fallback.stat().st_mode & 0o777 == 0o600
+        notice = f"If your terminal ignores OSC 52, it is also in {fallback}"
+        await wait_for(pilot, lambda: any(notice in n for n in notices(app)))
+        assert "(python: exit status 1)" in notices(app)[-1]
+
+
+# -- edit and resend -------------------------------------------------------------------------
+
+
+async def test_edit_an_earlier_message_and_resend_from_there(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await exchanges(pilot, server, "A", "B", "C")
+        prompt = app.query_one(PromptInput)
+        prompt.insert("a draft")
+        await pilot.press("shift+tab", "up", "up", "up")
+        assert selected_message(app) == "Question B"
+        await pilot.press("e")
+        assert app.focused is prompt
+        assert prompt.text == "Question B"
+        assert prompt.has_class("-editing")
+        assert "editing an earlier message" in screen_text(app)
+        await pilot.press("escape")  # cancelled: the draft is back, nothing changed
+        assert prompt.text == "a draft"
+        assert len(app.conversation) == 6
+
+        await pilot.press("shift+tab", "end", "up", "up", "up", "enter")
+        await pilot.press("backspace", *"B, edited")
+        server.enqueue(TextReply("Answer to the edit."))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not app.is_streaming and len(app.conversation) == 4)
+        await pilot.pause()
+
+        assert server.last_request.body["messages"] == [  # type: ignore[index]
+            {"role": "system", "content": "Be kind."},
+            {"role": "user", "content": "Question A"},
+            {"role": "assistant", "content": "Answer A."},
+            {"role": "user", "content": "Question B, edited"},
+        ]
+        text = screen_text(app)
+        assert "Question C" not in text
+        assert "Answer B." not in text
+        assert "Answer to the edit." in text
+        assert not prompt.has_class("-editing")
+        assert prompt.text == ""
+
+    store = Store(tmp_path / "chats.db")
+    saved = store.load(1).messages
+    store.close()
+    assert [m.content for m in saved] == [
+        "Question A",
+        "Answer A.",
+        "Question B, edited",
+        "Answer to the edit.",
+    ]
+
+
+async def test_only_your_own_messages_are_edited(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await exchanges(pilot, server, "A")
+        await pilot.press("shift+tab", "e")
+        assert "Only your own messages can be edited" in words(app)
+        assert app.query_one(PromptInput).text == ""
+
+
+# -- input history ---------------------------------------------------------------------------
+
+
+async def test_up_and_down_walk_through_earlier_prompts(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await exchanges(pilot, server, "one", "two")
+        prompt = app.query_one(PromptInput)
+        prompt.insert("draft")
+        await pilot.press("up")
+        assert prompt.text == "Question two"
+        await pilot.press("up", "up")
+        assert prompt.text == "Question one"
+        await pilot.press("down")
+        assert prompt.text == "Question two"
+        await pilot.press("down")
+        assert prompt.text == "draft"
+        # A multi-line message: up moves through its lines before the history.
+        prompt.clear()
+        prompt.insert("line 1\nline 2")
+        await pilot.press("up")
+        assert prompt.text == "line 1\nline 2"
+        assert prompt.cursor_location[0] == 0
+
+    # The history outlives the run: it comes from the saved conversations.
+    again = app_for(server, tmp_path)
+    async with again.run_test(size=SIZE) as pilot:
+        prompt = again.query_one(PromptInput)
+        await wait_for(pilot, lambda: len(prompt.prompts) == 2)
+        await pilot.press("up")
+        assert prompt.text == "Question two"
+
+
+# -- themes ----------------------------------------------------------------------------------
+
+
+async def test_a_theme_chosen_in_the_palette_is_remembered(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('# my settings\n[profiles.local]\nmodel = "m"\n')
+    app = app_for(server, tmp_path, config=load_config(config))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p", *"theme", "enter")
+        await pilot.pause(0.3)
+        await pilot.press(*"nord", "enter")
+        await wait_for(pilot, lambda: app.theme == "nord")
+    assert load_config(config).theme == "nord"
+    assert "# my settings" in config.read_text()  # the rest of the file is kept
+
+    again = app_for(server, tmp_path, config=load_config(config))
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.theme == "nord"
+
+
+async def test_messages_stay_literal_when_copied_and_edited(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    markup = "[bold]not bold[/bold] \x1b[31m"
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        server.enqueue(TextReply("ok"))
+        await chat(pilot, markup)
+        await pilot.press("shift+tab", "up", "e")
+        assert app.query_one(PromptInput).text == markup
+        assert app.conversation.messages[0].role is Role.USER
