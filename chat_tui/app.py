@@ -35,6 +35,7 @@ from chat_tui.screens.help import HelpScreen, describe_bindings
 from chat_tui.settings import ENVIRONMENT_HELP, Settings
 from chat_tui.settings_sources import DEFAULT_SOURCE, Resolved, switch_profile
 from chat_tui.store import AsyncStore, Store, StoreError
+from chat_tui.text import visible
 from chat_tui.widgets.messages import AssistantMessage, Notice, UserMessage
 from chat_tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
 from chat_tui.widgets.settings_panel import SettingsPanel
@@ -437,6 +438,10 @@ class ChatApp(App[None]):
         self._end_reply(ReplyState.STOPPED)
 
     async def action_stop(self) -> None:
+        prompt = self.query_one(PromptInput)
+        if prompt.has_focus and prompt.editing is not None:
+            prompt.cancel_edit()  # as the box's border says; a second Esc stops the reply
+            return
         await self._stop_reply()
         self.action_focus_prompt()
 
@@ -466,6 +471,7 @@ class ChatApp(App[None]):
             await self._stop_reply()
             self.conversation = Conversation(self.conversation.system_prompt)
             await self.query_one(Transcript).clear()
+            self.query_one(PromptInput).forget_edit()
             self._show_totals()
 
     async def action_export(self, format: str) -> None:
@@ -539,6 +545,9 @@ class ChatApp(App[None]):
         transcript = self.query_one(Transcript)
         transcript.set_earlier(transcript.earlier - (len(dropped) - removed))
         await self.recorder.forget(dropped)
+        prompt = self.query_one(PromptInput)
+        if any(m is prompt.editing for m in dropped):
+            prompt.forget_edit()
         self._show_totals()
         self.notify(f"Dropped the oldest exchange ({len(dropped)} messages).", markup=False)
 
@@ -561,6 +570,7 @@ class ChatApp(App[None]):
         # The old conversation stays saved; a new one starts, with the same system prompt.
         self.conversation = Conversation(self.conversation.system_prompt)
         await self.query_one(Transcript).clear()
+        self.query_one(PromptInput).forget_edit()
         self._show_totals()
         self.action_focus_prompt()
 
@@ -590,6 +600,7 @@ class ChatApp(App[None]):
             stored.id,
         )
         self.conversation = conversation
+        self.query_one(PromptInput).forget_edit()
         self.recorder.adopt(conversation)
         self._show_totals()
         self.query_one(SettingsPanel).show_system_prompt(conversation.system_prompt)
@@ -692,12 +703,12 @@ class ChatApp(App[None]):
             self.notify(f"Nothing to copy: {what} is empty.", markup=False)
             return
         self.copy_to_clipboard(text)
-        self._copy_with_programs(text, what)
-
-    @work(thread=True, group="copy", exit_on_error=False)
-    def _copy_with_programs(self, text: str, what: str) -> None:
         path = self.store.store.path if self.store.is_open else None
-        outcome = run_copy(text, copy_commands(), path.parent if path is not None else None)
+        self._copy_with_programs(text, what, path.parent if path is not None else None)
+
+    @work(thread=True, group="copy", exclusive=True, exit_on_error=False)
+    def _copy_with_programs(self, text: str, what: str, fallback_dir: Path | None) -> None:
+        outcome = run_copy(text, copy_commands(), fallback_dir)
         self.call_from_thread(self._copied, text, what, outcome)
 
     def _copied(self, text: str, what: str, outcome: CopyOutcome) -> None:
@@ -709,7 +720,7 @@ class ChatApp(App[None]):
             message += f" If your terminal ignores OSC 52, it is also in {outcome.saved_to}"
         if outcome.failures:
             message += f" ({'; '.join(outcome.failures)})"
-        self.notify(message, markup=False)
+        self.notify(visible(message), markup=False)  # a code block's language is the model's
 
     def action_toggle_sidebar(self) -> None:
         sidebar = self.query_one(SettingsPanel)

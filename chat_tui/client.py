@@ -313,7 +313,8 @@ class ChatClient:
             started = False
             async with stream:
                 async for chunk in stream:
-                    if not started:
+                    # Azure's content-filter prelude names no model: wait for a chunk that does.
+                    if not started and (chunk.model or chunk.choices):
                         started = True
                         yield ReplyStarted(chunk.model or settings.model)
                     if chunk.usage is not None:

@@ -18,6 +18,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,9 @@ COMMAND_TIMEOUT = 3.0
 class CopyCommand:
     name: str  # as the notice names it
     argv: tuple[str, ...]
+    # Tried when argv fails, e.g. tmux before 3.2, which has no `load-buffer -w`.
+    fallback: tuple[str, ...] | None = None
+    problem: str = ""  # why it cannot be run at all (a malformed CHAT_TUI_CLIPBOARD)
 
 
 @dataclass(slots=True)
@@ -73,11 +77,19 @@ def copy_commands(
     env = os.environ if env is None else env
     commands: list[CopyCommand] = []
     if env.get("TMUX") and which("tmux"):
-        commands.append(CopyCommand("tmux", ("tmux", "load-buffer", "-w", "-")))
+        commands.append(
+            CopyCommand(
+                "tmux", ("tmux", "load-buffer", "-w", "-"), fallback=("tmux", "load-buffer", "-")
+            )
+        )
     custom = env.get(CLIPBOARD_VARIABLE, "").strip()
     if custom:
-        argv = tuple(shlex.split(custom))
-        commands.append(CopyCommand(os.path.basename(argv[0]), argv))
+        try:
+            argv = tuple(shlex.split(custom, posix=os.name != "nt"))
+        except ValueError as exc:
+            commands.append(CopyCommand(CLIPBOARD_VARIABLE, (), problem=f"cannot be read: {exc}"))
+        else:
+            commands.append(CopyCommand(os.path.basename(argv[0]), argv))
     elif not (env.get("SSH_CONNECTION") or env.get("SSH_TTY")):
         # Over SSH the platform's program would fill the remote machine's clipboard.
         commands += _platform_commands(env, which, platform)
@@ -88,33 +100,45 @@ def run_copy(text: str, commands: list[CopyCommand], fallback_dir: Path | None) 
     """Pipe `text` into each command (blocking: call it from a thread)."""
     outcome = CopyOutcome()
     for command in commands:
-        try:
-            result = subprocess.run(
-                command.argv,
-                input=text.encode(),
-                capture_output=True,
-                timeout=COMMAND_TIMEOUT,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            outcome.failures.append(f"{command.name}: {exc}")
-            continue
-        if result.returncode == 0:
-            outcome.copied_by.append(command.name)
+        failure = command.problem or _pipe(text, command.argv)
+        if failure and command.fallback is not None:
+            failure = _pipe(text, command.fallback)
+        if failure:
+            outcome.failures.append(f"{command.name}: {failure}")
         else:
-            outcome.failures.append(f"{command.name}: exit status {result.returncode}")
+            outcome.copied_by.append(command.name)
     if not outcome.copied_by and fallback_dir is not None:
         outcome.saved_to = _save(text, fallback_dir / FALLBACK_FILE)
     return outcome
 
 
+def _pipe(text: str, argv: tuple[str, ...]) -> str:
+    """Run `argv` with `text` on stdin; what went wrong, or "" if nothing did."""
+    try:
+        # No pipes for its output: xclip and wl-copy leave a child holding them, serving the
+        # selection, and reading them would wait for that child to end.
+        result = subprocess.run(
+            argv,
+            input=text.encode(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+            start_new_session=True,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
+    return f"exit status {result.returncode}" if result.returncode else ""
+
+
 def _save(text: str, path: Path) -> Path | None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Owner-only: a copied reply may be private.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # Owner-only (a copied reply may be private), and whole: written aside, then moved in.
+        descriptor, temporary = tempfile.mkstemp(prefix=".clipboard-", dir=path.parent)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             file.write(text)
+        os.replace(temporary, path)
     except OSError:
         return None
     return path

@@ -163,6 +163,7 @@ def save_theme(path: Path, theme: str) -> None:
 
 
 def _write_private(path: Path, text: str) -> None:
+    path = path.resolve()  # a symlinked config (dotfiles) is written where it points
     path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp creates the file owner-only (0600); os.replace keeps that mode.
     descriptor, temporary = tempfile.mkstemp(prefix=".config-", dir=path.parent)

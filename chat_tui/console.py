@@ -239,6 +239,10 @@ def run_ask(
     stdin = sys.stdin if stdin is None else stdin
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
+    if stdout is None:  # started with stdout closed (`>&-`): Python then has no sys.stdout
+        if stderr is not None:
+            say(stderr, "stdout is closed: there is nowhere to write the reply")
+        return EXIT_BROKEN_PIPE
     output = Output(stdout, as_json=as_json)
     try:
         if not _configured(resolved, profile, stderr):

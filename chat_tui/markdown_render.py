@@ -9,11 +9,13 @@ tail, not by the length of the reply. No Textual here: this is plain text and Ri
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from markdown_it import MarkdownIt
 from rich.markdown import CodeBlock, Heading, Markdown
 from rich.segment import Segment
+from rich.syntax import Syntax
 
 from chat_tui.text import visible
 
@@ -37,6 +39,10 @@ class _LeftHeading(Heading):
 
 
 class _CodeBlock(CodeBlock):
+    # Top and bottom padding; a long code block that streams in is drawn in pieces, and the
+    # pieces' inner edges get none, so that together they look like one block.
+    padding: tuple[int, int] = (1, 1)
+
     @classmethod
     def create(cls, markdown: Markdown, token: Token) -> CodeBlock:
         block = super().create(markdown, token)
@@ -44,7 +50,18 @@ class _CodeBlock(CodeBlock):
         # is shown plain, and highlighted once its block has settled.
         if not getattr(markdown, "highlight", True):
             block.lexer_name = "text"
+        if isinstance(markdown, TranscriptMarkdown) and isinstance(block, _CodeBlock):
+            block.padding = markdown.code_padding(token)
         return block
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        top, bottom = self.padding
+        code = str(self.text)
+        # A piece keeps its blank lines: they may be the middle of the whole block.
+        code = code.rstrip() if (top, bottom) == (1, 1) else code.removesuffix("\n")
+        yield Syntax(
+            code, self.lexer_name, theme=self.theme, word_wrap=True, padding=(top, 1, bottom, 1)
+        )
 
 
 class TranscriptMarkdown(Markdown):
@@ -55,7 +72,17 @@ class TranscriptMarkdown(Markdown):
         "code_block": _CodeBlock,
     }
 
-    def __init__(self, text: str, *, dark: bool = True, highlight: bool = True) -> None:
+    def __init__(
+        self,
+        text: str,
+        *,
+        dark: bool = True,
+        highlight: bool = True,
+        continued: bool = False,
+        continues: bool = False,
+    ) -> None:
+        """`continued`: the text starts inside a code block begun in an earlier piece;
+        `continues`: it ends inside one that a later piece carries on."""
         self.highlight = highlight
         # Links are shown as "text (url)": a model's link text must not pose as another address.
         super().__init__("", code_theme="monokai" if dark else "default", hyperlinks=False)
@@ -63,6 +90,12 @@ class TranscriptMarkdown(Markdown):
         # hands them over as text, so `Vec<T>` and `<script>` are shown as written.
         self.markup = visible(text)
         self.parsed = PARSER.parse(self.markup)
+        fences = [token for token in self.parsed if token.type == "fence"]
+        self._first = fences[0] if fences and continued else None
+        self._last = fences[-1] if fences and continues else None
+
+    def code_padding(self, token: Token) -> tuple[int, int]:
+        return (0 if token is self._first else 1, 0 if token is self._last else 1)
 
 
 class RenderOnce:
@@ -89,15 +122,32 @@ class RenderOnce:
             yield new_line
 
 
-def settle_point(text: str, min_chars: int) -> int:
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """Where a streaming reply's tail can be cut, see settle_point."""
+
+    index: int  # 0: nowhere yet
+    # The opening fence line, when the cut falls inside a code block: the piece before the cut
+    # is closed with a fence, and the text after it is read as if it opened with this line.
+    reopen: str = ""
+
+    @property
+    def close(self) -> str:
+        match = _FENCE.match(self.reopen)
+        return (match.group(1) + "\n") if match else ""
+
+
+def settle_point(text: str, min_chars: int) -> Cut:
     """Where `text` can be cut so that the part before it will never change its rendering.
 
     That is just after a blank line outside any code fence, when the next top-level block has
-    already begun (a non-blank, unindented line follows). Returns the last such index at or
-    beyond `min_chars`, or 0 when there is none yet.
+    already begun (a non-blank, unindented line follows); or, in a long code block, at the start
+    of a line of code. Returns the last such place at or beyond `min_chars`.
     """
-    cut = 0
+    cut = Cut(0)
     fence: str | None = None
+    opener = ""
+    code_lines = 0  # lines of code seen in the open fence
     offset = 0
     after_blank = False
     for line in text.splitlines(keepends=True):
@@ -105,18 +155,23 @@ def settle_point(text: str, min_chars: int) -> int:
         stripped = line.strip()
         starts_block = fence is None and after_blank and stripped and not line[0].isspace()
         if starts_block and offset >= min_chars:
-            cut = offset
+            cut = Cut(offset)
         match = _FENCE.match(line)
-        if match and complete:
-            marker = match.group(1)
-            if fence is None:
-                fence = marker
-            elif (
-                marker[0] == fence[0]
-                and len(marker) >= len(fence)
-                and not stripped.strip(marker[0])
-            ):
-                fence = None
+        closes = (
+            fence is not None
+            and match is not None
+            and match.group(1)[0] == fence[0]
+            and len(match.group(1)) >= len(fence)
+            and not stripped.strip(fence[0])
+        )
+        if fence is not None and not closes and code_lines and offset >= min_chars:
+            cut = Cut(offset, opener)
+        if match and complete and fence is None:
+            fence, opener, code_lines = match.group(1), line, 0
+        elif closes and complete:
+            fence = None
+        elif fence is not None and complete:
+            code_lines += 1
         after_blank = fence is None and complete and not stripped
         offset += len(line)
     return cut

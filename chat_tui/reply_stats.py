@@ -75,11 +75,27 @@ class ReplyStats:
         ignored."""
         if not isinstance(data, dict):
             return None
-        known = {f.name for f in fields(cls)}
-        try:
-            return cls(**{key: value for key, value in data.items() if key in known})
-        except TypeError:
-            return None
+        # An imported file may hold anything: keep only values of the right kind.
+        kept = {
+            f.name: data[f.name]
+            for f in fields(cls)
+            if f.name in data and _fits(data[f.name], _KINDS[f.name])
+        }
+        return cls(**kept) if kept else None
+
+
+_KINDS: dict[str, tuple[type, ...]] = {
+    "model": (str,),
+    "first_token": (int, float),
+    "generating": (int, float),
+    "prompt_tokens": (int,),
+    "completion_tokens": (int,),
+    "ending": (str,),
+}
+
+
+def _fits(value: object, kinds: tuple[type, ...]) -> bool:
+    return isinstance(value, kinds) and not isinstance(value, bool)
 
 
 class StatsMeter:

@@ -484,3 +484,17 @@ def test_the_console_mode_imports_neither_textual_nor_openai() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_a_closed_stdout_is_reported_not_a_traceback() -> None:
+    # Started with stdout closed, Python has no sys.stdout at all.
+    result = subprocess.run(
+        ["sh", "-c", f'exec "{sys.executable}" -m chat_tui ask hi >&-'],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr
+    assert "stdout is closed" in result.stderr
+    assert result.returncode == 141

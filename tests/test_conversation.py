@@ -92,7 +92,9 @@ def test_core_imports_neither_textual_nor_openai() -> None:
     code = (
         "import sys\n"
         "import chat_tui.settings, chat_tui.conversation, chat_tui.client, chat_tui.events\n"
-        "import chat_tui.errors, chat_tui.text, chat_tui.cli\n"
+        "import chat_tui.errors, chat_tui.text, chat_tui.cli, chat_tui.console\n"
+        "import chat_tui.reply_stats, chat_tui.input_history, chat_tui.clipboard\n"
+        "import chat_tui.code_blocks, chat_tui.store, chat_tui.export, chat_tui.recorder\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'openai'))\n"
         "print(bad)\n"
     )

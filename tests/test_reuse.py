@@ -236,6 +236,8 @@ async def test_edit_an_earlier_message_and_resend_from_there(
         assert prompt.text == "Question B"
         assert prompt.has_class("-editing")
         assert "editing an earlier message" in screen_text(app)
+        await pilot.press("up")  # the arrows move in the text, not through the history
+        assert prompt.text == "Question B"
         await pilot.press("escape")  # cancelled: the draft is back, nothing changed
         assert prompt.text == "a draft"
         assert len(app.conversation) == 6
@@ -299,6 +301,9 @@ async def test_up_and_down_walk_through_earlier_prompts(
         assert prompt.text == "Question two"
         await pilot.press("down")
         assert prompt.text == "draft"
+        # A recalled prompt that is changed is not thrown away by walking on.
+        await pilot.press("up", *" again", "down")
+        assert prompt.text == "Question two again"
         # A multi-line message: up moves through its lines before the history.
         prompt.clear()
         prompt.insert("line 1\nline 2")
@@ -349,3 +354,30 @@ async def test_messages_stay_literal_when_copied_and_edited(
         await pilot.press("shift+tab", "up", "e")
         assert app.query_one(PromptInput).text == markup
         assert app.conversation.messages[0].role is Role.USER
+
+
+async def test_an_edit_ends_cleanly_when_its_message_goes(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await exchanges(pilot, server, "A")
+        prompt = app.query_one(PromptInput)
+        # Esc while a reply streams and an edit is open: the edit is cancelled, the reply goes on.
+        server.enqueue(TextReply(["tok "] * 300, delay=0.02))
+        prompt.insert("Question B")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.is_streaming)
+        await pilot.press("shift+tab", "home", "e")
+        assert prompt.editing is not None
+        await pilot.press("escape")
+        assert prompt.editing is None
+        assert app.is_streaming
+        await pilot.press("escape")  # and a second Esc stops it
+        await wait_for(pilot, lambda: not app.is_streaming)
+
+        await pilot.press("shift+tab", "home", "e", "ctrl+l")
+        await pilot.pause()
+        assert prompt.editing is None
+        assert not prompt.has_class("-editing")
+        assert prompt.text == "Question A"  # kept, to be sent as a new message

@@ -154,3 +154,31 @@ def test_stats_are_stored_and_exported(tmp_path: Path) -> None:
     imported = from_json(to_json(loaded))
     assert imported.messages[1].stats == stats
     store.close()
+
+
+def test_stats_from_a_file_keep_only_sound_values() -> None:
+    bad = {"prompt_tokens": "5", "first_token": "x", "completion_tokens": True, "model": "m"}
+    assert ReplyStats.from_dict(bad) == ReplyStats("m")
+    assert ReplyStats.from_dict({"prompt_tokens": "5"}) is None
+
+
+def test_a_failing_program_is_tried_its_other_way_and_bad_settings_are_named(
+    tmp_path: Path,
+) -> None:
+    import sys
+
+    from chat_tui.clipboard import CopyCommand
+
+    target = tmp_path / "got"
+    fails = (sys.executable, "-c", "raise SystemExit(1)")
+    works = (
+        sys.executable,
+        "-c",
+        f"import sys; open({str(target)!r}, 'w').write(sys.stdin.read())",
+    )
+    outcome = run_copy("hi", [CopyCommand("tmux", fails, fallback=works)], None)
+    assert outcome.copied_by == ["tmux"]
+    assert target.read_text() == "hi"
+    [broken] = copy_commands({"CHAT_TUI_CLIPBOARD": 'xclip "unclosed'}, lambda _: None)
+    outcome = run_copy("hi", [broken], None)
+    assert outcome.failures == ["CHAT_TUI_CLIPBOARD: cannot be read: No closing quotation"]

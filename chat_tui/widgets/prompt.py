@@ -70,6 +70,7 @@ class PromptInput(TextArea):
             id=id,
         )
         self.prompts = InputHistory()
+        self._recalled = ""  # the history entry last loaded into the box
         self._draft_before_edit = ""
 
     class TooLong(Message):
@@ -99,6 +100,8 @@ class PromptInput(TextArea):
 
     def _walk_history(self, *, older: bool) -> bool:
         """Up on the first line, down on the last: the previous or next prompt, if any."""
+        if self.editing is not None:
+            return False  # the box holds a message being edited: arrows only move the cursor
         row = self.cursor_location[0]
         if older and row == 0 and not self.selection.is_empty:
             return False  # extending a selection, not walking
@@ -110,9 +113,16 @@ class PromptInput(TextArea):
             return False
         if entry is None:
             return False
+        self._recalled = entry
         self.load_text(entry)
         self.move_cursor(self.document.end)
         return True
+
+    def _on_text_area_changed(self, event: TextArea.Changed) -> None:
+        # A recalled prompt that is changed becomes the text being written: walking on must not
+        # throw the change away.
+        if self.prompts.browsing and self.text != self._recalled:
+            self.prompts.reset()
 
     def action_submit(self) -> None:
         if len(self.text) > MAX_MESSAGE_CHARS:
@@ -136,6 +146,13 @@ class PromptInput(TextArea):
         self.load_text(message.content)
         self.move_cursor(self.document.end)
         self.focus()
+
+    def forget_edit(self) -> None:
+        """The message being edited is gone (cleared, another conversation): the text stays,
+        to be sent as a new message."""
+        if self.editing is not None:
+            self.editing = None
+            self._draft_before_edit = ""
 
     def cancel_edit(self) -> None:
         self.editing = None

@@ -33,6 +33,8 @@ class ReplyBody(Vertical):
         super().__init__()
         self._source = text
         self._settled = 0  # characters of _source already in settled chunks
+        # The opening fence line when the tail begins inside a code block (see Cut.reopen).
+        self._reopen = ""
         self._dirty = False
         self._next_render = 0.0
         self._streaming = streaming
@@ -52,11 +54,21 @@ class ReplyBody(Vertical):
         self._dirty = True
 
     def finish(self) -> None:
-        """The reply has ended: render the rest once, with code highlighted."""
+        """The reply has ended: show the last text at once, then its final form.
+
+        The last text is drawn as it streamed (cheap), so it is on screen with the next frame;
+        highlighting a long code block can take a tenth of a second, and waits for the frame
+        after. Highlighting changes colours only, so nothing moves.
+        """
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        if self._dirty:
+            self.query_one("#live", Static).update(self._tail_markdown())
         self._streaming = False
+        self.call_after_refresh(self._render_final)
+
+    def _render_final(self) -> None:
         live = self.query_one("#live", Static)
         self.mount_all(self._settle(), before=live)
         live.update(self._tail_markdown())
@@ -76,16 +88,36 @@ class ReplyBody(Vertical):
 
     def _settle(self) -> list[Static]:
         """Move the complete blocks at the start of the tail into a new settled chunk."""
-        tail = self._source[self._settled :]
+        tail = self._reopen + self._source[self._settled :]
         cut = settle_point(tail, CHUNK_CHARS)
-        if not cut:
+        if not cut.index:
             return []
-        self._settled += cut
-        return [Static(self._markdown(tail[:cut], highlight=True), classes="chunk")]
+        continued = bool(self._reopen)
+        self._settled += cut.index - len(self._reopen)
+        self._reopen = cut.reopen
+        chunk = self._markdown(
+            tail[: cut.index] + cut.close,
+            highlight=True,
+            continued=continued,
+            continues=bool(cut.reopen),
+        )
+        # A piece cut between blocks is followed by the blank line Markdown puts between them;
+        # one cut inside a code block runs straight on into the next.
+        return [Static(chunk, classes="chunk -joined" if cut.reopen else "chunk -settled")]
 
     def _tail_markdown(self) -> RenderOnce:
-        return self._markdown(self._source[self._settled :], highlight=not self._streaming)
+        return self._markdown(
+            self._reopen + self._source[self._settled :],
+            highlight=not self._streaming,
+            continued=bool(self._reopen),
+        )
 
-    def _markdown(self, text: str, *, highlight: bool) -> RenderOnce:
+    def _markdown(
+        self, text: str, *, highlight: bool, continued: bool = False, continues: bool = False
+    ) -> RenderOnce:
         dark = self.app.current_theme.dark if self.is_attached else True
-        return RenderOnce(TranscriptMarkdown(text, dark=dark, highlight=highlight))
+        return RenderOnce(
+            TranscriptMarkdown(
+                text, dark=dark, highlight=highlight, continued=continued, continues=continues
+            )
+        )

@@ -87,13 +87,15 @@ class Transcript(VerticalScroll, can_focus=True):
             return self._selected
         return None
 
-    def select(self, widget: Widget | None, *, to_top: bool = True) -> None:
+    def select(self, widget: Widget | None, *, to_top: bool = True, scroll: bool = True) -> None:
         if self._selected is not None:
             self._selected.remove_class("-selected")
         self._selected = widget
         if widget is None:
             return
         widget.add_class("-selected")
+        if not scroll:
+            return
         drawn = self.drawn_messages()
         if drawn and widget is drawn[-1] and not to_top:
             self.scroll_end(animate=False)  # and follow new text again
@@ -102,8 +104,19 @@ class Transcript(VerticalScroll, can_focus=True):
             self.scroll_to_widget(widget, animate=False, top=True)
 
     def on_focus(self) -> None:
+        # The lowest message in view: focusing (by key or by a click) must not move the text
+        # the user is reading.
         if self.selected is None:
-            self.action_select_last()
+            window = self.content_region
+            visible = [
+                w
+                for w in self.drawn_messages()
+                if w.region.y < window.bottom and w.region.bottom > window.y
+            ]
+            if visible:
+                self.select(visible[-1], scroll=False)
+            else:
+                self.action_select_last()
 
     def action_select(self, step: int) -> None:
         drawn = self.drawn_messages()
