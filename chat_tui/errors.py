@@ -32,8 +32,9 @@ class ChatError:
 
 
 def sentence(title: str, detail: str = "", hint: str = "") -> str:
-    """'Title. Detail. Hint', for a toast or a one-line status."""
-    return " ".join(part for part in (f"{title}.", detail, hint) if part)
+    """'Title. Detail. Hint', for a toast or a one-line status; each part ends a sentence."""
+    parts = (part.strip() for part in (title, detail, hint))
+    return " ".join(p if p.endswith((".", "!", "?", "…")) else f"{p}." for p in parts if p)
 
 
 def _clip(text: str) -> str:
