@@ -439,8 +439,9 @@ class ChatApp(App[None]):
 
     async def action_stop(self) -> None:
         prompt = self.query_one(PromptInput)
-        if prompt.has_focus and prompt.editing is not None:
+        if prompt.editing is not None:
             prompt.cancel_edit()  # as the box's border says; a second Esc stops the reply
+            prompt.focus()
             return
         await self._stop_reply()
         self.action_focus_prompt()

@@ -364,7 +364,7 @@ async def test_an_edit_ends_cleanly_when_its_message_goes(
         await exchanges(pilot, server, "A")
         prompt = app.query_one(PromptInput)
         # Esc while a reply streams and an edit is open: the edit is cancelled, the reply goes on.
-        server.enqueue(TextReply(["tok "] * 300, delay=0.02))
+        server.enqueue(TextReply(["tok "] * 3000, delay=0.02))  # stopped long before its end
         prompt.insert("Question B")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.is_streaming)
