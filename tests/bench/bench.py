@@ -173,8 +173,12 @@ async def send_and_time(app: ChatApp, pilot: Any, prompt: str) -> float:
 async def stalls_while(app: ChatApp, pilot: Any, prompt: str) -> tuple[float, float, float]:
     """Event-loop lateness of a 10 ms heartbeat while a reply streams: p99, max, and the lag."""
     lateness: list[float] = []
-    app.query_one(PromptInput).insert(prompt)
-    await pilot.press("enter")
+    box = app.query_one(PromptInput)
+    box.insert(prompt)
+    # Not pilot.press: it waits for the app to be idle, which it rarely is while streaming.
+    box.action_submit()
+    while not app.is_streaming:  # noqa: ASYNC110 - polling is the measurement
+        await asyncio.sleep(0.001)
     while app.is_streaming:
         before = time.perf_counter()
         await asyncio.sleep(0.01)
