@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import os
 import pty
-import select
 import signal
 import subprocess
 import sys
-import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,6 +15,7 @@ import pytest
 from chat_tui.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, EXIT_USAGE
 from chat_tui.settings import DEFAULT_SYSTEM_PROMPT
 from tests.openai_server import ErrorReply, TextReply
+from tests.test_terminal import read_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -392,19 +391,7 @@ def test_escape_codes_pass_through_into_a_pipe(server: FakeOpenAIServer, ask: As
 
 def read_all(fd: int, seconds: float) -> bytes:
     """A pseudo-terminal's output until the child closes it, for up to `seconds`."""
-    output = b""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.05)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            output += chunk
-    return output
+    return read_until(fd, seconds)
 
 
 @posix_only
