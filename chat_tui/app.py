@@ -313,7 +313,7 @@ class ChatApp(App[None]):
     async def _rewind_to(self, message: Message) -> bool:
         """Take back `message` and all that followed, to resend it edited."""
         if not any(m is message for m in self.conversation.messages):
-            self.query_one(PromptInput).editing = None
+            self.query_one(PromptInput).forget_edit()
             self.notify(
                 "The message being edited is no longer in this conversation. Your text is "
                 "still in the box: Enter sends it as a new message.",
@@ -470,10 +470,7 @@ class ChatApp(App[None]):
         known = await self.store.call(self.store.store.list_conversations)
         if all(item.id != self.conversation.id for item in known):
             await self._stop_reply()
-            self.conversation = Conversation(self.conversation.system_prompt)
-            await self.query_one(Transcript).clear()
-            self.query_one(PromptInput).forget_edit()
-            self._show_totals()
+            await self._switch_to(Conversation(self.conversation.system_prompt))
 
     async def action_export(self, format: str) -> None:
         """Write the conversation on screen to a file in the current directory."""
@@ -569,11 +566,15 @@ class ChatApp(App[None]):
         await self._stop_reply()
         await self._save()
         # The old conversation stays saved; a new one starts, with the same system prompt.
-        self.conversation = Conversation(self.conversation.system_prompt)
-        await self.query_one(Transcript).clear()
-        self.query_one(PromptInput).forget_edit()
-        self._show_totals()
+        await self._switch_to(Conversation(self.conversation.system_prompt))
         self.action_focus_prompt()
+
+    async def _switch_to(self, conversation: Conversation) -> None:
+        """Put `conversation` on screen in place of the current one (drawn by the caller)."""
+        self.conversation = conversation
+        await self.query_one(Transcript).clear()
+        self.query_one(PromptInput).forget_edit()  # its message belonged to the old one
+        self._show_totals()
 
     async def open_conversation(self, conversation_id: int) -> None:
         """Replace the conversation on screen with a saved one."""
@@ -600,10 +601,8 @@ class ChatApp(App[None]):
             ],
             stored.id,
         )
-        self.conversation = conversation
-        self.query_one(PromptInput).forget_edit()
+        await self._switch_to(conversation)
         self.recorder.adopt(conversation)
-        self._show_totals()
         self.query_one(SettingsPanel).show_system_prompt(conversation.system_prompt)
         generation = {key: stored.settings.get(key) for key in ("temperature", "max_tokens")}
         if stored.profile in self.config.profiles and stored.profile != self.resolved.profile:
@@ -611,7 +610,6 @@ class ChatApp(App[None]):
         self.settings = self.settings.with_changes(**generation)
         self.query_one(SettingsPanel).show(self.settings, self.resolved.sources)
         transcript = self.query_one(Transcript)
-        await transcript.clear()
         shown = conversation.messages[-SHOWN_WHEN_OPENED:]
         transcript.set_earlier(len(conversation.messages) - len(shown))
         await transcript.add(*(self._view_for(message) for message in shown))

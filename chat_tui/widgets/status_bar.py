@@ -17,7 +17,8 @@ class StatusBar(Widget):
 
     def render(self) -> str:
         parts = [f"{self.messages:,} message" + ("" if self.messages == 1 else "s")]
-        parts.append(f"{self.tokens_used:,} tokens used")
+        if self.tokens_used:  # nothing reported yet (a stopped reply, a server without usage)
+            parts.append(f"{self.tokens_used:,} tokens used")
         if self.context is not None:
             parts.append(f"context {self.context:,} tokens")
         return " · ".join(parts)
