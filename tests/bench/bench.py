@@ -136,11 +136,25 @@ async def with_app(
 
     app._display = timed_display  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.3)
+        await quiet()
         if earlier:
             await add_history(app, earlier)
-            await pilot.pause(1.0)  # let the history settle: measure the reply, not the mount
+            await quiet()  # measure the reply, not the drawing of the history
         return await work(app, pilot)
+
+
+async def quiet(seconds: float = 0.3, limit: float = 15.0) -> None:
+    """Wait until the event loop has run without a stall for `seconds`: start-up, mounting and
+    the SDK's import (in a thread, but holding the GIL) are over."""
+    deadline = time.perf_counter() + limit
+    calm_since = time.perf_counter()
+    while time.perf_counter() < deadline:
+        before = time.perf_counter()
+        await asyncio.sleep(0.01)
+        if time.perf_counter() - before > 0.015:
+            calm_since = time.perf_counter()
+        elif time.perf_counter() - calm_since >= seconds:
+            return
 
 
 async def add_history(app: ChatApp, turns: int) -> None:
