@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from chat_tui.client import ChatClient
 from chat_tui.clipboard import CopyOutcome, copy_commands, run_copy
 from chat_tui.code_blocks import code_blocks
+from chat_tui.collector import Collector
 from chat_tui.config_file import ConfigFile, config_path, load_config, save_profile, save_theme
 from chat_tui.conversation import Conversation, Message, ReplyState, Role
 from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, TextDelta
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 REPLY_GROUP = "reply"
 CHECKPOINT_INTERVAL = 1.0
 THEME_SAVE_DELAY = 0.5
+COLLECT_DELAY = 0.3
 # A long saved conversation opens with only its latest messages drawn.
 SHOWN_WHEN_OPENED = 40
 STYLESHEET = "chat_tui.tcss"
@@ -203,6 +205,7 @@ class ChatApp(App[None]):
         self.recorder = Recorder(self.store, self._saving_failed)
         self._open_at_start = open_conversation
         self._theme_timer: Timer | None = None
+        self.collector = Collector()
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -286,10 +289,14 @@ class ChatApp(App[None]):
     def _prewarm_sdk(self) -> None:
         import openai  # noqa: F401
 
+        # Start-up is over: what it built lives as long as the app.
+        self.collector.freeze_startup()
+
     async def on_unmount(self) -> None:
         if self._theme_timer is not None:  # chosen just before quitting
             self._theme_timer.stop()
             self._remember_theme()
+        self.collector.release()  # quitting mid-reply: the process may go on (tests)
         await self._save()  # whatever arrived last, even mid-reply
         await self.store.close()
         await self.client.close()
@@ -413,8 +420,17 @@ class ChatApp(App[None]):
         bar.context = self.conversation.context_tokens
 
     def watch_is_streaming(self, streaming: bool) -> None:
+        if streaming:
+            self.collector.hold()
+        else:
+            # After the reply's last frame, while the user reads it.
+            self.set_timer(COLLECT_DELAY, self._collect_garbage)
         for prompt in self.query(PromptInput):
             prompt.border_subtitle = "a reply is streaming · esc stops it" if streaming else ""
+
+    def _collect_garbage(self) -> None:
+        if not self.is_streaming:
+            self.collector.release()
 
     # -- actions --------------------------------------------------------------------------
 

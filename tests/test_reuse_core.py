@@ -182,3 +182,17 @@ def test_a_failing_program_is_tried_its_other_way_and_bad_settings_are_named(
     [broken] = copy_commands({"CHAT_TUI_CLIPBOARD": 'xclip "unclosed'}, lambda _: None)
     outcome = run_copy("hi", [broken], None)
     assert outcome.failures == ["CHAT_TUI_CLIPBOARD: cannot be read: No closing quotation"]
+
+
+def test_full_collections_wait_for_the_reply_to_end() -> None:
+    import gc
+
+    from chat_tui.collector import Collector
+
+    before = gc.get_threshold()
+    collector = Collector()
+    collector.hold()
+    assert gc.get_threshold()[:2] == before[:2]  # young collections go on
+    assert gc.get_threshold()[2] > 10**6
+    collector.release()
+    assert gc.get_threshold() == before
