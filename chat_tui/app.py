@@ -41,7 +41,7 @@ from chat_tui.widgets.messages import AssistantMessage, Notice, UserMessage
 from chat_tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
 from chat_tui.widgets.settings_panel import SettingsPanel
 from chat_tui.widgets.status_bar import StatusBar
-from chat_tui.widgets.transcript import Transcript
+from chat_tui.widgets.transcript import MAX_DRAWN, Transcript
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable
@@ -56,8 +56,9 @@ REPLY_GROUP = "reply"
 CHECKPOINT_INTERVAL = 1.0
 THEME_SAVE_DELAY = 0.5
 COLLECT_DELAY = 0.3
-# A long saved conversation opens with only its latest messages drawn.
-SHOWN_WHEN_OPENED = 40
+# A long saved conversation opens with only its latest messages drawn, as many as the transcript
+# keeps drawn; F4 draws as many again each time.
+SHOWN_WHEN_OPENED = MAX_DRAWN
 STYLESHEET = "chat_tui.tcss"
 
 

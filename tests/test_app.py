@@ -17,7 +17,7 @@ from chat_tui.settings import Provider, Settings
 from chat_tui.widgets.messages import AssistantMessage
 from chat_tui.widgets.prompt import PromptInput
 from chat_tui.widgets.settings_panel import SettingsPanel
-from chat_tui.widgets.transcript import Transcript
+from chat_tui.widgets.transcript import MAX_DRAWN, Transcript
 from tests.conftest import azure_settings, compatible_settings, screen_text
 from tests.openai_server import ErrorReply, TextReply
 
@@ -543,8 +543,8 @@ async def test_a_long_session_draws_only_the_latest_messages(server: FakeOpenAIS
             server.enqueue(TextReply(f"answer {n}"))
             await chat(pilot, f"question {n}")
         transcript = app.query_one(Transcript)
-        assert len(transcript.drawn_messages()) == 60
-        assert transcript.earlier == 4
+        assert len(transcript.drawn_messages()) == MAX_DRAWN
+        assert transcript.earlier == 64 - MAX_DRAWN
         assert len(app.conversation.messages) == 64
         assert len(server.last_request.messages) == 64  # system prompt + 63 earlier + this one
         await pilot.press("f4")

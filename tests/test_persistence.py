@@ -156,16 +156,16 @@ async def test_a_long_conversation_opens_quickly(server: FakeOpenAIServer, tmp_p
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert len(app.conversation.messages) == 500
-        assert len(replies(app)) == 20  # only the latest are drawn
+        assert len(replies(app)) == 15  # only the latest are drawn
         transcript = app.query_one(Transcript)
         notice = transcript.children[0]
-        assert "460 earlier messages are not shown" in str(notice.render())
+        assert "470 earlier messages are not shown" in str(notice.render())
         assert "question 249" in screen_text(app)
-        await pilot.press("f4")  # draw 40 more
+        await pilot.press("f4")  # draw 30 more
         await pilot.pause()
-        assert "420 earlier messages are not shown" in str(notice.render())
-        assert len(transcript.drawn_messages()) == 80
-        assert transcript.earlier == 420
+        assert "440 earlier messages are not shown" in str(notice.render())
+        assert len(transcript.drawn_messages()) == 60
+        assert transcript.earlier == 440
 
 
 async def test_a_damaged_database_does_not_stop_the_chat(

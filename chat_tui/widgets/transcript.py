@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from chat_tui.conversation import Message
 
-MAX_DRAWN = 60
+MAX_DRAWN = 30
 
 
 class EarlierMessages(Static):
