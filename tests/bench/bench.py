@@ -333,7 +333,19 @@ async def rss_child() -> None:
         await pilot.pause(0.5)
         app.query_one(Transcript).scroll_home(animate=False)
         await pilot.pause(0.5)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(peak_rss_mb())
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. On Linux from VmHWM: getrusage's figure survives
+    fork and exec, so a child started by a big parent would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def main() -> None:
