@@ -547,6 +547,9 @@ async def test_a_long_session_draws_only_the_latest_messages(server: FakeOpenAIS
         assert transcript.earlier == 64 - MAX_DRAWN
         assert len(app.conversation.messages) == 64
         assert len(server.last_request.messages) == 64  # system prompt + 63 earlier + this one
+        await pilot.press("f4")  # MAX_DRAWN more at a time
+        await pilot.pause()
+        assert transcript.earlier == 64 - 2 * MAX_DRAWN
         await pilot.press("f4")
         await pilot.pause()
         assert transcript.earlier == 0
