@@ -69,7 +69,9 @@ class ReplyBody(Vertical):
         self.call_after_refresh(self._render_final)
 
     def _render_final(self) -> None:
-        live = self.query_one("#live", Static)
+        live = next(iter(self.query("#live").results(Static)), None)
+        if live is None:  # the reply was cleared away in the meantime
+            return
         self.mount_all(self._settle(), before=live)
         live.update(self._tail_markdown())
 
