@@ -32,6 +32,7 @@ from chat_tui.recorder import Recorder
 from chat_tui.reply_stats import ReplyStats, StatsMeter
 from chat_tui.screens.code_picker import CodePicker
 from chat_tui.screens.conversations import NEW_CONVERSATION, ConversationsScreen, TextPrompt
+from chat_tui.screens.details import DetailsScreen
 from chat_tui.screens.help import HelpScreen, describe_bindings
 from chat_tui.settings import ENVIRONMENT_HELP, Settings
 from chat_tui.settings_sources import DEFAULT_SOURCE, Resolved, switch_profile
@@ -661,6 +662,8 @@ class ChatApp(App[None]):
             self.copy_text(message.content, what)
         elif event.action == "copy_code":
             self.copy_code(message)
+        elif event.action == "details":
+            self.show_details(message)
         elif message.role is Role.USER:
             self.query_one(PromptInput).edit_message(message)
         else:
@@ -668,6 +671,14 @@ class ChatApp(App[None]):
                 "Only your own messages can be edited; ctrl+r asks for the last reply again.",
                 markup=False,
             )
+
+    def show_details(self, message: Message) -> None:
+        view = self.query_one(Transcript).view_of(message)
+        error = view.error if isinstance(view, AssistantMessage) else None
+        if error is None or not error.more:
+            self.notify("That message has no more to show.", markup=False)
+            return
+        self.push_screen(DetailsScreen(error.title, error.more))
 
     @on(Transcript.NeedEarlier)
     async def _need_earlier(self) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from chat_tui.entra import EntraSignIn
 from chat_tui.errors import ChatError, describe_error, sentence
 from chat_tui.events import (
     ReplyFailed,
@@ -32,44 +33,11 @@ if TYPE_CHECKING:
 
     from openai import AsyncOpenAI
 
-# The scope of Azure OpenAI and Azure AI Services resources for Entra ID tokens.
-ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
-AZURE_EXTRA_HINT = "pip install 'chat-tui[azure]'"
 # Connecting fails fast; `read` (from the settings) bounds a stall between two chunks.
 CONNECT_TIMEOUT = 10.0
 
 ConnectionKey = tuple[str, ...]
 TokenProvider = Callable[[], Awaitable[str]]
-
-
-class SignInError(Exception):
-    """Sign-in cannot even start (e.g. azure-identity is not installed)."""
-
-
-class EntraSignIn:
-    """Entra ID tokens from azure-identity's DefaultAzureCredential (az login, managed identity…).
-
-    azure-identity is an optional extra, imported only when Entra ID is chosen.
-    """
-
-    def __init__(self) -> None:
-        self._credential: Any = None
-
-    def token_provider(self) -> TokenProvider:
-        try:
-            from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
-        except ImportError:
-            raise SignInError(
-                f"Entra ID sign-in needs the azure-identity package: {AZURE_EXTRA_HINT}"
-            ) from None
-        if self._credential is None:
-            self._credential = DefaultAzureCredential()
-        return get_bearer_token_provider(self._credential, ENTRA_SCOPE)
-
-    async def close(self) -> None:
-        credential, self._credential = self._credential, None
-        if credential is not None:
-            await credential.close()
 
 
 def azure_v1_base_url(endpoint: str) -> str:
@@ -223,14 +191,14 @@ class ChatClient:
     def _build(self, settings: Settings) -> AsyncOpenAI:
         token_provider = None
         if settings.auth is Auth.ENTRA:
-            token_provider = self._token_provider or self._entra.token_provider()
+            token_provider = self._token_provider or self._entra.provider()
         return build_sdk_client(settings, token_provider=token_provider)
 
     async def close(self) -> None:
         sdk, self._sdk, self._key = self._sdk, None, None
         if sdk is not None:
             await sdk.close()
-        await self._entra.close()
+        self._entra.close()
 
     async def check(self, settings: Settings) -> ConnectionCheck:
         """Prove the settings with the cheapest request that exercises all of them.
@@ -253,10 +221,15 @@ class ChatClient:
             return ConnectionCheck(False, error.title, error.detail, error.hint)
         elapsed = (time.perf_counter() - started) * 1000
         answering = response.model or settings.model
+        signed_in = (
+            f" Signed in with Entra ID through {self._entra.source}."
+            if settings.auth is Auth.ENTRA and self._entra.source
+            else ""
+        )
         return ConnectionCheck(
             True,
             "Connected",
-            f"{visible(answering)} answered from {settings.target} in {elapsed:.0f} ms.",
+            f"{visible(answering)} answered from {settings.target} in {elapsed:.0f} ms.{signed_in}",
         )
 
     async def list_models(self, settings: Settings) -> list[str]:

@@ -26,15 +26,19 @@ class ChatError:
     detail: str = ""
     hint: str = ""
     status: int | None = None
+    # The whole text behind a summary (e.g. azure-identity's report), shown on request.
+    more: str = ""
 
     def __str__(self) -> str:
         return sentence(self.title, self.detail, self.hint)
 
 
 def sentence(title: str, detail: str = "", hint: str = "") -> str:
-    """'Title. Detail. Hint', for a toast or a one-line status; each part ends a sentence."""
-    parts = (part.strip() for part in (title, detail, hint))
-    return " ".join(p if p.endswith((".", "!", "?", "…")) else f"{p}." for p in parts if p)
+    """'Title. Detail. Hint', for a toast or a status line; each part ends a sentence."""
+    parts = [part.strip() for part in (title, detail, hint)]
+    ended = [p if p.endswith((".", "!", "?", "…", ":")) else f"{p}." for p in parts if p]
+    # A part of several lines (a list) reads best with each part on lines of its own.
+    return ("\n" if any("\n" in p for p in ended) else " ").join(ended)
 
 
 def _clip(text: str) -> str:
@@ -108,17 +112,19 @@ def describe_error(
     """
     import openai
 
-    from chat_tui.client import SignInError
+    from chat_tui.entra import SIGN_IN_HINT, SignInError, SignInFailed
 
     where = settings.where
     model_word = settings.provider.model_label.lower()
     if isinstance(exc, SignInError):
         return ChatError("Cannot sign in", str(exc))
-    if type(exc).__module__.startswith("azure."):  # azure-identity failed to get a token
+    if isinstance(exc, SignInFailed):
         return ChatError(
-            "Entra ID sign-in failed",
-            _clip(str(exc)),
-            "Sign in with 'az login' (or set up a managed identity), or use an API key.",
+            "Entra ID sign-in failed", exc.summary(), SIGN_IN_HINT, more=exc.report.strip()
+        )
+    if type(exc).__module__.startswith("azure."):  # e.g. a token endpoint that answered 400
+        return ChatError(
+            "Entra ID sign-in failed", _clip(str(exc)), SIGN_IN_HINT, more=str(exc).strip()
         )
     if isinstance(exc, openai.APITimeoutError):
         return ChatError(

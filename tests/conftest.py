@@ -17,15 +17,19 @@ if TYPE_CHECKING:
     from textual.app import App
     from textual.widget import Widget
 
-_OUR_PREFIXES = ("AZURE_OPENAI_", "OPENAI_", "CHAT_TUI_")
+# Ours and the SDK's settings, and every variable azure-identity reads to find an identity.
+_DROPPED_PREFIXES = ("AZURE_", "OPENAI_", "CHAT_TUI_", "IDENTITY_", "MSI_", "IMDS_")
 
 
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's keys, endpoints or .env file."""
+    """No test sees the developer's keys, endpoints, identity or .env file."""
     for name in list(os.environ):
-        if name.startswith(_OUR_PREFIXES):
+        if name.startswith(_DROPPED_PREFIXES):
             monkeypatch.delenv(name)
+    # Should a test reach azure-identity's default chain by mistake, only the developer-tool
+    # credentials are in it: the managed-identity probe would leave this machine.
+    monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "dev")
     monkeypatch.chdir(tmp_path)
 
 

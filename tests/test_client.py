@@ -249,7 +249,7 @@ async def test_entra_without_the_extra_names_the_install_command(
     server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As if azure-identity were not installed: importing it fails.
-    monkeypatch.setitem(sys.modules, "azure.identity.aio", None)
+    monkeypatch.setitem(sys.modules, "azure.identity", None)
     client = ChatClient()
     settings = azure_settings(server, auth=Auth.ENTRA, api_key="")
     error = failure(await collect(client, settings)).error

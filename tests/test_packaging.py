@@ -1,8 +1,9 @@
-"""The stylesheet ships with chat-tui and is applied, from a built wheel and an editable install.
+"""chat-tui installs and runs: the stylesheet from a wheel and an editable install, and the
+`azure` extra's Entra ID sign-in from a wheel.
 
-Each install goes into a fresh virtual environment, offline, and the app is then run headless
-there, reading back layout facts that only `chat_tui.tcss` produces. The dependencies come from
-the environment running these tests, so nothing is downloaded.
+Each install goes into a fresh virtual environment, offline, and the app is then run there:
+headless, reading back layout facts that only `chat_tui.tcss` produces, or as `chat-tui ask`.
+The dependencies come from the environment running these tests, so nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -22,12 +23,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from packaging.requirements import Requirement
 
 import chat_tui.app
 from chat_tui.app import STYLESHEET, stylesheet_path
+from tests.identity_endpoint import IdentityEndpoint
+from tests.openai_server import TextReply
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
+
+    from tests.openai_server import FakeOpenAIServer
 
 REPO = Path(__file__).resolve().parents[1]
 TOP_LEVEL_STYLESHEET = REPO / STYLESHEET
@@ -326,3 +332,114 @@ def test_stylesheet_path_fails_loudly_when_missing(
 
     with pytest.raises(FileNotFoundError, match=re.escape(STYLESHEET)):
         stylesheet_path()
+
+
+# -- the `azure` extra ------------------------------------------------------------------------
+
+
+def _requirements(names: Iterable[str], extras: set[str]) -> list[Requirement]:
+    """The requirements among `names` (Requires-Dist lines) that apply with these extras."""
+    wanted = []
+    for line in names:
+        requirement = Requirement(line)
+        marker = requirement.marker
+        if marker is None or any(marker.evaluate({"extra": extra}) for extra in extras):
+            wanted.append(requirement)
+    return wanted
+
+
+def _closure(requirements: list[Requirement]) -> list[metadata.Distribution]:
+    """The installed distributions these requirements need, and theirs, and so on."""
+    found: dict[str, metadata.Distribution] = {}
+    seen: set[tuple[str, str]] = set()  # (distribution, extra): one may be asked for twice
+    todo = list(requirements)
+    while todo:
+        requirement = todo.pop()
+        try:
+            dist = metadata.distribution(requirement.name)
+        except metadata.PackageNotFoundError:
+            pytest.fail(f"the test environment lacks {requirement.name}, which the wheel needs")
+        name = dist.metadata["Name"].lower()
+        extras = {extra for extra in {"", *requirement.extras} if (name, extra) not in seen}
+        seen |= {(name, extra) for extra in extras}
+        found[name] = dist
+        if extras:
+            todo += _requirements(dist.requires or [], extras)
+    return list(found.values())
+
+
+def _mirror_of(dists: list[metadata.Distribution], folder: Path) -> Path:
+    """A site folder holding exactly these distributions' files, as symlinks.
+
+    File by file, not folder by folder: azure-core and azure-identity share the `azure` folder,
+    and a folder link would bring in whatever else the test environment put there.
+    """
+    for dist in dists:
+        root = Path(dist.locate_file("")).resolve()
+        for entry in dist.files or []:
+            if entry.parts[0] == "..":  # console scripts, outside site-packages
+                continue
+            target = root / entry
+            if not target.is_file():
+                continue
+            link = folder / entry
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.exists():
+                link.symlink_to(target)
+    return folder
+
+
+def test_entra_sign_in_works_from_the_wheel_with_the_azure_extra(
+    pip: list[str], wheel: Path, tmp_path: Path, empty_dir: Path, server: FakeOpenAIServer
+) -> None:
+    """`pip install 'chat-tui[azure]'` is enough to sign in: nothing it forgot is available."""
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        lines = archive.read(name).decode().splitlines()
+    requires = [
+        line.split(":", 1)[1].strip() for line in lines if line.startswith("Requires-Dist:")
+    ]
+    needed = _closure(_requirements(requires, {"", "azure"}))
+    assert "azure-identity" in {dist.metadata["Name"].lower() for dist in needed}
+    mirror = _mirror_of(needed, tmp_path / "site")
+
+    _run([sys.executable, "-m", "venv", "--without-pip", tmp_path / "venv"], tmp_path)
+    scripts = tmp_path / "venv" / ("Scripts" if os.name == "nt" else "bin")
+    python = scripts / ("python.exe" if os.name == "nt" else "python")
+    where = _run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp_path
+    )
+    (Path(where.stdout.strip()) / "dependencies.pth").write_text(f"{mirror}\n", encoding="utf-8")
+    # pip resolves the extra against what the environment has: the wheel's closure, no more.
+    _run([*pip, "--python", python, "install", "--no-index", f"{wheel}[azure]"], tmp_path)
+
+    server.enqueue(TextReply("Signed in from the wheel."))
+    with IdentityEndpoint("token-from-the-wheel") as identity:
+        env = {
+            **_child_env(),
+            **identity.environment(),
+            "AZURE_OPENAI_ENDPOINT": server.url,
+            "AZURE_OPENAI_CHAT_DEPLOYMENT": "my-deployment",
+            "CHAT_TUI_AUTH": "entra",
+            "CHAT_TUI_CONFIG": str(tmp_path / "no-config.toml"),
+            "CHAT_TUI_DATA_DIR": str(tmp_path / "data"),
+            "HOME": str(empty_dir),
+            "PATH": str(scripts),
+        }
+        env.pop("AZURE_TOKEN_CREDENTIALS", None)  # the default chain, as a user has it
+        result = subprocess.run(
+            [scripts / "chat-tui", "ask", "hello"],
+            cwd=empty_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0,
+        "Signed in from the wheel.\n",
+        "",
+    )
+    assert server.last_request.headers["authorization"] == "Bearer token-from-the-wheel"

@@ -43,12 +43,18 @@ def state_note(state: ReplyState) -> str:
     return f"{STATE_ICONS[state]} {state.note}" if state.note else ""
 
 
+# Where the whole text behind a summary is, when an error has one.
+MORE_HINT = "shift+tab selects this reply; d shows the whole text"
+
+
 def error_content(error: ChatError) -> Content:
     parts: list[Content | tuple[str, str] | str] = [(visible(error.title), "bold")]
     if error.detail:
         parts += ["\n", visible(error.detail)]
     if error.hint:
         parts += ["\n", (visible(error.hint), "italic")]
+    if error.more:
+        parts += ["\n", (MORE_HINT, "dim")]
     return Content.assemble(*parts)
 
 
@@ -88,6 +94,10 @@ class AssistantMessage(Vertical):
     @property
     def message(self) -> Message:
         return self.reply
+
+    @property
+    def error(self) -> ChatError | None:
+        return self._error
 
     def compose(self) -> ComposeResult:
         yield ReplyBody(self.reply.content, streaming=self.state is ReplyState.STREAMING)

@@ -55,6 +55,13 @@ class Transcript(VerticalScroll, can_focus=True):
             "b", "act('copy_code')", "Copy code", tooltip="Copy a code block of the selected reply"
         ),
         Binding(
+            "d",
+            "act('details')",
+            "Details",
+            show=False,  # only errors have details; the card itself says so
+            tooltip="Show the whole text behind the selected reply's error",
+        ),
+        Binding(
             "e,enter",
             "act('edit')",
             "Edit",
@@ -63,7 +70,7 @@ class Transcript(VerticalScroll, can_focus=True):
     ]
 
     class Selected(TextualMessage):
-        """A key asked for `action` ('copy', 'copy_code' or 'edit') on `message`."""
+        """A key asked for `action` ('copy', 'copy_code', 'details' or 'edit') on `message`."""
 
         def __init__(self, action: str, message: Message) -> None:
             super().__init__()
