@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape as escape_markup
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, TextArea
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
@@ -37,7 +38,7 @@ from chat_tui.screens.help import HelpScreen, describe_bindings
 from chat_tui.settings import ENVIRONMENT_HELP, Settings
 from chat_tui.settings_sources import DEFAULT_SOURCE, Resolved, switch_profile
 from chat_tui.store import AsyncStore, Store, StoreError
-from chat_tui.text import visible
+from chat_tui.text import for_clipboard, visible
 from chat_tui.widgets.messages import AssistantMessage, Notice, UserMessage
 from chat_tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
 from chat_tui.widgets.settings_panel import SettingsPanel
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable
 
     from textual.app import ComposeResult
+    from textual.notifications import SeverityLevel
     from textual.screen import Screen
     from textual.timer import Timer
 
@@ -208,6 +210,30 @@ class ChatApp(App[None]):
         self._open_at_start = open_conversation
         self._theme_timer: Timer | None = None
         self.collector = Collector()
+
+    # -- the app's own surfaces: every text passes the sanitizer here, whoever sends it ------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast. Its text often quotes a server, a file or a profile: never markup, and
+        control characters are shown, not sent (widgets' `notify` comes here too)."""
+        del markup  # no caller may turn it on: the text is not ours
+        super().notify(
+            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
+
+    def validate_title(self, title: object) -> str:
+        return visible(str(title))
+
+    def validate_sub_title(self, sub_title: object) -> str:
+        return visible(str(sub_title))  # the connection's target: from settings and profiles
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -726,6 +752,7 @@ class ChatApp(App[None]):
     def copy_text(self, text: str, what: str) -> None:
         """To the clipboard every way there is: the terminal's (OSC 52, works over SSH) and
         the local ones; a notice says what was copied and how."""
+        text = for_clipboard(text)  # a paste into a shell must not carry escape sequences
         if not text:
             self.notify(f"Nothing to copy: {what} is empty.", markup=False)
             return
@@ -747,7 +774,7 @@ class ChatApp(App[None]):
             message += f" If your terminal ignores OSC 52, it is also in {outcome.saved_to}"
         if outcome.failures:
             message += f" ({'; '.join(outcome.failures)})"
-        self.notify(visible(message), markup=False)  # a code block's language is the model's
+        self.notify(message)  # a code block's language is the model's: notify shows it safely
 
     def action_toggle_sidebar(self) -> None:
         sidebar = self.query_one(SettingsPanel)
@@ -791,6 +818,15 @@ class ChatApp(App[None]):
         return describe_bindings(bindings, lambda key: self.get_key_display(Binding(key, "")))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # The palette reads titles and help as markup: escaped, a profile called
+        # "[@click=app.quit]" shows as written and does nothing.
+        for command in self._system_commands(screen):
+            yield command._replace(
+                title=escape_markup(visible(command.title)),
+                help=escape_markup(visible(command.help)),
+            )
+
+    def _system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for title, help_text, action in self.PALETTE:
             if action == "stop" and not self.is_streaming:

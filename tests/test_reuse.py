@@ -352,7 +352,8 @@ async def test_messages_stay_literal_when_copied_and_edited(
         server.enqueue(TextReply("ok"))
         await chat(pilot, markup)
         await pilot.press("shift+tab", "up", "e")
-        assert app.query_one(PromptInput).text == markup
+        # Markup stays text; an escape is shown (and sent) as its symbol, never held raw.
+        assert app.query_one(PromptInput).text == "[bold]not bold[/bold] ␛[31m"
         assert app.conversation.messages[0].role is Role.USER
 
 

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from chat_tui.text import visible
+from chat_tui.widgets.plain_text import PlainInput
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -55,7 +56,7 @@ class ConversationsScreen(ModalScreen[int | None]):
             body.border_subtitle = (
                 "enter opens · ^n new · f2 renames · ↓ then del deletes · esc closes"
             )
-            yield Input(placeholder="Search titles and messages…", id="search")
+            yield PlainInput(placeholder="Search titles and messages…", id="search")
             yield OptionList(id="conversation-list")
             yield Static(id="conversations-empty")
 
@@ -138,8 +139,8 @@ class TextPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
-            box.border_title = self._title
-            yield Input(self._value, id="text")
+            box.border_title = Content(visible(self._title))  # a plain string would be markup
+            yield PlainInput(self._value, id="text")
 
     @on(Input.Submitted)
     def _done(self, event: Input.Submitted) -> None:

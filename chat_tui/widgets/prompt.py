@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import TextArea
 
 from chat_tui.input_history import InputHistory
+from chat_tui.widgets.plain_text import PlainTextArea
 
 if TYPE_CHECKING:
     from textual import events
+    from textual.widgets import TextArea
 
     from chat_tui.conversation import Message as ChatMessage
 
@@ -26,7 +27,7 @@ PLACEHOLDER = "Message  (Enter sends · ctrl+j new line)"
 MAX_MESSAGE_CHARS = 100_000
 
 
-class PromptInput(TextArea):
+class PromptInput(PlainTextArea):
     """A TextArea whose Enter submits instead of inserting a newline."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -29,6 +29,7 @@ from chat_tui.settings import (
     parse_text,
 )
 from chat_tui.text import visible
+from chat_tui.widgets.plain_text import PlainInput, PlainTextArea
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -126,7 +127,7 @@ class SettingsPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         settings = self.settings
         yield Label("System prompt", classes="section")
-        yield TextArea(
+        yield PlainTextArea(
             settings.system_prompt, id="system-prompt", soft_wrap=True, tab_behavior="focus"
         )
         yield Label("Connection", classes="section")
@@ -156,8 +157,8 @@ class SettingsPanel(VerticalScroll):
                     compact=True,
                     id="auth",
                 )
-            yield Input(
-                visible(spec.to_text(getattr(settings, spec.name))),
+            yield PlainInput(
+                spec.to_text(getattr(settings, spec.name)),
                 placeholder=spec.placeholder,
                 password=spec.password,
                 tooltip=_source_tip(self._sources, spec.name),
@@ -188,8 +189,7 @@ class SettingsPanel(VerticalScroll):
         self.query_one("#auth", Select).value = settings.auth
         for spec in FIELDS:
             field = self.query_one(f"#{spec.name}", Input)
-            # Shown literally: a control character in a value must not reach the terminal.
-            field.value = visible(spec.to_text(getattr(settings, spec.name)))
+            field.value = spec.to_text(getattr(settings, spec.name))
             if sources is not None:
                 field.tooltip = _source_tip(sources, spec.name)
         self._show_provider(settings)
@@ -198,7 +198,7 @@ class SettingsPanel(VerticalScroll):
 
     def show_system_prompt(self, text: str) -> None:
         area = self.query_one("#system-prompt", TextArea)
-        if area.text != text:
+        if area.text != visible(text):
             area.load_text(text)
 
     def show_models(self, models: list[str]) -> None:
