@@ -6,6 +6,7 @@ Data flows one way: prompt -> Conversation -> ChatClient -> events -> widgets.
 from __future__ import annotations
 
 import asyncio
+import signal
 from contextlib import aclosing, suppress
 from functools import partial
 from pathlib import Path
@@ -61,6 +62,11 @@ COLLECT_DELAY = 0.3
 # keeps drawn; F4 draws as many again each time.
 SHOWN_WHEN_OPENED = MAX_DRAWN
 STYLESHEET = "chat_tui.tcss"
+# The terminal was closed, or the system asks the app to end: it ends as on ctrl+q, with what
+# arrived saved and the terminal given back as it was.
+ENDING_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 def stylesheet_path() -> Path:
@@ -208,6 +214,21 @@ class ChatApp(App[None]):
         self._open_at_start = open_conversation
         self._theme_timer: Timer | None = None
         self.collector = Collector()
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    def on_load(self) -> None:
+        # Before the terminal switches to the app's screen, so no signal finds it half set up.
+        if self.is_headless:
+            return  # under test, in a process that is not the app's
+        loop = asyncio.get_running_loop()
+        for signum in ENDING_SIGNALS:
+            with suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread
+                loop.add_signal_handler(signum, self._end_on_signal, signum)
+
+    def _end_on_signal(self, signum: int) -> None:
+        # 128 + N, the status a shell gives a command that a signal ended.
+        self.exit(return_code=128 + signum)
 
     # -- layout ---------------------------------------------------------------------------
 

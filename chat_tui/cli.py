@@ -178,5 +178,6 @@ def main(argv: list[str] | None = None) -> int:
         except StoreError as exc:
             print(f"chat-tui: {exc}", file=sys.stderr)
     store = AsyncStore(lambda: Store(path))
-    ChatApp(resolved, config=config, store=store, open_conversation=resume).run()
-    return 0
+    app = ChatApp(resolved, config=config, store=store, open_conversation=resume)
+    app.run()
+    return app.return_code or 0
