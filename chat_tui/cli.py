@@ -180,4 +180,6 @@ def main(argv: list[str] | None = None) -> int:
     store = AsyncStore(lambda: Store(path))
     app = ChatApp(resolved, config=config, store=store, open_conversation=resume)
     app.run()
+    if app.exit_message is not None:  # one line, after the terminal is restored
+        print(app.exit_message, file=sys.stderr)
     return app.return_code or 0

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from chat_tui.failures import log_path
 from chat_tui.settings import Provider, Settings
 from tests.openai_server import FakeOpenAIServer
 
@@ -22,9 +23,15 @@ _DROPPED_PREFIXES = ("AZURE_", "OPENAI_", "CHAT_TUI_", "IDENTITY_", "MSI_", "IMD
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[None]:
     """No test sees the developer's keys, endpoints, identity, .env file, config file or saved
-    conversations; processes a test starts inherit the same environment."""
+    conversations; processes a test starts inherit the same environment.
+
+    The app carries on after a bug, with a notice, and logs it: a test that meets one fails
+    anyway, unless it is marked `injects_failures`.
+    """
     for name in list(os.environ):
         if name.startswith(_DROPPED_PREFIXES):
             monkeypatch.delenv(name)
@@ -47,6 +54,10 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     for name, path in places.items():
         monkeypatch.setenv(name, str(path))
     monkeypatch.chdir(tmp_path)
+    errors = log_path()  # in the test's home
+    yield
+    if errors.exists() and request.node.get_closest_marker("injects_failures") is None:
+        pytest.fail(f"the app met an unexpected failure; from {errors}:\n{errors.read_text()}")
 
 
 @pytest.fixture(scope="session")

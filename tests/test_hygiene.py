@@ -74,6 +74,30 @@ def plant_canaries(home: Path) -> dict[str, Path]:
     return places
 
 
+def run_under_this_conftest(
+    tmp_path: Path, source: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """pytest on one test file of `source`, with this suite's conftest, in a process of its own."""
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_inner.py").write_text(source)
+    return subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
+            *("-o", "asyncio_mode=auto", "-o", "asyncio_default_fixture_loop_scope=function"),
+            *("-p", "tests.conftest", "--rootdir", str(suite), str(suite / "test_inner.py")),
+        ],
+        cwd=suite,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("with_variables", [False, True], ids=["platform-dirs", "variables"])
 def test_no_test_reads_the_users_config_or_conversations(
     tmp_path: Path, with_variables: bool
@@ -83,21 +107,35 @@ def test_no_test_reads_the_users_config_or_conversations(
         del places["CHAT_TUI_CONFIG"], places["CHAT_TUI_DATA_DIR"]
     env = {name: value for name, value in os.environ.items() if not name.startswith("CHAT_TUI_")}
     env |= {name: str(path) for name, path in places.items()}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    suite = tmp_path / "suite"
-    suite.mkdir()
-    (suite / "test_canary.py").write_text(CANARY_TEST)
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
-            *("-p", "tests.conftest", "--rootdir", str(suite), str(suite / "test_canary.py")),
-        ],
-        cwd=suite,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_under_this_conftest(tmp_path, CANARY_TEST, env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+# The app carries on after a bug with no more than a notice; the suite must not.
+SWALLOWED_BUG_TEST = textwrap.dedent(
+    """
+    from chat_tui.app import ChatApp
+    from chat_tui.settings import Settings
+
+
+    class Buggy(ChatApp):
+        def action_help(self):
+            raise RuntimeError("a bug the app survives")
+
+
+    async def test_that_never_looks_at_the_notices():
+        app = Buggy(Settings())
+        async with app.run_test() as pilot:
+            await pilot.press("f1")
+            await pilot.pause()
+    """
+)
+
+
+def test_a_bug_the_app_survives_still_fails_the_test(tmp_path: Path) -> None:
+    result = run_under_this_conftest(tmp_path, SWALLOWED_BUG_TEST)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 passed, 1 error" in result.stdout
+    assert "the app met an unexpected failure" in result.stdout
+    assert "RuntimeError: a bug the app survives" in result.stdout

@@ -21,6 +21,7 @@ from chat_tui.store import Store
 from tests.openai_server import TextReply
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from tests.openai_server import FakeOpenAIServer
@@ -48,13 +49,17 @@ def read_until(fd: int, seconds: float, done: bytes | None = None) -> bytes:
 
 
 def start_in_pty(
-    server: FakeOpenAIServer, args: list[str], env: dict[str, str]
+    server: FakeOpenAIServer,
+    args: list[str],
+    env: dict[str, str],
+    program: Sequence[str] = ("-m", "chat_tui"),
 ) -> tuple[subprocess.Popen[bytes], int]:
-    """chat-tui in a 120x40 pseudo-terminal; returns the process and the terminal's fd."""
+    """chat-tui (or `program`, run by Python) in a 120x40 pseudo-terminal; returns the process
+    and the terminal's fd."""
     main_fd, child_fd = pty.openpty()
     fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     process = subprocess.Popen(
-        [sys.executable, "-m", "chat_tui", *args],
+        [sys.executable, *program, *args],
         stdin=child_fd,
         stdout=child_fd,
         stderr=child_fd,
