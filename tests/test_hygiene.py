@@ -139,3 +139,19 @@ def test_a_bug_the_app_survives_still_fails_the_test(tmp_path: Path) -> None:
     assert "1 passed, 1 error" in result.stdout
     assert "the app met an unexpected failure" in result.stdout
     assert "RuntimeError: a bug the app survives" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command", [["check"], ["format", "--check"]], ids=["ruff-check", "ruff-format"]
+)
+def test_the_code_is_linted_and_formatted(command: list[str]) -> None:
+    """So the one test command (as CI runs it) also keeps the code clean."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", *command, "--no-cache", "chat_tui", "tests"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
