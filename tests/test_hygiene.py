@@ -1,4 +1,5 @@
-"""The test suite itself: it never reaches the user's own files, and it keeps the code linted."""
+"""The test suite itself: it never reaches the user's own files, fails a test that hangs, and
+keeps the code linted."""
 
 from __future__ import annotations
 
@@ -155,3 +156,8 @@ def test_the_code_is_linted_and_formatted(command: list[str]) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_test_has_a_time_limit(request: pytest.FixtureRequest) -> None:
+    # Set in pyproject.toml for pytest-timeout: a hung test fails, and the run goes on.
+    assert float(request.config.getini("timeout")) > 0
