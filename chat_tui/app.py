@@ -225,16 +225,15 @@ class ChatApp(App[None]):
 
     # -- life cycle -----------------------------------------------------------------------
 
-    def on_load(self) -> None:
-        # Before the terminal switches to the app's screen, so no signal finds it half set up.
+    def _listen_for_ending_signals(self) -> None:
         if self.is_headless:
             return  # under test, in a process that is not the app's
         loop = asyncio.get_running_loop()
         for signum in ENDING_SIGNALS:
             with suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread
-                loop.add_signal_handler(signum, self._end_on_signal, signum)
+                loop.add_signal_handler(signum, self._end_by_signal, signum)
 
-    def _end_on_signal(self, signum: int) -> None:
+    def _end_by_signal(self, signum: int) -> None:
         # 128 + N, the status a shell gives a command that a signal ended.
         self.exit(return_code=128 + signum)
 
@@ -337,6 +336,7 @@ class ChatApp(App[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
+        self._listen_for_ending_signals()
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
         self.sub_title = self.settings.target
