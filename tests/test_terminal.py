@@ -134,6 +134,7 @@ def test_a_signal_mid_reply_saves_it_and_restores_the_terminal(
         server, ["--data-dir", str(data_dir)], {"OPENAI_BASE_URL": server.base_url}
     )
     ending = b""
+    terminal_open = True
     try:
         read_until(main_fd, 10.0, done=b"Enter sends")
         send_message(main_fd, "hello")
@@ -141,14 +142,15 @@ def test_a_signal_mid_reply_saves_it_and_restores_the_terminal(
         read_until(main_fd, 10.0, done=b"word word word")  # the reply is streaming
         if hang_up_first:  # as when the terminal window is closed: no one reads any more
             os.close(main_fd)
+            terminal_open = False
         process.send_signal(signum)
-        if not hang_up_first:
+        if terminal_open:
             ending = read_until(main_fd, 15.0)  # until the app closes the terminal
         status = process.wait(timeout=15)
     finally:
         if process.poll() is None:
             process.kill()
-        if not hang_up_first:
+        if terminal_open:
             os.close(main_fd)
     assert status == 128 + signum  # as a shell reports a command ended by that signal
     if not hang_up_first:
