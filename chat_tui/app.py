@@ -6,19 +6,21 @@ Data flows one way: prompt -> Conversation -> ChatClient -> events -> widgets.
 from __future__ import annotations
 
 import asyncio
+import signal
 from contextlib import aclosing, suppress
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
+from textual._context import active_message_pump  # the loop a failure happened in
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape as escape_markup
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, TextArea
-from textual.worker import Worker, WorkerCancelled, WorkerFailed
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from chat_tui.client import ChatClient
 from chat_tui.clipboard import CopyOutcome, copy_commands, run_copy
@@ -28,6 +30,7 @@ from chat_tui.config_file import ConfigFile, config_path, load_config, save_prof
 from chat_tui.conversation import Conversation, Message, ReplyState, Role
 from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, TextDelta
 from chat_tui.export import ExportFormatError, from_json, to_json, to_markdown
+from chat_tui.failures import log_path, record, summary
 from chat_tui.input_history import HISTORY_SIZE
 from chat_tui.recorder import Recorder
 from chat_tui.reply_stats import ReplyStats, StatsMeter
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable
 
     from textual.app import ComposeResult
+    from textual.message import Message as TextualMessage
     from textual.notifications import SeverityLevel
     from textual.screen import Screen
     from textual.timer import Timer
@@ -63,6 +67,11 @@ COLLECT_DELAY = 0.3
 # keeps drawn; F4 draws as many again each time.
 SHOWN_WHEN_OPENED = MAX_DRAWN
 STYLESHEET = "chat_tui.tcss"
+# The terminal was closed, or the system asks the app to end: it ends as on ctrl+q, with what
+# arrived saved and the terminal given back as it was.
+ENDING_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 def stylesheet_path() -> Path:
@@ -210,6 +219,105 @@ class ChatApp(App[None]):
         self._open_at_start = open_conversation
         self._theme_timer: Timer | None = None
         self.collector = Collector()
+        # Unexpected failures (see _carries_on): each told once; the line for stderr if one
+        # ended the app.
+        self._started = False
+        self._failures_told: set[str] = set()
+        self.exit_message: str | None = None
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    def _listen_for_ending_signals(self) -> None:
+        if self.is_headless:
+            return  # under test, in a process that is not the app's
+        loop = asyncio.get_running_loop()
+        for signum in ENDING_SIGNALS:
+            with suppress(NotImplementedError, RuntimeError):  # Windows; not the main thread
+                loop.add_signal_handler(signum, self._end_by_signal, signum)
+
+    def _end_by_signal(self, signum: int) -> None:
+        # 128 + N, the status a shell gives a command that a signal ended.
+        self.exit(return_code=128 + signum)
+
+    # -- unexpected failures --------------------------------------------------------------
+    # Textual ends the app, with a traceback, on any exception that a handler, a worker or a
+    # callback lets through. Where the app's own loop can go on, it says so in a notice and
+    # carries on, with the draft and the conversation as they were; otherwise it ends with
+    # status 1 and one line on stderr. The traceback goes to the log, for a bug report.
+
+    def _carries_on(self, error: Exception) -> bool:
+        """Whether the app can go on after `error`: raised in its own loop (a handler, an action,
+        a key, a timer, a callback) or in a worker, after start-up and before quitting. A widget
+        or a screen whose handler failed handles nothing more, so the app cannot go on."""
+        if not self._started or not self.is_running or self.return_code is not None:
+            return False  # starting, or ending (quit, a signal, an earlier failure)
+        return isinstance(error, WorkerFailed) or active_message_pump.get(None) is self
+
+    async def _dispatch_message(self, message: TextualMessage) -> None:
+        try:
+            await super()._dispatch_message(message)
+        except Exception as error:
+            # Textual would stop the app's message loop for good: tell, and take the next one.
+            if not self._carries_on(error):
+                raise
+            self._tell_failure(error)
+
+    def _handle_exception(self, error: Exception) -> None:
+        if self._carries_on(error):
+            self._tell_failure(error.error if isinstance(error, WorkerFailed) else error)
+            return
+        self._note_fatal_failure(error)
+        super()._handle_exception(error)  # status 1, the app closes, run_test re-raises it
+        self._exit_renderables.clear()  # the traceback is in the log, not on the terminal
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The app's workers fail without ending it (exit_on_error=False); the user still hears.
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self._tell_failure(event.worker.error)
+
+    def _tell_failure(self, error: BaseException) -> None:
+        text = summary(error)
+        if text in self._failures_told:
+            return  # a timer that fails every second is told once
+        self._failures_told.add(text)
+        problem = record(error, log_path())
+        details = f"details are in {log_path()}" if problem is None else f"no details ({problem})"
+        self.notify(
+            f"{text}. Your message and the conversation are as they were; {details}.",
+            title="Something went wrong",
+            severity="error",
+            timeout=15,
+            markup=False,
+        )
+
+    def _note_fatal_failure(self, error: Exception) -> None:
+        if self.exit_message is not None:
+            return  # the first failure is the one to tell
+        draft = self._draft()
+        problem = record(error, log_path(), draft=draft)
+        if problem is None:
+            kept = "the details and the message you had not sent" if draft else "the details"
+            where = f"{kept} are in {log_path()}"
+        else:
+            where = f"the details could not be written ({problem})"
+        saved = (
+            self.conversation.messages
+            and self.recorder.enabled
+            and self.store.is_open
+            and self.store.store.path is not None
+        )
+        self.exit_message = (
+            f"chat-tui: stopped by an unexpected error ({summary(error)}); "
+            + ("the conversation is saved (--continue reopens it); " if saved else "")
+            + where
+        )
+
+    def _draft(self) -> str:
+        """The message box's text, read while the app is failing (its screen may be gone)."""
+        try:
+            return self.screen_stack[0].query_one(PromptInput).text
+        except Exception:
+            return ""  # the original failure is the one to tell
 
     # -- the app's own surfaces: every text passes the sanitizer here, whoever sends it ------
 
@@ -254,6 +362,7 @@ class ChatApp(App[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
+        self._listen_for_ending_signals()
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
         self.sub_title = self.settings.target
@@ -278,6 +387,7 @@ class ChatApp(App[None]):
             # Only a server URL so far (e.g. a local Ollama): offer the models it has.
             self._offer_models_at_start()
         self.set_interval(CHECKPOINT_INTERVAL, self._checkpoint)
+        self._started = True
 
     async def _open_store(self) -> None:
         try:

@@ -178,5 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         except StoreError as exc:
             print(f"chat-tui: {exc}", file=sys.stderr)
     store = AsyncStore(lambda: Store(path))
-    ChatApp(resolved, config=config, store=store, open_conversation=resume).run()
-    return 0
+    app = ChatApp(resolved, config=config, store=store, open_conversation=resume)
+    app.run()
+    if app.exit_message is not None:  # one line, after the terminal is restored
+        print(app.exit_message, file=sys.stderr)
+    return app.return_code or 0

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from chat_tui.failures import log_path
 from chat_tui.settings import Provider, Settings
 from tests.openai_server import FakeOpenAIServer
 
@@ -22,15 +23,41 @@ _DROPPED_PREFIXES = ("AZURE_", "OPENAI_", "CHAT_TUI_", "IDENTITY_", "MSI_", "IMD
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's keys, endpoints, identity or .env file."""
+def isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[None]:
+    """No test sees the developer's keys, endpoints, identity, .env file, config file or saved
+    conversations; processes a test starts inherit the same environment.
+
+    The app carries on after a bug, with a notice, and logs it: a test that meets one fails
+    anyway, unless it is marked `injects_failures`.
+    """
     for name in list(os.environ):
         if name.startswith(_DROPPED_PREFIXES):
             monkeypatch.delenv(name)
     # Should a test reach azure-identity's default chain by mistake, only the developer-tool
     # credentials are in it: the managed-identity probe would leave this machine.
     monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "dev")
+    # A home of the test's own: every per-user place (config, data, logs, caches, sign-ins)
+    # lies inside it, whichever variable a library reads.
+    home = tmp_path / "user-home"
+    home.mkdir()
+    places = {
+        "HOME": home,
+        "XDG_CONFIG_HOME": home / ".config",
+        "XDG_DATA_HOME": home / ".local" / "share",
+        "XDG_STATE_HOME": home / ".local" / "state",
+        "XDG_CACHE_HOME": home / ".cache",
+        "CHAT_TUI_CONFIG": home / ".config" / "chat-tui" / "config.toml",
+        "CHAT_TUI_DATA_DIR": home / ".local" / "share" / "chat-tui",
+    }
+    for name, path in places.items():
+        monkeypatch.setenv(name, str(path))
     monkeypatch.chdir(tmp_path)
+    errors = log_path()  # in the test's home
+    yield
+    if errors.exists() and request.node.get_closest_marker("injects_failures") is None:
+        pytest.fail(f"the app met an unexpected failure; from {errors}:\n{errors.read_text()}")
 
 
 @pytest.fixture(scope="session")

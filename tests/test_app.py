@@ -6,6 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
+from textual.command import Command, CommandInput, CommandList, CommandPalette
 from textual.widgets import Input, Select, TextArea
 
 from chat_tui.app import ChatApp
@@ -47,6 +48,34 @@ async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], seconds: f
             await pilot.pause(0.02)
 
 
+async def choose_in_palette(pilot: Pilot[None], query: str, title: str) -> None:
+    """Type `query` into the command palette that is opening and, once the palette's search has
+    put `title` at the top, choose it."""
+
+    def opened() -> bool:
+        screen = pilot.app.screen
+        return isinstance(screen, CommandPalette) and not screen.query_one(CommandInput).value
+
+    await wait_for(pilot, opened)
+    palette = pilot.app.screen
+    await pilot.press(*query)
+
+    def found() -> bool:
+        option = palette.query_one(CommandList).highlighted_option
+        if palette.query_one(CommandInput).value != query or not isinstance(option, Command):
+            return False
+        return (option.hit.text or str(option.hit.prompt)) == title
+
+    await wait_for(pilot, found)
+    await pilot.press("enter")
+
+
+async def run_from_palette(pilot: Pilot[None], query: str, title: str) -> None:
+    """Open the command palette (ctrl+p) and run the command `title`, found by typing `query`."""
+    await pilot.press("ctrl+p")
+    await choose_in_palette(pilot, query, title)
+
+
 def replies(app: ChatApp) -> list[AssistantMessage]:
     return list(app.query(AssistantMessage))
 
@@ -75,7 +104,7 @@ async def streaming_with_text(pilot: Pilot[None]) -> AssistantMessage:
     await wait_for(
         pilot, lambda: bool(replies(app)) and "tok tok" in replies(app)[-1].reply.content
     )
-    await pilot.pause(0.15)  # a flush or two reaches the screen
+    await wait_for(pilot, lambda: "tok tok" in screen_text(app))  # drawn, not only received
     return replies(app)[-1]
 
 
@@ -393,11 +422,7 @@ async def test_palette_runs_every_action(server: FakeOpenAIServer) -> None:
     app = make_app(compatible_settings(server))
     async with app.run_test(size=SIZE) as pilot:
         await chat(pilot, "hello")
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"clear conv")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await run_from_palette(pilot, "clear conv", "Clear conversation")
         await wait_for(pilot, lambda: len(app.conversation) == 0)
         titles = {command.title for command in app.get_system_commands(app.screen)}
         for title, _, action in ChatApp.PALETTE:

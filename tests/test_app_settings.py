@@ -15,7 +15,7 @@ from chat_tui.settings_sources import Flags, load_settings
 from chat_tui.widgets.settings_panel import SettingsPanel
 from tests.conftest import azure_settings, compatible_settings, screen_text
 from tests.openai_server import ErrorReply, TextReply
-from tests.test_app import SIZE, chat, wait_for
+from tests.test_app import SIZE, chat, run_from_palette, wait_for
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -74,9 +74,7 @@ async def test_switching_profile_mid_conversation_keeps_it(
 async def test_profiles_are_in_the_palette(server: FakeOpenAIServer, tmp_path: Path) -> None:
     app = profiles_app(server, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+p", *"use profile azure")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await run_from_palette(pilot, "use profile azure", "Use profile azure")
         await wait_for(pilot, lambda: app.resolved.profile == "azure")
         assert app.settings.provider.value == "azure"
 

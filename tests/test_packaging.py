@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
     from tests.openai_server import FakeOpenAIServer
 
+# Building and installing into fresh environments: several steps of up to TIMEOUT each.
+pytestmark = pytest.mark.timeout(600)
+
 REPO = Path(__file__).resolve().parents[1]
 TOP_LEVEL_STYLESHEET = REPO / STYLESHEET
 WHEEL_STYLESHEET = f"chat_tui/{STYLESHEET}"

@@ -20,12 +20,31 @@ from chat_tui.widgets.transcript import Transcript
 from tests.conftest import compatible_settings, screen_text
 from tests.openai_server import ErrorReply, TextReply
 from tests.test_app import FAST_RETRY, SIZE, chat, replies, wait_for
-from tests.test_terminal import read_until, start_in_pty
+from tests.test_terminal import read_until, send_message, start_in_pty
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from tests.openai_server import FakeOpenAIServer
+
+
+def saved_rows(path: Path) -> list[tuple[str, str, str]]:
+    """The latest saved conversation's messages, (role, content, state), as the app wrote them."""
+    store = Store(path)
+    try:
+        latest = store.latest_id()
+        messages = store.load(latest).messages if latest is not None else []
+        return [(m.role, m.content, m.state) for m in messages]
+    finally:
+        store.close()
+
+
+def saved_titles(path: Path) -> list[str]:
+    store = Store(path)
+    try:
+        return [c.title for c in store.list_conversations()]
+    finally:
+        store.close()
 
 
 def saving_app(server: FakeOpenAIServer, path: Path, **kwargs: object) -> ChatApp:
@@ -46,18 +65,19 @@ async def test_every_message_is_saved_with_its_state(
     async with app.run_test(size=SIZE) as pilot:
         await chat(pilot, "Plan my week")
         await chat(pilot, "More")
-        await pilot.pause(0.3)
+        expected = [
+            ("user", "Plan my week", "complete"),
+            ("assistant", "Sure.", "complete"),
+            ("user", "More", "complete"),
+            ("assistant", "cut", "length"),
+        ]
+        await wait_for(pilot, lambda: saved_rows(path) == expected)  # saved as it happens
     stored = Store(path).load(Store(path).latest_id() or 0)
     assert stored.title == "Plan my week"
     assert stored.system_prompt == "Be kind."
     assert stored.settings["model"] == "fake-model"
     assert "api_key" not in stored.settings
-    assert [(m.role, m.content, m.state) for m in stored.messages] == [
-        ("user", "Plan my week", "complete"),
-        ("assistant", "Sure.", "complete"),
-        ("user", "More", "complete"),
-        ("assistant", "cut", "length"),
-    ]
+    assert saved_rows(path) == expected
 
 
 async def test_retry_replaces_the_saved_reply(server: FakeOpenAIServer, tmp_path: Path) -> None:
@@ -68,12 +88,9 @@ async def test_retry_replaces_the_saved_reply(server: FakeOpenAIServer, tmp_path
         await chat(pilot, "hello")
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: len(server.requests) == 2 and not app.is_streaming)
-        await pilot.pause(0.3)
-    stored = Store(path).load(Store(path).latest_id() or 0)
-    assert [(m.role, m.content, m.state) for m in stored.messages] == [
-        ("user", "hello", "complete"),
-        ("assistant", "Second try.", "complete"),
-    ]
+        expected = [("user", "hello", "complete"), ("assistant", "Second try.", "complete")]
+        await wait_for(pilot, lambda: saved_rows(path) == expected)
+    assert saved_rows(path) == expected
 
 
 async def test_clear_starts_a_new_conversation_and_keeps_the_old(
@@ -85,9 +102,8 @@ async def test_clear_starts_a_new_conversation_and_keeps_the_old(
         await chat(pilot, "first chat")
         await pilot.press("ctrl+l")
         await chat(pilot, "second chat")
-        await pilot.pause(0.3)
-    titles = [c.title for c in Store(path).list_conversations()]
-    assert titles == ["second chat", "first chat"]
+        await wait_for(pilot, lambda: saved_titles(path) == ["second chat", "first chat"])
+    assert saved_titles(path) == ["second chat", "first chat"]
 
 
 async def test_list_screen_opens_searches_renames_and_deletes(
@@ -192,9 +208,7 @@ def test_a_killed_process_loses_at_most_a_second(server: FakeOpenAIServer, tmp_p
     )
     try:
         read_until(terminal, 5.0, done=b"Enter sends")
-        os.write(terminal, b"count for me")
-        time.sleep(0.2)
-        os.write(terminal, b"\r")
+        send_message(terminal, "count for me")
         server.wait_for_requests(1, timeout=10)
         started = time.monotonic()
         read_until(terminal, 3.0)

@@ -17,7 +17,15 @@ from chat_tui.widgets.status_bar import StatusBar
 from chat_tui.widgets.transcript import Transcript
 from tests.conftest import compatible_settings, screen_text
 from tests.openai_server import TextReply
-from tests.test_app import FAST_RETRY, SIZE, chat, replies, wait_for
+from tests.test_app import (
+    FAST_RETRY,
+    SIZE,
+    chat,
+    choose_in_palette,
+    replies,
+    run_from_palette,
+    wait_for,
+)
 from tests.test_faults import words
 
 if TYPE_CHECKING:
@@ -206,9 +214,7 @@ async def test_copy_falls_back_to_a_file_when_no_program_takes_it(
     app = app_for(server, tmp_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await chat(pilot, "hi")
-        await pilot.press("ctrl+p", *"copy last reply")
-        await pilot.pause(0.3)  # the palette searches as it is typed into
-        await pilot.press("enter")
+        await run_from_palette(pilot, "copy last reply", "Copy last reply")
         fallback = tmp_path / "clipboard.txt"
         await wait_for(pilot, lambda: fallback.exists())
         assert fallback.read_text() == "Only text. ```\nx = 1\n```"
@@ -330,9 +336,8 @@ async def test_a_theme_chosen_in_the_palette_is_remembered(
     config.write_text('# my settings\n[profiles.local]\nmodel = "m"\n')
     app = app_for(server, tmp_path, config=load_config(config))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+p", *"theme", "enter")
-        await pilot.pause(0.3)
-        await pilot.press(*"nord", "enter")
+        await run_from_palette(pilot, "theme", "Theme")
+        await choose_in_palette(pilot, "nord", "nord")  # the theme chooser, a palette too
         await wait_for(pilot, lambda: app.theme == "nord")
     assert load_config(config).theme == "nord"
     assert "# my settings" in config.read_text()  # the rest of the file is kept
