@@ -17,7 +17,7 @@ from chat_tui.client import ChatClient
 from chat_tui.screens.conversations import ConversationsScreen
 from chat_tui.store import AsyncStore, Store
 from chat_tui.widgets.transcript import Transcript
-from tests.conftest import compatible_settings, screen_text
+from tests.conftest import compatible_settings, notice_texts, screen_text
 from tests.openai_server import ErrorReply, TextReply
 from tests.test_app import FAST_RETRY, SIZE, chat, replies, wait_for
 from tests.test_terminal import read_until, start_in_pty
@@ -175,10 +175,10 @@ async def test_a_damaged_database_does_not_stop_the_chat(
     path.write_bytes(b"garbage" * 1000)
     app = saving_app(server, path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        text = " ".join(screen_text(app).split())
-        assert "Conversations are not being saved" in text
-        assert "the database is damaged" in text
+        await wait_for(pilot, lambda: bool(notice_texts(app)))
+        [notice] = notice_texts(app)
+        assert notice.startswith("Conversations are not being saved\n")
+        assert f"{path}: the database is damaged" in notice
         await chat(pilot, "still works")
         assert "still works" in screen_text(app)
         assert len(server.requests) == 1
