@@ -29,10 +29,10 @@ from chat_tui.collector import Collector
 from chat_tui.config_file import ConfigFile, config_path, load_config, save_profile, save_theme
 from chat_tui.conversation import Conversation, Message, ReplyState, Role
 from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, TextDelta
-from chat_tui.export import ExportFormatError, from_json, to_json, to_markdown
+from chat_tui.export import ExportFormatError, read_export, to_json, to_markdown, write_export
 from chat_tui.failures import log_path, record, summary
 from chat_tui.input_history import HISTORY_SIZE
-from chat_tui.recorder import Recorder
+from chat_tui.recorder import Recorder, checked_settings
 from chat_tui.reply_stats import ReplyStats, StatsMeter
 from chat_tui.screens.code_picker import CodePicker
 from chat_tui.screens.conversations import NEW_CONVERSATION, ConversationsScreen, TextPrompt
@@ -215,7 +215,7 @@ class ChatApp(App[None]):
         self._streaming: tuple[Message, AssistantMessage] | None = None
         # Conversations are saved as they happen; without a database, in memory only.
         self.store = store or AsyncStore(lambda: Store(None))
-        self.recorder = Recorder(self.store, self._saving_failed)
+        self.recorder = Recorder(self.store, self._saving_failed, self._saving_resumed)
         self._open_at_start = open_conversation
         self._theme_timer: Timer | None = None
         self.collector = Collector()
@@ -392,20 +392,40 @@ class ChatApp(App[None]):
     async def _open_store(self) -> None:
         try:
             await self.store.open()
+            prompts = await self.store.call(self.store.store.recent_prompts, HISTORY_SIZE)
         except StoreError as exc:
             # A damaged or locked database must not cost the user their chat: go on in memory.
+            await self.store.close()
             self.store = AsyncStore(lambda: Store(None))
             await self.store.open()
-            self.recorder = Recorder(self.store, self._saving_failed)
+            self.recorder = Recorder(self.store, self._saving_failed, self._saving_resumed)
+            self.query_one(StatusBar).problem = f"Not saved: {exc.reason}"
             await self._notice("Conversations are not being saved", [str(exc)])
             return
-        prompts = await self.store.call(self.store.store.recent_prompts, HISTORY_SIZE)
         self.query_one(PromptInput).prompts.prepend(prompts)
         if self._open_at_start is not None:
             await self.open_conversation(self._open_at_start)
 
     def _saving_failed(self, message: str) -> None:
-        self.notify(message, severity="error", timeout=10, markup=False)
+        # The status line says so for as long as it lasts; the toast says it all, once.
+        failing = self.recorder.failing
+        for bar in self.query(StatusBar):  # none once the app is closing
+            bar.problem = f"Not saved: {failing.reason}; retrying" if failing else ""
+        self.notify(visible(message), severity="error", timeout=10, markup=False)
+
+    def _saving_resumed(self) -> None:
+        for bar in self.query(StatusBar):
+            bar.problem = ""
+        self.notify("Saving again: the conversation is saved up to date.", markup=False)
+
+    def _store_failed(self, exc: StoreError) -> None:
+        """A read or change of the saved conversations failed: say so; the chat goes on."""
+        self.notify(
+            visible(f"The saved conversations cannot be used: {exc}"),
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
 
     async def _save(self) -> None:
         await self.recorder.save(self.conversation, self.settings, self.resolved.profile)
@@ -417,7 +437,8 @@ class ChatApp(App[None]):
 
     def _checkpoint(self) -> None:
         # A streaming reply is written at least every second: a crash loses at most that.
-        if self.is_streaming:
+        # After a failure, saving is retried as often, so it resumes by itself.
+        if (self.is_streaming or self.recorder.failing) and not self.recorder.busy:
             self._save_soon()
 
     async def _notice(self, title: str, lines: Iterable[str]) -> None:
@@ -615,7 +636,10 @@ class ChatApp(App[None]):
             elif conversation_id is not None and conversation_id != self.conversation.id:
                 await self.open_conversation(conversation_id)
             elif self.conversation.id is not None:
-                await self._forget_if_deleted()
+                try:
+                    await self._forget_if_deleted()
+                except StoreError as exc:
+                    self._store_failed(exc)
 
         self.push_screen(ConversationsScreen(self.store, self.conversation.id), chosen)
 
@@ -632,15 +656,24 @@ class ChatApp(App[None]):
         if self.conversation.id is None or not self._store_ready():
             self.notify("Nothing to export yet: send a message first.", markup=False)
             return
-        stored = await self.store.call(self.store.store.load, self.conversation.id)
-        text = to_json(stored) if format == "json" else to_markdown(stored)
-        path = Path.cwd() / f"chat-{stored.id}.{format}"
         try:
-            await asyncio.to_thread(path.write_text, text, encoding="utf-8")
-        except OSError as exc:
-            self.notify(f"Could not write {path}: {exc}", severity="error", markup=False)
+            stored = await self.store.call(self.store.store.load, self.conversation.id)
+        except KeyError:  # deleted from another window meanwhile
+            self.notify("Nothing to export: this conversation is no longer saved.", markup=False)
             return
-        self.notify(f"Exported to {path}", markup=False)
+        except StoreError as exc:
+            self._store_failed(exc)
+            return
+        text = to_json(stored) if format == "json" else to_markdown(stored)
+        wanted = Path.cwd() / f"chat-{stored.id}.{format}"
+        try:
+            # Never over a file already there: the next free name, and the notice says so.
+            path = await asyncio.to_thread(write_export, wanted, text, overwrite=False)
+        except OSError as exc:
+            self.notify(visible(f"Could not write {wanted}: {exc}"), severity="error", markup=False)
+            return
+        kept = f" ({wanted.name} was there already, and is left as it was)"
+        self.notify(visible(f"Exported to {path}{kept if path != wanted else ''}."), markup=False)
 
     def action_import(self) -> None:
         if not self._store_ready():
@@ -651,14 +684,20 @@ class ChatApp(App[None]):
                 return
             path = Path(name.strip()).expanduser()  # noqa: ASYNC240 - no I/O
             try:
-                text = await asyncio.to_thread(path.read_text, encoding="utf-8")
-                conversation = from_json(text)
-            except (OSError, UnicodeDecodeError, ExportFormatError) as exc:
-                self.notify(f"Cannot import {path}: {exc}", severity="error", markup=False)
+                imported = await asyncio.to_thread(read_export, path)
+                new_id = await self.store.call(
+                    self.store.store.import_conversation, imported.conversation
+                )
+            except (OSError, ExportFormatError, StoreError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                self.notify(
+                    visible(f"Cannot import {path}: {reason}"), severity="error", markup=False
+                )
                 return
-            new_id = await self.store.call(self.store.store.import_conversation, conversation)
             await self.open_conversation(new_id)
-            self.notify(f"Imported {path} as a new conversation.", markup=False)
+            self.notify(visible(f"Imported {path} as a new conversation."), markup=False)
+            if imported.left_out:
+                await self._notice("Some of the file's settings were left out", imported.left_out)
 
         self.push_screen(TextPrompt("Import a conversation: path of the JSON file", ""), chosen)
 
@@ -741,6 +780,12 @@ class ChatApp(App[None]):
         except KeyError:
             self.notify(f"No saved conversation {conversation_id}.", severity="error")
             return
+        except StoreError as exc:
+            self._store_failed(exc)
+            return
+        # Only the user's and the model's messages: a system message among them (an earlier
+        # version imported files with some) would be sent as an unseen instruction.
+        kept = [m for m in stored.messages if m.role in (Role.USER, Role.ASSISTANT)]
         conversation = Conversation(
             stored.system_prompt,
             [
@@ -751,14 +796,15 @@ class ChatApp(App[None]):
                     m.id,
                     ReplyStats.from_dict(m.stats),
                 )
-                for m in stored.messages
+                for m in kept
             ],
             stored.id,
         )
         await self._switch_to(conversation)
         self.recorder.adopt(conversation)
         self.query_one(SettingsPanel).show_system_prompt(conversation.system_prompt)
-        generation = {key: stored.settings.get(key) for key in ("temperature", "max_tokens")}
+        settings, left_out = checked_settings(stored.settings)
+        generation = {key: settings.get(key) for key in ("temperature", "max_tokens")}
         if stored.profile in self.config.profiles and stored.profile != self.resolved.profile:
             await self.use_profile(stored.profile)
         self.settings = self.settings.with_changes(**generation)
@@ -770,6 +816,13 @@ class ChatApp(App[None]):
         transcript.scroll_end(animate=False)
         self.sub_title = self.settings.target
         self.action_focus_prompt()
+        if skipped := len(stored.messages) - len(kept):
+            left_out.append(
+                f"{skipped} of its messages, neither yours nor the model's (a system message "
+                "from an imported file), are neither shown nor sent."
+            )
+        if left_out:
+            await self._notice("Some of this saved conversation could not be used", left_out)
 
     @staticmethod
     def _view_for(message: Message) -> UserMessage | AssistantMessage:

@@ -6,12 +6,13 @@ import argparse
 import os
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 from chat_tui import __version__
 from chat_tui.config_file import config_path, load_config
 from chat_tui.console import ASK_EPILOG, run_ask
-from chat_tui.export import ExportFormatError, from_json, to_json, to_markdown
+from chat_tui.export import ExportFormatError, read_export, to_json, to_markdown, write_export
 from chat_tui.settings import ENVIRONMENT_HELP, Provider
 from chat_tui.settings_sources import Flags, describe, load_settings
 from chat_tui.store import DATABASE_NAME, AsyncStore, Store, StoreError, default_data_dir
@@ -106,12 +107,11 @@ def database_path(data_dir: Path | None) -> Path:
 
 
 def run_store_command(args: argparse.Namespace) -> int:
-    """--list, export and import: no app, plain output, a message and status 1 on failure."""
+    """--list, export and import: no app, plain output, one line and status 1 on failure."""
     try:
         store = Store(database_path(args.data_dir))
     except StoreError as exc:
-        print(f"chat-tui: {exc}", file=sys.stderr)
-        return 1
+        return _failed(str(exc))
     try:
         if args.list:
             for item in store.list_conversations():
@@ -119,22 +119,40 @@ def run_store_command(args: argparse.Namespace) -> int:
                 print(f"{item.id:>5}  {when}  {item.message_count:>4} msgs  {visible(item.title)}")
             return 0
         if args.command == "import":
-            conversation = from_json(args.file.read_text(encoding="utf-8"))
-            print(store.import_conversation(conversation))
+            imported = read_export(args.file)
+            for problem in imported.left_out:
+                _warn(f"{args.file}: setting left out: {problem}")
+            print(store.import_conversation(imported.conversation))
             return 0
         conversation = store.load(args.id)
         text = to_json(conversation) if args.format == "json" else to_markdown(conversation)
         if args.output is not None:
-            args.output.write_text(text, encoding="utf-8")
+            write_export(args.output, text, overwrite=True)  # named on purpose: replaced
         else:
-            sys.stdout.write(text)
+            # JSON keeps the model's text exact for a program; a terminal would act on it.
+            sys.stdout.write(visible(text) if sys.stdout.isatty() else text)
         return 0
     except KeyError:
-        print(f"chat-tui: no saved conversation {args.id} (see --list)", file=sys.stderr)
-    except (OSError, ExportFormatError) as exc:
-        print(f"chat-tui: {getattr(args, 'file', '')}: {exc}", file=sys.stderr)
+        return _failed(f"no saved conversation {args.id} (see --list)")
+    except StoreError as exc:
+        return _failed(str(exc))
+    except ExportFormatError as exc:
+        return _failed(f"{args.file}: {exc}")
+    except OSError as exc:
+        path = args.file if args.command == "import" else args.output or "stdout"
+        return _failed(f"{path}: {exc.strerror or exc}")
     finally:
-        store.close()
+        with suppress(StoreError):
+            store.close()
+
+
+def _warn(message: str) -> None:
+    print(f"chat-tui: {visible(message)}", file=sys.stderr)
+
+
+def _failed(message: str) -> int:
+    """Say why a command failed, in one line on stderr; its exit status."""
+    _warn(" ".join(message.splitlines()))
     return 1
 
 
@@ -176,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             resume = store.latest_id()
             store.close()
         except StoreError as exc:
-            print(f"chat-tui: {exc}", file=sys.stderr)
+            _warn(str(exc))
     store = AsyncStore(lambda: Store(path))
     app = ChatApp(resolved, config=config, store=store, open_conversation=resume)
     app.run()

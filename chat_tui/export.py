@@ -1,24 +1,53 @@
 """Conversations as files: Markdown to read, JSON to keep and import back.
 
 Exports hold the system prompt, the messages with how each reply ended, and the settings
-without any secret (the store never has one to give).
+without any secret (the store never has one to give). They are written owner-only, like the
+database they come from. Markdown is for reading, so its text passes `visible()`; JSON keeps the
+text exact (JSON escapes control characters).
+
+An imported file is untrusted: everything in it is checked before any of it is stored.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from chat_tui.recorder import checked_settings
+from chat_tui.reply_stats import ReplyStats
 from chat_tui.store import StoredConversation, StoredMessage
+from chat_tui.text import visible
 
 FORMAT = "chat-tui-conversation"
 FORMAT_VERSION = 1
-_ROLES = {"user", "assistant", "system"}
+# chat-tui never writes a system message among the messages: its instructions are the system
+# prompt, which the sidebar shows. A file with one was made or edited elsewhere, and the message
+# would be sent as an instruction the user never sees as one (drawn like a reply, or buried in
+# a long history). Refusing the file is the sound choice: showing it as "system" would still
+# let a file slip instructions into a conversation the user carries on.
+_ROLES = {"user", "assistant"}
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+_MB = 1024 * 1024
+# Without O_NOFOLLOW (Windows), O_EXCL alone still refuses a name that exists as a link.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_FREE_NAME_TRIES = 1000
 
 
 class ExportFormatError(ValueError):
     """A file that is not a chat-tui conversation export; the message says what is wrong."""
+
+
+@dataclass(slots=True)
+class Imported:
+    """A conversation read from an export, and a sentence for each setting left out of it."""
+
+    conversation: StoredConversation
+    left_out: list[str] = field(default_factory=list)
 
 
 def to_json(conversation: StoredConversation) -> str:
@@ -47,39 +76,104 @@ def _message_document(message: StoredMessage) -> dict[str, Any]:
     return document
 
 
-def from_json(text: str) -> StoredConversation:
+def read_export(path: Path) -> Imported:
+    """Read and check the JSON export at `path`: ExportFormatError (or OSError) says why not.
+
+    A file over MAX_IMPORT_BYTES is refused before it is read whole.
+    """
+    with path.open("rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        data = file.read(MAX_IMPORT_BYTES + 1) if size <= MAX_IMPORT_BYTES else b""
+    if size > MAX_IMPORT_BYTES or len(data) > MAX_IMPORT_BYTES:  # a device or a growing file
+        raise ExportFormatError(
+            f"the file is over {MAX_IMPORT_BYTES // _MB} MB, more than chat-tui imports; "
+            "it was not read"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ExportFormatError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start:,})"
+        ) from None
+    return from_json(text)
+
+
+def from_json(text: str) -> Imported:
+    """Check an export's text: ExportFormatError says what is wrong with it."""
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise ExportFormatError("not a conversation: its JSON is nested too deeply") from None
     except ValueError as exc:
         raise ExportFormatError(f"not JSON: {exc}") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ExportFormatError(f'not a chat-tui conversation (no "format": "{FORMAT}")')
     if document.get("version") != FORMAT_VERSION:
         raise ExportFormatError(f"unsupported version {document.get('version')!r}")
-    messages = []
-    for index, item in enumerate(document.get("messages") or []):
-        if not isinstance(item, dict) or item.get("role") not in _ROLES:
-            raise ExportFormatError(f"message {index + 1} has no valid role")
-        content = item.get("content")
-        if not isinstance(content, str):
-            raise ExportFormatError(f"message {index + 1} has no text content")
-        state = str(item.get("state") or "complete")
-        stats = item.get("stats") if isinstance(item.get("stats"), dict) else None
-        messages.append(StoredMessage(item["role"], content, state, stats=stats))
-    settings = document.get("settings") if isinstance(document.get("settings"), dict) else {}
-    settings.pop("api_key", None)
+    items = document.get("messages") or []
+    if not isinstance(items, list):
+        raise ExportFormatError('"messages" is not a list of messages')
+    messages = [_message(number, item) for number, item in enumerate(items, 1)]
+    settings = document.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise ExportFormatError('"settings" is not an object')
+    kept, left_out = checked_settings(settings)
+    profile = _text(document, "profile", "the profile", None)
     now = time.time()
-    return StoredConversation(
+    conversation = StoredConversation(
         0,
-        str(document.get("title") or "Imported chat"),
+        _text(document, "title", "the title", None) or "Imported chat",
         now,
         now,
-        str(document.get("system_prompt") or ""),
-        document.get("profile") if isinstance(document.get("profile"), str) else None,
-        settings,
+        _text(document, "system_prompt", "the system prompt", ""),
+        profile or None,
+        kept,
         messages,
         len(messages),
     )
+    _check_encodable(conversation)
+    return Imported(conversation, left_out)
+
+
+def _message(number: int, item: object) -> StoredMessage:
+    if not isinstance(item, dict):
+        raise ExportFormatError(f"message {number} is not an object")
+    role = item.get("role")
+    if role == "system":
+        raise ExportFormatError(
+            f"message {number} is a system message: chat-tui keeps instructions in the system "
+            "prompt, never among the messages, so this file was not written by chat-tui and "
+            "could carry hidden instructions"
+        )
+    if role not in _ROLES:
+        raise ExportFormatError(f"message {number} has no valid role")
+    content = item.get("content")
+    if not isinstance(content, str):
+        raise ExportFormatError(f"message {number} has no text content")
+    state = _text(item, "state", f"message {number}'s state", "complete") or "complete"
+    stats = ReplyStats.from_dict(item.get("stats"))  # only what a footer can show
+    return StoredMessage(role, content, state, stats=stats.to_dict() if stats else None)
+
+
+def _text(document: dict[str, Any], key: str, what: str, default: str | None) -> str | None:
+    value = document.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise ExportFormatError(f"{what} is not text")
+    return value
+
+
+def _check_encodable(conversation: StoredConversation) -> None:
+    # JSON can spell a lone UTF-16 surrogate (\ud800), which is no character: it could be
+    # neither stored nor shown. Everything kept is in the JSON export, so one encode finds any.
+    try:
+        to_json(conversation).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(exc.object[exc.start])
+        raise ExportFormatError(
+            f"it holds U+{code:04X}, half of a UTF-16 surrogate pair, which is not text"
+        ) from None
 
 
 _STATE_NOTES = {
@@ -94,6 +188,7 @@ _STATE_NOTES = {
 
 
 def to_markdown(conversation: StoredConversation) -> str:
+    """The conversation to read: control characters made visible, wherever it is printed."""
     lines = [f"# {conversation.title}", "", f"_Saved {_iso(conversation.updated)}_", ""]
     model = conversation.settings.get("model")
     if model:
@@ -105,7 +200,42 @@ def to_markdown(conversation: StoredConversation) -> str:
         lines += [f"## {heading}", "", message.content.rstrip(), ""]
         if note := _STATE_NOTES.get(message.state):
             lines += [f"_({note})_", ""]
-    return "\n".join(lines)
+    return visible("\n".join(lines))
+
+
+def write_export(path: Path, text: str, *, overwrite: bool) -> Path:
+    """Write an export owner-only (0600) and whole; returns the file written.
+
+    With `overwrite`, `path` is replaced in one step: a symlink there is replaced, never
+    followed to the file it points at. Without, nothing that exists at `path` (a file or a
+    symlink) is touched: the first free name of `chat-3-2.md`, `chat-3-3.md`, … is used.
+    """
+    data = text.encode("utf-8")
+    if overwrite:
+        descriptor, temporary = tempfile.mkstemp(prefix=".chat-tui-", dir=path.parent)
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return path
+    for number in range(1, _FREE_NAME_TRIES + 1):
+        candidate = path if number == 1 else path.with_stem(f"{path.stem}-{number}")
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
+            descriptor = os.open(candidate, flags, 0o600)
+        except FileExistsError:
+            continue
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(data)
+        except BaseException:
+            candidate.unlink(missing_ok=True)
+            raise
+        return candidate
+    raise FileExistsError(f"{path} and the next {_FREE_NAME_TRIES - 1} names are all taken")
 
 
 def _quote(text: str) -> str:

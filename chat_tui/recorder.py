@@ -2,20 +2,30 @@
 
 `save()` is idempotent: it creates what is new and updates what changed, so the app calls it
 whenever something happened (a message sent, a second of streaming, a reply ended) without
-tracking what is already written. If the database fails, saving stops, the user is told once,
-and the chat goes on in memory.
+tracking what is already written. If the database fails, the user is told, the chat goes on in
+memory, and the next save that works writes everything that was missed: saving resumes by
+itself once the database can be written again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from chat_tui.settings import (
+    Auth,
+    Provider,
+    SettingsError,
+    parse_api_version,
+    parse_endpoint,
+    parse_max_tokens,
+    parse_temperature,
+    parse_text,
+)
 from chat_tui.store import StoreError, title_for
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
     from chat_tui.conversation import Conversation, Message
     from chat_tui.settings import Settings
@@ -35,19 +45,73 @@ def saved_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
+# Each setting a conversation keeps, parsed as the sidebar parses what is typed into it.
+_SETTING_PARSERS: dict[str, Callable[[str], object]] = {
+    "provider": Provider,
+    "endpoint": parse_endpoint,
+    "model": parse_text,
+    "api_version": parse_api_version,
+    "auth": Auth,
+    "temperature": parse_temperature,
+    "max_tokens": parse_max_tokens,
+}
+
+
+def checked_settings(kept: Mapping[str, object]) -> tuple[dict[str, Any], list[str]]:
+    """A conversation's settings read back from a file or the store, each value checked as the
+    sidebar checks it: those that pass, and a sentence for each that does not (left out).
+
+    Keys chat-tui does not keep (the API key among them) are left out without a word.
+    """
+    settings: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in kept.items():
+        parse = _SETTING_PARSERS.get(key)
+        if parse is None:
+            continue
+        if value is None:  # not set: the server's default
+            settings[key] = None
+            continue
+        try:
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise SettingsError(f"{type(value).__name__} is not a setting's value.")
+            parsed = parse(str(value))
+        except (SettingsError, ValueError) as exc:
+            problems.append(f"{key}: {exc}")
+            continue
+        settings[key] = parsed.value if isinstance(parsed, Provider | Auth) else parsed
+    return settings, problems
+
+
 def _written(message: Message) -> tuple[int, str, bool]:
     return (len(message.content), message.state.value, message.stats is not None)
 
 
 class Recorder:
-    def __init__(self, store: AsyncStore, on_error: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        store: AsyncStore,
+        on_error: Callable[[str], None],
+        on_resumed: Callable[[], None] | None = None,
+    ) -> None:
         self._store = store
         self._on_error = on_error
+        self._on_resumed = on_resumed
         self._lock = asyncio.Lock()
         # message id -> (length, state, has stats) as written
         self._saved: dict[int, tuple[int, str, bool]] = {}
         self._meta: dict[int, tuple[str, str | None, dict[str, Any]]] = {}
-        self.enabled = True
+        # Why saving fails, until a save works again (the status line shows it meanwhile).
+        self.failing: StoreError | None = None
+        # What a failed save left unwritten: conversations put aside meanwhile (cleared,
+        # switched from) and messages taken out; each later save tries them first.
+        self._behind: dict[int, tuple[Conversation, Settings, str | None]] = {}
+        self._unforgotten: list[int] = []
+
+    @property
+    def busy(self) -> bool:
+        """A save is running (retrying while one waits for a lock would only pile up)."""
+        return self._lock.locked()
 
     def adopt(self, conversation: Conversation) -> None:
         """A conversation just loaded from the store: everything in it is saved already."""
@@ -60,13 +124,20 @@ class Recorder:
     ) -> None:
         # Before the database is open nothing is written; being idempotent, the next save
         # catches up with everything.
-        if not self.enabled or not conversation.messages or not self._store.is_open:
+        if not self._store.is_open:
             return
         async with self._lock:
+            if conversation.messages:
+                self._behind[id(conversation)] = (conversation, settings, profile)
             try:
-                await self._save(conversation, settings, profile)
-            except (StoreError, sqlite3.Error, OSError) as exc:
+                await self._forget()
+                for key, (behind, kept, name) in list(self._behind.items()):
+                    await self._save(behind, kept, name)
+                    del self._behind[key]
+            except (StoreError, OSError) as exc:
                 self._fail(exc)
+            else:
+                self._resume()
 
     async def _save(
         self, conversation: Conversation, settings: Settings, profile: str | None
@@ -111,16 +182,35 @@ class Recorder:
 
     async def forget(self, messages: Iterable[Message]) -> None:
         """Delete messages taken out of the conversation (a retried reply, a dropped turn)."""
-        ids = [m.id for m in messages if m.id is not None]
-        if not self.enabled or not ids or not self._store.is_open:
+        self._unforgotten += [m.id for m in messages if m.id is not None]
+        if not self._unforgotten or not self._store.is_open:
             return
         async with self._lock:
             try:
-                await self._store.call(self._store.store.delete_messages, ids)
-            except (StoreError, sqlite3.Error, OSError) as exc:
+                await self._forget()
+            except (StoreError, OSError) as exc:
                 self._fail(exc)
 
-    def _fail(self, exc: BaseException) -> None:
-        self.enabled = False
-        where = self._store.store.path or "memory"
-        self._on_error(f"Saving to {where} failed ({exc}); this chat goes on in memory only.")
+    async def _forget(self) -> None:
+        ids = self._unforgotten[:]  # forget() may add more meanwhile, at the end
+        if ids:
+            await self._store.call(self._store.store.delete_messages, ids)
+            del self._unforgotten[: len(ids)]
+
+    def _fail(self, exc: StoreError | OSError) -> None:
+        problem = (
+            exc if isinstance(exc, StoreError) else StoreError(self._store.store.path, str(exc))
+        )
+        told = self.failing is not None and self.failing.reason == problem.reason
+        self.failing = problem
+        if not told:
+            self._on_error(
+                f"Saving failed: {problem}. This chat goes on in memory, and is saved as soon "
+                "as the database can be written again."
+            )
+
+    def _resume(self) -> None:
+        if self.failing is not None:
+            self.failing = None
+            if self._on_resumed is not None:
+                self._on_resumed()

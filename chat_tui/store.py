@@ -2,7 +2,10 @@
 
 The database is in WAL mode, so two chat-tui processes can write at once; its schema is versioned
 (`PRAGMA user_version`) and migrated step by step. No secret is ever written: a conversation keeps
-its connection settings without the API key.
+its connection settings without the API key. Conversations are private all the same: the data
+directory is owner-only (0700), and so are the database and its -wal and -shm files (0600).
+
+Every SQLite failure leaves the store as a StoreError naming the file and saying what is wrong.
 
 `Store` is synchronous; `AsyncStore` runs it on one thread of its own, off the event loop.
 """
@@ -10,13 +13,17 @@ its connection settings without the API key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
+import os
 import sqlite3
+import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,7 +60,34 @@ SCHEMA_VERSION = max(MIGRATIONS)
 
 
 class StoreError(Exception):
-    """The database cannot be used (corrupt, locked, unwritable); the message says which file."""
+    """The database cannot be used (corrupt, locked, unwritable); the message says which file.
+
+    `reason` says what is wrong in a few words, fit for a status line; the message adds the
+    file and SQLite's own words (`detail`).
+    """
+
+    def __init__(self, path: Path | None, reason: str, detail: str = "") -> None:
+        where = path if path is not None else "memory"
+        super().__init__(f"{where}: {reason}" + (f" ({detail})" if detail else ""))
+        self.reason = reason
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _reported(method: Callable[Concatenate[Store, P], T]) -> Callable[Concatenate[Store, P], T]:
+    """Any SQLite failure in `method` becomes a StoreError: callers handle one kind of error,
+    and a damaged page found in the middle of a query is reported like any other."""
+
+    @functools.wraps(method)
+    def checked(self: Store, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, UnicodeEncodeError) as exc:  # the latter: a lone surrogate
+            raise _failure(self.path, exc) from exc
+
+    return checked
 
 
 def default_data_dir(env: dict[str, str]) -> Path:
@@ -90,14 +124,19 @@ class StoredConversation:
 class Store:
     """One SQLite database of conversations. Use from a single thread."""
 
-    def __init__(self, path: Path | None) -> None:
-        """Open (and migrate) the database at `path`; None keeps everything in memory."""
+    def __init__(self, path: Path | None, *, timeout: float = 5.0) -> None:
+        """Open (and migrate) the database at `path`; None keeps everything in memory.
+
+        `timeout` is how long a write waits for another process's lock before failing.
+        """
         self.path = path
         try:
             if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                _make_private(path)
             self._db = sqlite3.connect(
-                str(path) if path is not None else ":memory:", timeout=5.0, isolation_level=None
+                str(path) if path is not None else ":memory:",
+                timeout=timeout,
+                isolation_level=None,
             )
             self._db.execute("PRAGMA foreign_keys = ON")
             if path is not None:
@@ -105,17 +144,30 @@ class Store:
                 self._db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"{path}: {_reason(exc)}") from exc
+            raise _failure(path, exc) from exc
 
     @property
     def version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
+    @_reported
+    def check(self) -> None:
+        """StoreError if SQLite finds damage anywhere in the file, not only in its header.
+
+        A quick check reads every page once (milliseconds for a typical database, well under a
+        second for a large one), so it runs on the store's thread, never on the UI's.
+        """
+        rows = self._db.execute("PRAGMA quick_check(3)").fetchall()
+        found = [str(row[0]) for row in rows if row[0] != "ok"]
+        if found:
+            problems = "; ".join(line for text in found for line in text.splitlines()[-3:])
+            raise StoreError(self.path, "the database is damaged", problems)
+
     def _migrate(self) -> None:
         current = self.version
         if current > SCHEMA_VERSION:
             raise StoreError(
-                f"{self.path}: written by a newer chat-tui (schema {current}); please upgrade"
+                self.path, f"written by a newer chat-tui (schema {current}); please upgrade"
             )
         for version in range(current + 1, SCHEMA_VERSION + 1):
             with self._transaction():  # a step applies whole or not at all
@@ -130,11 +182,13 @@ class Store:
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
 
+    @_reported
     def close(self) -> None:
         self._db.close()
 
     # -- writing ---------------------------------------------------------------------------
 
+    @_reported
     def create_conversation(
         self,
         title: str,
@@ -142,15 +196,21 @@ class Store:
         profile: str | None = None,
         settings: dict[str, Any] | None = None,
     ) -> int:
-        now = time.time()
         with self._transaction():
-            cursor = self._db.execute(
-                "INSERT INTO conversations (title, created, updated, system_prompt, profile,"
-                " settings) VALUES (?, ?, ?, ?, ?, ?)",
-                (title, now, now, system_prompt, profile, json.dumps(settings or {})),
-            )
+            return self._insert_conversation(title, system_prompt, profile, settings)
+
+    def _insert_conversation(
+        self, title: str, system_prompt: str, profile: str | None, settings: dict[str, Any] | None
+    ) -> int:
+        now = time.time()
+        cursor = self._db.execute(
+            "INSERT INTO conversations (title, created, updated, system_prompt, profile,"
+            " settings) VALUES (?, ?, ?, ?, ?, ?)",
+            (title, now, now, system_prompt, profile, json.dumps(settings or {})),
+        )
         return int(cursor.lastrowid or 0)
 
+    @_reported
     def add_message(
         self,
         conversation_id: int,
@@ -159,16 +219,27 @@ class Store:
         state: str,
         stats: dict[str, Any] | None = None,
     ) -> int:
-        now = time.time()
         with self._transaction():
-            cursor = self._db.execute(
-                "INSERT INTO messages (conversation_id, role, content, state, created, usage)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, role, content, state, now, _json_or_null(stats)),
-            )
-            self._touch(conversation_id, now)
+            return self._insert_message(conversation_id, role, content, state, stats)
+
+    def _insert_message(
+        self,
+        conversation_id: int,
+        role: str,
+        content: str,
+        state: str,
+        stats: dict[str, Any] | None,
+    ) -> int:
+        now = time.time()
+        cursor = self._db.execute(
+            "INSERT INTO messages (conversation_id, role, content, state, created, usage)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (conversation_id, role, content, state, now, _json_or_null(stats)),
+        )
+        self._touch(conversation_id, now)
         return int(cursor.lastrowid or 0)
 
+    @_reported
     def update_message(
         self, message_id: int, content: str, state: str, stats: dict[str, Any] | None = None
     ) -> None:
@@ -178,10 +249,12 @@ class Store:
                 (content, state, _json_or_null(stats), message_id),
             )
 
+    @_reported
     def delete_messages(self, message_ids: list[int]) -> None:
         with self._transaction():
             self._db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in message_ids])
 
+    @_reported
     def update_conversation(self, conversation_id: int, **fields: Any) -> None:
         allowed = {"title", "system_prompt", "profile", "settings"}
         if unknown := set(fields) - allowed:
@@ -196,6 +269,7 @@ class Store:
             )
             self._touch(conversation_id, time.time())
 
+    @_reported
     def delete_conversation(self, conversation_id: int) -> None:
         with self._transaction():
             self._db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
@@ -207,6 +281,7 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------------
 
+    @_reported
     def list_conversations(self, search: str = "") -> list[StoredConversation]:
         """Newest first; `search` matches titles and message text, case-insensitively."""
         query = (
@@ -225,6 +300,7 @@ class Store:
         query += " ORDER BY c.updated DESC, c.id DESC"
         return [_conversation(row) for row in self._db.execute(query, parameters)]
 
+    @_reported
     def load(self, conversation_id: int) -> StoredConversation:
         row = self._db.execute(
             "SELECT id, title, created, updated, system_prompt, profile, settings, 0"
@@ -245,6 +321,7 @@ class Store:
         conversation.message_count = len(conversation.messages)
         return conversation
 
+    @_reported
     def recent_prompts(self, limit: int) -> list[str]:
         """The user's latest messages across all conversations, oldest first."""
         rows = self._db.execute(
@@ -252,22 +329,28 @@ class Store:
         ).fetchall()
         return [content for (content,) in reversed(rows)]
 
+    @_reported
     def latest_id(self) -> int | None:
         row = self._db.execute(
             "SELECT id FROM conversations ORDER BY updated DESC, id DESC LIMIT 1"
         ).fetchone()
         return int(row[0]) if row else None
 
+    @_reported
     def import_conversation(self, conversation: StoredConversation) -> int:
-        """Add a copy of `conversation` (e.g. from an exported file) as a new one."""
-        new_id = self.create_conversation(
-            conversation.title,
-            conversation.system_prompt,
-            conversation.profile,
-            conversation.settings,
-        )
-        for message in conversation.messages:
-            self.add_message(new_id, message.role, message.content, message.state, message.stats)
+        """Add a copy of `conversation` (e.g. from an exported file) as a new one: all of it,
+        or, should anything fail half-way, nothing."""
+        with self._transaction():
+            new_id = self._insert_conversation(
+                conversation.title,
+                conversation.system_prompt,
+                conversation.profile,
+                conversation.settings,
+            )
+            for message in conversation.messages:
+                self._insert_message(
+                    new_id, message.role, message.content, message.state, message.stats
+                )
         return new_id
 
 
@@ -282,7 +365,19 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, kind: object, *_: object) -> None:
-        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+        if kind is None:
+            try:
+                self._db.execute("COMMIT")
+                return
+            except sqlite3.Error:
+                self._end()  # a failed COMMIT leaves the transaction open: no later write
+                raise  # could begin, and saving could never resume
+        self._end()
+
+    def _end(self) -> None:
+        # SQLite has already rolled back by itself after some errors (a full disk, I/O).
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
 
 def _conversation(row: tuple[Any, ...]) -> StoredConversation:
@@ -320,23 +415,43 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _reason(exc: BaseException) -> str:
+def _make_private(path: Path) -> None:
+    """The data directory owner-only (0700), and the database with its -wal and -shm files
+    (0600): those an earlier version left readable to others are tightened too."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _chmod(path.parent, 0o700)
+    # Created owner-only before SQLite opens it: SQLite gives the -wal and -shm files it
+    # creates the database's mode.
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        _chmod(file, 0o600)
+
+
+def _chmod(path: Path, mode: int) -> None:
+    # Not there yet, or not ours to change (another user's --data-dir): what chat-tui creates
+    # is owner-only all the same.
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        if stat.S_IMODE(path.stat().st_mode) != mode:
+            path.chmod(mode)
+
+
+def _failure(path: Path | None, exc: BaseException) -> StoreError:
     text = str(exc)
     if "file is not a database" in text or "malformed" in text:
-        return f"the database is damaged ({text})"
+        return StoreError(path, "the database is damaged", text)
     if "locked" in text or "busy" in text:
-        return f"the database is locked by another program ({text})"
-    return text
+        return StoreError(path, "the database is locked by another program", text)
+    if "readonly" in text or "read-only" in text:
+        return StoreError(path, "the database cannot be written", text)
+    if isinstance(exc, UnicodeEncodeError):
+        return StoreError(path, "text that is not valid Unicode cannot be saved", text)
+    return StoreError(path, text)
 
 
 def title_for(prompt: str) -> str:
     """A conversation's title: the first line of its first prompt, shortened."""
     line = next((part.strip() for part in prompt.splitlines() if part.strip()), "New chat")
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1] + "…"
-
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 class AsyncStore:
@@ -348,9 +463,21 @@ class AsyncStore:
         self._factory = store_factory
 
     async def open(self) -> Store:
-        """Open the database on the store's thread; StoreError if it cannot be used."""
-        self._store = await self._run(self._factory)
+        """Open and check the database on the store's thread; StoreError if it cannot be used.
+
+        Until both are done the store is not open: nothing is written into a damaged file.
+        """
+        self._store = await self._run(self._open_checked)
         return self._store
+
+    def _open_checked(self) -> Store:
+        store = self._factory()
+        try:
+            store.check()
+        except StoreError:
+            store.close()
+            raise
+        return store
 
     async def call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._run(lambda: method(*args, **kwargs))
@@ -370,5 +497,6 @@ class AsyncStore:
 
     async def close(self) -> None:
         if self._store is not None:
-            await self._run(self._store.close)
+            with contextlib.suppress(StoreError):  # quitting: nothing is left to tell
+                await self._run(self._store.close)
         self._executor.shutdown(wait=False)

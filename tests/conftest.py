@@ -100,3 +100,11 @@ def screen_text(app: App[object], widget: Widget | None = None) -> str:
         return "\n".join(lines)
     region = widget.content_region
     return "\n".join(line[region.x : region.right] for line in lines[region.y : region.bottom])
+
+
+def notice_texts(app: App[object]) -> list[str]:
+    """The transcript's notices, each as its own text: not as wrapped inside its border, where
+    the line breaks depend on the length of a path in it."""
+    from chat_tui.widgets.messages import Notice
+
+    return [str(notice.render()) for notice in app.query(Notice)]

@@ -13,7 +13,7 @@ from chat_tui.config_file import load_config
 from chat_tui.settings import Auth
 from chat_tui.settings_sources import Flags, load_settings
 from chat_tui.widgets.settings_panel import SettingsPanel
-from tests.conftest import azure_settings, compatible_settings, screen_text
+from tests.conftest import azure_settings, compatible_settings, notice_texts, screen_text
 from tests.openai_server import ErrorReply, TextReply
 from tests.test_app import SIZE, chat, run_from_palette, wait_for
 
@@ -128,9 +128,8 @@ async def test_config_problems_are_shown_at_start(tmp_path: Path) -> None:
     app = ChatApp(resolved, config=config)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        text = " ".join(screen_text(app).split())
-        assert "Some settings could not be used" in text
-        assert "config.toml" in text
+        [text] = [n for n in notice_texts(app) if n.startswith("Some settings could not be used")]
+        assert f"{path}: " in text
         assert "line 1" in text
 
 

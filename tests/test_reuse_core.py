@@ -151,7 +151,7 @@ def test_stats_are_stored_and_exported(tmp_path: Path) -> None:
     loaded = store.load(chat)
     assert [m.stats for m in loaded.messages] == [None, stats]
     assert store.recent_prompts(5) == ["q"]
-    imported = from_json(to_json(loaded))
+    imported = from_json(to_json(loaded)).conversation
     assert imported.messages[1].stats == stats
     store.close()
 

@@ -13,10 +13,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from chat_tui.store import StoreError
 from chat_tui.text import visible
 from chat_tui.widgets.plain_text import PlainInput
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from textual.app import ComposeResult
 
     from chat_tui.store import AsyncStore, StoredConversation
@@ -71,13 +74,20 @@ class ConversationsScreen(ModalScreen[int | None]):
     @work(exclusive=True, group="conversations", exit_on_error=False)
     async def _reload(self, search: str) -> None:
         store = self._store.store
-        items = await self._store.call(store.list_conversations, search)
+        empty = self.query_one("#conversations-empty", Static)
+        try:
+            items = await self._store.call(store.list_conversations, search)
+        except StoreError as exc:
+            items = []
+            empty.update(Content(visible(f"The saved conversations cannot be read: {exc}")))
+        else:
+            empty.update(
+                "No conversation matches." if search.strip() else "No saved conversations."
+            )
         self._titles = {item.id: item.title for item in items}
         options = self.query_one("#conversation-list", OptionList)
         options.clear_options()
         options.add_options(Option(_label(item, self._current), id=str(item.id)) for item in items)
-        empty = self.query_one("#conversations-empty", Static)
-        empty.update("No conversation matches." if search.strip() else "No saved conversations.")
         empty.display = not items
         if items:
             options.highlighted = 0
@@ -108,8 +118,7 @@ class ConversationsScreen(ModalScreen[int | None]):
         async def rename(title: str | None) -> None:
             if title and title.strip():
                 store = self._store.store
-                await self._store.call(store.update_conversation, chosen, title=title.strip())
-                self._reload(self.query_one("#search", Input).value)
+                await self._change(store.update_conversation, chosen, title=title.strip())
 
         self.app.push_screen(TextPrompt("New title", self._title_of(chosen)), rename)
 
@@ -120,11 +129,20 @@ class ConversationsScreen(ModalScreen[int | None]):
 
         async def delete(confirmed: bool | None) -> None:
             if confirmed:
-                await self._store.call(self._store.store.delete_conversation, chosen)
-                self._reload(self.query_one("#search", Input).value)
+                await self._change(self._store.store.delete_conversation, chosen)
 
         question = f"Delete “{self._title_of(chosen)}” and all its messages?"
         self.app.push_screen(Confirm(question), delete)
+
+    async def _change(self, method: Callable[..., None], *args: object, **kwargs: object) -> None:
+        """Rename or delete, then show the list as it is now; a failure is said, not raised."""
+        try:
+            await self._store.call(method, *args, **kwargs)
+        except StoreError as exc:
+            self.app.notify(
+                visible(f"The change was not saved: {exc}"), severity="error", markup=False
+            )
+        self._reload(self.query_one("#search", Input).value)
 
     def _title_of(self, conversation_id: int) -> str:
         return self._titles.get(conversation_id, "")
