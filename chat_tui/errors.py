@@ -219,6 +219,10 @@ def describe_error(
             ),
             "What arrived before it is kept.",
         )
+    if type(exc).__name__ == "InvalidURL":  # the HTTP client's own check, should ours miss one
+        return ChatError(
+            "Invalid endpoint", _clip(f"{where}: {exc}"), "Correct Endpoint in the sidebar."
+        )
     if isinstance(exc, openai.OpenAIError):
         return ChatError("Cannot send the request", _clip(str(exc)))
     return ChatError("Unexpected error", _clip(f"{type(exc).__name__}: {exc}"))

@@ -13,6 +13,7 @@ from chat_tui.config_file import load_config
 from chat_tui.settings import Auth
 from chat_tui.settings_sources import Flags, load_settings
 from chat_tui.widgets.settings_panel import SettingsPanel
+from chat_tui.widgets.transcript import Transcript
 from tests.conftest import azure_settings, compatible_settings, screen_text
 from tests.openai_server import ErrorReply, TextReply
 from tests.test_app import SIZE, chat, wait_for
@@ -191,3 +192,73 @@ async def test_a_server_url_alone_is_enough_to_get_connected(server: FakeOpenAIS
         await chat(pilot, "hello")
         assert server.last_request.body is not None
         assert server.last_request.body["model"] == "fake-model-mini"
+
+
+def transcript_text(app: ChatApp) -> str:
+    return " ".join(screen_text(app, app.query_one(Transcript)).replace("│", " ").split())
+
+
+async def test_a_port_out_of_range_typed_in_the_sidebar_is_not_applied(
+    server: FakeOpenAIServer,
+) -> None:
+    app = ChatApp(compatible_settings(server), client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        field = app.query_one("#endpoint", Input)
+        field.value = "http://127.0.0.1:8200"
+        await wait_for(pilot, lambda: app.settings.endpoint == "http://127.0.0.1:8200")
+        field.focus()
+        await pilot.press("end", "0")  # the fifth digit: port 82000
+        await pilot.pause()
+        assert app.is_running
+        assert field.value == "http://127.0.0.1:82000"
+        assert app.settings.endpoint == "http://127.0.0.1:8200"
+        text = sidebar_text(app)
+        assert "the port must be a number from 1 to 65535, not 82000" in text
+        assert "Endpoint is not applied until it is valid." in text
+        app.action_focus_prompt()
+        await type_over(pilot, "endpoint", server.base_url)  # focusing selects it all
+        await wait_for(pilot, lambda: app.settings.endpoint == server.base_url)
+        await chat(pilot, "hello")
+        assert server.last_request.messages[-1]["content"] == "hello"
+
+
+async def test_a_bad_endpoint_at_start_is_named_and_nothing_is_sent(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    environ = {"OPENAI_BASE_URL": "http://127.0.0.1:82000/v1", "OPENAI_MODEL": "fake-model"}
+    config = load_config(tmp_path / "none.toml")
+    resolved = load_settings(Flags(), config, cwd=tmp_path, environ=environ)
+    app = ChatApp(resolved, config=config, client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = transcript_text(app)
+        assert "Some settings could not be used" in text
+        assert "environment: OPENAI_BASE_URL: Endpoint http://127.0.0.1:82000/v1 cannot" in text
+        assert "127.0.0.1:82000" in app.sub_title
+        await chat(pilot, "hello")
+        assert "Nothing is sent until Endpoint is fixed" in transcript_text(app)
+        assert server.requests == []
+
+
+async def test_a_profile_with_a_bad_endpoint_does_not_borrow_another_one(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    # Old behaviour: the bad endpoint was skipped, and the environment's server got the
+    # profile's key. Now nothing is sent until the endpoint is fixed.
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[profiles.broken]\nprovider = "compatible"\nendpoint = "http://[::1"\n'
+        'model = "fake-model"\napi_key = "profile-secret-key"\n'
+    )
+    config = load_config(path)
+    environ = {"OPENAI_BASE_URL": server.base_url, "OPENAI_MODEL": "fake-model"}
+    resolved = load_settings(Flags(), config, cwd=tmp_path, environ=environ)
+    app = ChatApp(resolved, config=config, client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#profile", Select).value = "broken"
+        await wait_for(pilot, lambda: app.resolved.profile == "broken")
+        await pilot.pause()
+        assert "Profile broken has problems" in transcript_text(app)
+        await chat(pilot, "hello")
+        assert server.requests == []
+        assert app.settings.endpoint == "http://[::1"

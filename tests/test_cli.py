@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import TYPE_CHECKING
 
+import pytest
+
 from chat_tui import __version__
 from chat_tui.cli import build_parser, main
+from chat_tui.console import EXIT_FAILED, EXIT_USAGE
 
 if TYPE_CHECKING:
-    import pytest
+    from pathlib import Path
+
+    from tests.openai_server import FakeOpenAIServer
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -45,3 +51,52 @@ def test_deployment_is_an_alias_of_model() -> None:
     args = build_parser().parse_args(["--deployment", "dep", "--system", "Be brief."])
     assert args.model == "dep"
     assert args.system == "Be brief."
+
+
+def cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`chat-tui ARGS` as a user runs it: no config file of theirs, only the variables given."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHAT_TUI_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "chat_tui", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        env={**clean, "CHAT_TUI_CONFIG": str(cwd / "none.toml"), **(env or {})},
+        cwd=cwd,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:82000/v1"])
+def test_print_config_names_a_bad_endpoint_without_a_traceback(tmp_path: Path, url: str) -> None:
+    result = cli("--print-config", cwd=tmp_path, env={"OPENAI_BASE_URL": url})
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr
+    assert f"chat-tui: environment: OPENAI_BASE_URL: Endpoint {url} cannot be used" in (
+        result.stderr
+    )
+
+
+def test_ask_sends_nothing_to_a_bad_endpoint(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    bad = server.base_url.replace(f":{server.port}/", ":82000/")
+    result = cli("ask", "hi", "--endpoint", bad, "--model", "m", cwd=tmp_path)
+    assert result.returncode == EXIT_USAGE
+    assert "Traceback" not in result.stderr
+    assert "chat-tui: --endpoint: Endpoint http://127.0.0.1:82000/v1 cannot be used" in (
+        result.stderr
+    )
+    assert server.requests == []
+
+
+def test_an_endpoint_only_the_http_client_refuses_is_named(tmp_path: Path) -> None:
+    # IDNA 2003 (our check) encodes the snowman; IDNA 2008 (the HTTP client's) does not.
+    result = cli("ask", "hi", "--endpoint", "http://☃.example/v1", "--model", "m", cwd=tmp_path)
+    assert result.returncode == EXIT_FAILED
+    assert "Traceback" not in result.stderr
+    assert "chat-tui: Invalid endpoint. http://☃.example/v1: Invalid IDNA hostname" in (
+        result.stderr
+    )
