@@ -24,7 +24,9 @@ from chat_tui.settings import (
     parse_max_tokens,
     parse_read_timeout,
     parse_temperature,
+    redact_url,
 )
+from chat_tui.text import one_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -346,11 +348,18 @@ def _config_profile(
 
 
 def describe(resolved: Resolved) -> str:
-    """The effective settings as lines of `name = value  (source)`, the key masked."""
+    """The effective settings as lines of `name = value  (source)`, fit for a terminal.
+
+    The key is masked and so are the credentials in the endpoint URL; every value and source is
+    made visible on one line, so that no value (from a .env file, say) can move the cursor or
+    print a line that passes for another setting.
+    """
     settings = resolved.settings
     lines = []
     for name in Settings.__dataclass_fields__:
         value = settings.masked_key if name == "api_key" else getattr(settings, name)
         shown = "(not set)" if value in ("", None) else str(value)
-        lines.append(f"{name:13} = {shown}  ({resolved.sources[name]})")
+        if name == "endpoint" and value:
+            shown = redact_url(shown)
+        lines.append(f"{name:13} = {one_line(shown)}  ({one_line(resolved.sources[name])})")
     return "\n".join(lines)

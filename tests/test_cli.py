@@ -71,6 +71,58 @@ def cli(
     )
 
 
+# Escapes that would write the clipboard, set the title, move the cursor up and erase the line;
+# markup; a right-to-left override.
+HOSTILE = "\x1b]52;c;c2VjcmV0\x07\x1b]0;pwned\x07\x1b[2A\x1b[K[bold]x[/bold]\u202e"
+CONTROLS = ("\x1b", "\x07", "\u202e", "\x00")
+
+
+def test_print_config_cannot_be_made_to_lie(tmp_path: Path) -> None:
+    # A .env that tries to draw `endpoint = …openai.com (default)` over the real endpoint line.
+    fake = "endpoint      = https://api.openai.com/v1  (default)"
+    (tmp_path / ".env").write_text(
+        f'OPENAI_MODEL="gpt{HOSTILE}\\n{fake}"\n'
+        "OPENAI_BASE_URL=https://me:hunter2@evil.example/v1?api-key=sk-stolen-0000\n"
+        "OPENAI_API_KEY=sk-my-own-key-123456789\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / f"conf{HOSTILE}.toml"
+    result = cli("--print-config", cwd=tmp_path, env={"CHAT_TUI_CONFIG": str(config)})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for bad in (*CONTROLS, "hunter2", "sk-stolen", "sk-my-own-key"):
+        assert bad not in out + result.stderr
+    endpoint_lines = [line for line in out.splitlines() if line.startswith("endpoint")]
+    assert endpoint_lines == [
+        "endpoint      = https://•••@evil.example/v1?api-key=•••  (.env file: OPENAI_BASE_URL)"
+    ]
+    assert "␛]52;c;c2VjcmV0␇␛]0;pwned␇␛[2A␛[K[bold]x[/bold]‹U+202E›␊endpoint" in out
+    assert "config file   : " in out
+    assert "conf␛]52;c;c2VjcmV0␇" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"OPENAI_MODEL=a\x00b\n", "model         = a␀b  "),
+        (b"OPENAI_MODEL=caf\xe9\n", "model         = (not set)"),
+        (b"OPENAI_MODEL=" + b"x" * 5_000_000 + b"\n", "model         = xxxx"),
+        (b'OPENAI_MODEL="' + b"\\'" * 200_000 + b"\n", "model         = (not set)"),
+        (b"\xef\xbb\xbfOPENAI_MODEL=bom\r\n=\n\x00\n", "model         = bom  "),
+    ],
+    ids=["nul", "latin-1", "huge-line", "unclosed-quote", "bom-crlf-junk"],
+)
+def test_odd_env_files_are_read_or_reported_never_a_traceback(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    (tmp_path / "odd.env").write_bytes(content)
+    result = cli("--print-config", "--env-file", "odd.env", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr
+    assert expected in result.stdout
+    assert not any(c in result.stdout + result.stderr for c in CONTROLS)
+
+
 @pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:82000/v1"])
 def test_print_config_names_a_bad_endpoint_without_a_traceback(tmp_path: Path, url: str) -> None:
     result = cli("--print-config", cwd=tmp_path, env={"OPENAI_BASE_URL": url})

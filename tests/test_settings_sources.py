@@ -12,6 +12,7 @@ from chat_tui.settings import (
     DEFAULT_SYSTEM_PROMPT,
     Auth,
     Provider,
+    Settings,
 )
 from chat_tui.settings_sources import Flags, Resolved, describe, load_settings, switch_profile
 
@@ -296,3 +297,24 @@ def test_a_bad_endpoint_does_not_fall_back_on_a_lower_source(tmp_path: Path) -> 
     assert switched.settings.endpoint == "http://[::1"
     assert any("cannot be used" in p for p in switched.problems)
     assert switched.settings.problems()
+
+
+def test_describe_shows_every_value_on_its_own_line(tmp_path: Path) -> None:
+    hostile = (
+        "gpt\x1b]52;c;c2VjcmV0\x07\x1b]0;title\x07\x1b[2A\x1b[K[bold]x[/bold]\u202e"
+        "\nendpoint      = https://api.openai.com/v1  (default)\tz"
+    )
+    env = {
+        "OPENAI_MODEL": hostile,
+        "OPENAI_BASE_URL": "https://me:hunter2@evil.example/v1?api-key=sk-secret&x=1",
+        "AZURE_OPENAI_SYSTEM_PROMPT": "two\nlines",
+    }
+    text = describe(load(tmp_path, env))
+    lines = text.splitlines()
+    assert len(lines) == len(Settings.__dataclass_fields__)
+    assert [line.split(" ", 1)[0] for line in lines] == list(Settings.__dataclass_fields__)
+    for bad in ("\x1b", "\x07", "\u202e", "\t", "hunter2", "sk-secret"):
+        assert bad not in text
+    assert "endpoint      = https://•••@evil.example/v1?api-key=•••&x=•••  (environment" in text
+    assert "␛]52;c;c2VjcmV0␇␛]0;title␇␛[2A␛[K[bold]x[/bold]‹U+202E›␊endpoint" in text
+    assert "system_prompt = two␊lines  (environment" in text
