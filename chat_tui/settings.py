@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from chat_tui.text import one_line, visible
 
@@ -140,6 +140,15 @@ def _redact_parameter(item: str) -> str:
     return f"{name}={_HIDDEN}" if value else item
 
 
+def url_secrets(url: str) -> list[str]:
+    """What `redact_url` masks: the user:password (whole and each half), query values, fragment."""
+    _, authority, _, query, fragment = _url_parts(url)
+    userinfo = authority.rpartition("@")[0] if authority else ""
+    user, _, password = userinfo.partition(":")
+    values = [item.partition("=")[2] or item for item in (query or "").split("&")]
+    return [secret for secret in (userinfo, user, password, *values, fragment or "") if secret]
+
+
 def host_of(url: str) -> str:
     """host[:port] of a URL, without any user:password, fit to show."""
     _, authority, _, _, _ = _url_parts(url)
@@ -200,6 +209,11 @@ def _mask(secret: str) -> str:
     return "•" * 8 + secret[-4:] if len(secret) > 12 else "•" * 8
 
 
+# Shorter "secrets" are not masked in free text: a local server takes any key ("none", "x"), and
+# replacing such a word wherever it occurs would garble the message around it.
+MIN_MASKED_SECRET = 8
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything needed to send one chat request. Immutable: edits make a new instance."""
@@ -221,6 +235,20 @@ class Settings:
     @property
     def masked_key(self) -> str:
         return _mask(self.api_key)
+
+    def redact(self, text: str) -> str:
+        """`text` (a server's answer, an error) with this connection's secrets masked.
+
+        The API key, as is and URL-encoded, becomes `masked_key`; the credentials inside the
+        endpoint URL become •••. Longest first, so a secret inside another is not half-masked.
+        """
+        masks = {secret: _HIDDEN for secret in url_secrets(self.endpoint)}
+        if self.api_key:
+            masks |= dict.fromkeys({self.api_key, quote(self.api_key, safe="")}, self.masked_key)
+        for secret in sorted(masks, key=len, reverse=True):
+            if len(secret) >= MIN_MASKED_SECRET:
+                text = text.replace(secret, masks[secret])
+        return text
 
     def problems(self) -> list[str]:
         """What is missing before a request can be sent, each saying how to set it."""

@@ -12,6 +12,7 @@ from chat_tui.client import ChatClient
 from chat_tui.config_file import load_config
 from chat_tui.settings import Auth
 from chat_tui.settings_sources import Flags, load_settings
+from chat_tui.widgets.messages import AssistantMessage
 from chat_tui.widgets.settings_panel import SettingsPanel
 from chat_tui.widgets.transcript import Transcript
 from tests.conftest import azure_settings, compatible_settings, screen_text
@@ -262,3 +263,27 @@ async def test_a_profile_with_a_bad_endpoint_does_not_borrow_another_one(
         await chat(pilot, "hello")
         assert server.requests == []
         assert app.settings.endpoint == "http://[::1"
+
+
+async def test_the_key_a_server_echoes_is_masked(server: FakeOpenAIServer) -> None:
+    key = "sk-live-0123456789abcdef"
+    hostile = "\x1b]52;c;c2VjcmV0\x07\x1b]0;pwned\x07\x1b[2A[bold]x[/bold]\u202e"
+    body = {"error": {"message": f"Incorrect API key provided: {key}. {hostile}", "code": "x"}}
+    server.enqueue(ErrorReply(401, body), ErrorReply(500, f"upstream said {key}"))
+    app = ChatApp(compatible_settings(server, api_key=key), client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "hello")
+        assert server.last_request.api_key == key
+        error = app.query_one(AssistantMessage).error
+        assert error is not None
+        fields = (error.title, error.detail, error.hint, error.more)
+        assert not any(key in field or "\x1b" in field for field in fields)
+        text = transcript_text(app)
+        assert "Key rejected" in text
+        assert "Incorrect API key provided: ••••••••cdef." in text
+        assert "␛]52;c;c2VjcmV0␇␛]0;pwned␇␛[2A[bold]x[/bold]‹U+202E›" in text
+        assert key not in text
+        await pilot.press("ctrl+t")  # the connection test reports the same way
+        await wait_for(pilot, lambda: "Server error 500" in sidebar_text(app))
+        assert "upstream said ••••••••cdef" in sidebar_text(app)
+        assert key not in screen_text(app)

@@ -12,6 +12,7 @@ import pytest
 from chat_tui import __version__
 from chat_tui.cli import build_parser, main
 from chat_tui.console import EXIT_FAILED, EXIT_USAGE
+from tests.openai_server import ErrorReply
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -142,6 +143,23 @@ def test_ask_sends_nothing_to_a_bad_endpoint(server: FakeOpenAIServer, tmp_path:
         result.stderr
     )
     assert server.requests == []
+
+
+def test_ask_masks_the_key_a_server_echoes(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    key = "sk-live-0123456789abcdef"
+    body = {"error": {"message": f"Incorrect API key provided: {key}. {HOSTILE}", "code": "x"}}
+    server.enqueue(ErrorReply(401, body))
+    env = {"OPENAI_BASE_URL": server.base_url, "OPENAI_MODEL": "m", "OPENAI_API_KEY": key}
+    result = cli("ask", "hi", cwd=tmp_path, env=env)
+    assert server.last_request.api_key == key  # the server had it, and said it back
+    assert result.returncode == EXIT_FAILED
+    assert "Key rejected" in result.stderr
+    assert "Incorrect API key provided: ••••••••cdef." in result.stderr
+    assert key not in result.stderr
+    assert "␛]52;c;c2VjcmV0␇" in result.stderr
+    assert not any(c in result.stderr for c in CONTROLS)
+    json_result = cli("ask", "--json", "hi", cwd=tmp_path, env=env)
+    assert key not in json_result.stdout + json_result.stderr
 
 
 def test_an_endpoint_only_the_http_client_refuses_is_named(tmp_path: Path) -> None:

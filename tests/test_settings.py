@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from chat_tui.settings import (
@@ -153,6 +155,21 @@ def test_redact_url_masks_every_credential() -> None:
     assert redact_url("http://[::1?key=abc") == "http://[::1?key=•••"
     assert display_url(url) == "https://example.com:8443/v1"
     assert host_of(url) == "example.com:8443"
+
+
+def test_redact_masks_the_key_and_the_endpoint_credentials() -> None:
+    key = "sk-live/0123456789+abcdef"
+    settings = Settings(
+        endpoint="https://user:pa55word-long@example.com/v1?api-key=querysecret1", api_key=key
+    )
+    # As sent, and as a server quotes it back inside a URL.
+    echoed = f"bad key {key} ({quote(key, safe='')}) for user:pa55word-long, querysecret1"
+    redacted = settings.redact(echoed)
+    for secret in ("0123456789", "pa55word-long", "querysecret1"):
+        assert secret not in redacted
+    assert redacted.startswith("bad key ••••••••cdef")
+    # A placeholder key (local servers take any) is not hunted for in ordinary words.
+    assert Settings(api_key="none").redact("none of these") == "none of these"
 
 
 @pytest.mark.parametrize("text", ["2024-10-21", "2025-04-01-preview", ""])
