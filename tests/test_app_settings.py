@@ -6,6 +6,7 @@ import stat
 from typing import TYPE_CHECKING
 
 from textual.widgets import Input, Select
+from textual.widgets._toast import Toast
 
 from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
@@ -195,6 +196,11 @@ async def test_a_server_url_alone_is_enough_to_get_connected(server: FakeOpenAIS
         assert server.last_request.body["model"] == "fake-model-mini"
 
 
+def toasts(app: ChatApp) -> str:
+    """The notifications on screen (run_test(notifications=True)), as one line of words."""
+    return " ".join(" ".join(screen_text(app, toast).split()) for toast in app.query(Toast))
+
+
 def transcript_text(app: ChatApp) -> str:
     return " ".join(screen_text(app, app.query_one(Transcript)).replace("│", " ").split())
 
@@ -287,3 +293,29 @@ async def test_the_key_a_server_echoes_is_masked(server: FakeOpenAIServer) -> No
         await wait_for(pilot, lambda: "Server error 500" in sidebar_text(app))
         assert "upstream said ••••••••cdef" in sidebar_text(app)
         assert key not in screen_text(app)
+
+
+async def test_save_with_a_malformed_config_file_loses_nothing(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "config.toml"
+    original = "# my settings\ndefault_profile = [\n[profiles.local]\nmodel = 'x'\n"
+    path.write_text(original)
+    config = load_config(path)
+    app = ChatApp(compatible_settings(server), config=config, client=ChatClient())
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await type_over(pilot, "model", "fake-model-typed")
+        assert app.settings.model == "fake-model-typed"
+        await pilot.click("#save")
+        await wait_for(pilot, lambda: "Could not save" in toasts(app))
+        assert "not valid TOML" in toasts(app)
+        assert "nothing was written" in toasts(app)
+        await app.run_action("save_settings(True)")  # the palette's "with the API key"
+        await pilot.pause()
+        assert app.is_running
+        assert path.read_text() == original
+        assert app.settings.model == "fake-model-typed"
+        assert app.query_one("#model", Input).value == "fake-model-typed"
+        await chat(pilot, "still here")
+        assert server.last_request.body is not None
+        assert server.last_request.body["model"] == "fake-model-typed"
