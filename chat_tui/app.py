@@ -925,5 +925,13 @@ class ChatApp(App[None]):
         self.resolved.profile = name
         self.query_one(SettingsPanel).show_profiles(self.config.profiles, name)
         secret = "with the API key, owner-only" if include_key else "without the API key"
+        if include_key and not settings.api_key:
+            secret = "with no API key: any saved before is removed"
         message = f"Saved profile {name} to {path} ({secret})."
+        if not include_key and "api_key" in self.config.profiles.get(name, {}):
+            # Kept rather than removed: a save must not lose a key the user may have no copy of.
+            message += (
+                " The API key saved in this profile before is still in the file; to remove it,"
+                " empty API key and save with 'save the API key too'."
+            )
         self.notify(visible(message), markup=False)

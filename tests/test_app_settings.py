@@ -319,3 +319,29 @@ async def test_save_with_a_malformed_config_file_loses_nothing(
         await chat(pilot, "still here")
         assert server.last_request.body is not None
         assert server.last_request.body["model"] == "fake-model-typed"
+
+
+async def test_save_without_the_key_says_a_saved_key_stays_in_the_file(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    app = profiles_app(server, tmp_path)
+    path = tmp_path / "config.toml"
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await app.use_profile("azure")
+        app.clear_notifications()
+        await type_over(pilot, "model", "prod-deployment-v2")
+        await pilot.click("#save")
+        await wait_for(pilot, lambda: "Saved profile azure" in toasts(app))
+        assert "The API key saved in this profile before is still in the file" in toasts(app)
+        assert load_config(path).profiles["azure"]["api_key"] == "azure-key"
+        assert load_config(path).profiles["azure"]["model"] == "prod-deployment-v2"
+        # As the message says: an empty key saved with the key removes it.
+        app.clear_notifications()
+        app.query_one("#api_key", Input).value = ""
+        await wait_for(pilot, lambda: app.settings.api_key == "")
+        await pilot.click("#save-key")
+        await pilot.click("#save")
+        removed = "with no API key: any saved before is removed"
+        await wait_for(pilot, lambda: removed in toasts(app))
+        assert "api_key" not in load_config(path).profiles["azure"]
+        assert "still in the file" not in toasts(app)
