@@ -84,6 +84,19 @@ async def test_profiles_are_in_the_palette(server: FakeOpenAIServer, tmp_path: P
         assert app.settings.provider.value == "azure"
 
 
+async def test_a_profile_chosen_in_the_palette_is_applied_once(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    # The sidebar's profile list follows the switch; that must not switch a second time.
+    app = profiles_app(server, tmp_path, extra="temperature = 5\n")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await app.use_profile("azure")  # what "Use profile azure" in the palette runs
+        await pilot.pause(0.3)
+        assert toasts(app).count("Using profile azure") == 1
+        assert transcript_text(app).count("Profile azure has problems") == 1
+        assert app.query_one("#profile", Select).value == "azure"
+
+
 async def test_save_keeps_the_file_and_the_key_out_unless_asked(
     server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
