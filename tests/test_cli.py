@@ -65,7 +65,12 @@ def cli(
         text=True,
         encoding="utf-8",
         errors="replace",
-        env={**clean, "CHAT_TUI_CONFIG": str(cwd / "none.toml"), **(env or {})},
+        env={
+            **clean,
+            "CHAT_TUI_CONFIG": str(cwd / "none.toml"),
+            "PYTHONIOENCODING": "utf-8",  # the output holds ␛ and •, whatever the locale
+            **(env or {}),
+        },
         cwd=cwd,
         timeout=60,
         stdin=subprocess.DEVNULL,
