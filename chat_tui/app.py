@@ -1027,7 +1027,7 @@ class ChatApp(App[None]):
             save_theme(self.config.path, theme)
         except (OSError, ValueError) as exc:  # tomlkit's parse errors are ValueErrors
             self.notify(
-                f"Could not remember the theme in {self.config.path}: {exc}",
+                visible(f"Could not remember the theme in {self.config.path}: {exc}"),
                 severity="warning",
                 markup=False,
             )
@@ -1059,7 +1059,7 @@ class ChatApp(App[None]):
         panel = self.query_one(SettingsPanel)
         panel.show(self.settings, self.resolved.sources)
         panel.show_profiles(self.config.profiles, name)
-        self.notify(f"Using profile {name}: {self.settings.target}", markup=False)
+        self.notify(visible(f"Using profile {name}: {self.settings.target}"), markup=False)
         if self.resolved.problems:
             await self._notice(f"Profile {name} has problems", self.resolved.problems)
 
@@ -1116,11 +1116,21 @@ class ChatApp(App[None]):
         path = self.config.path
         try:
             save_profile(path, name, values)
-        except OSError as exc:
-            self.notify(f"Could not save to {path}: {exc}", severity="error", markup=False)
+        except (OSError, ValueError) as exc:  # ConfigError: the file and the sidebar stay as is
+            message = f"Could not save to {path}: {exc}"
+            self.notify(visible(message), severity="error", markup=False)
             return
         self.config = load_config(path)
         self.resolved.profile = name
         self.query_one(SettingsPanel).show_profiles(self.config.profiles, name)
         secret = "with the API key, owner-only" if include_key else "without the API key"
-        self.notify(f"Saved profile {name} to {path} ({secret}).", markup=False)
+        if include_key and not settings.api_key:
+            secret = "with no API key: any saved before is removed"
+        message = f"Saved profile {name} to {path} ({secret})."
+        if not include_key and "api_key" in self.config.profiles.get(name, {}):
+            # Kept rather than removed: a save must not lose a key the user may have no copy of.
+            message += (
+                " The API key saved in this profile before is still in the file; to remove it,"
+                " empty API key and save with 'save the API key too'."
+            )
+        self.notify(visible(message), markup=False)

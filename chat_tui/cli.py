@@ -16,7 +16,7 @@ from chat_tui.export import ExportFormatError, read_export, to_json, to_markdown
 from chat_tui.settings import ENVIRONMENT_HELP, Provider
 from chat_tui.settings_sources import Flags, describe, load_settings
 from chat_tui.store import DATABASE_NAME, AsyncStore, Store, StoreError, default_data_dir
-from chat_tui.text import visible
+from chat_tui.text import one_line, visible
 
 
 def add_settings_flags(parser: argparse.ArgumentParser) -> None:
@@ -177,11 +177,13 @@ def main(argv: list[str] | None = None) -> int:
         return run_store_command(args)
     resolved = load_settings(flags, config, cwd=Path.cwd(), env_file=args.env_file)
     if args.print_config:
-        print(f"config file   : {config.path}{'' if config.exists else ' (not found)'}")
-        print(f"profile       : {resolved.profile or '(none)'}")
+        # Each value made visible on its line: a value must not pass for another setting.
+        found = "" if config.exists else " (not found)"
+        print(f"config file   : {one_line(str(config.path))}{found}")
+        print(f"profile       : {one_line(resolved.profile or '(none)')}")
         print(describe(resolved))
         for problem in resolved.problems:
-            print(f"chat-tui: {problem}", file=sys.stderr)
+            print(f"chat-tui: {one_line(problem)}", file=sys.stderr)
         return 0
 
     from chat_tui.app import ChatApp  # after parsing, so --help and --version stay instant

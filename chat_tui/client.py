@@ -220,7 +220,7 @@ class ChatClient:
             error = describe_error(exc, settings)
             return ConnectionCheck(False, error.title, error.detail, error.hint)
         elapsed = (time.perf_counter() - started) * 1000
-        answering = response.model or settings.model
+        answering = settings.redact(response.model or settings.model)
         signed_in = (
             f" Signed in with Entra ID through {self._entra.source}."
             if settings.auth is Auth.ENTRA and self._entra.source
@@ -241,7 +241,7 @@ class ChatClient:
             return []
         try:
             sdk = await self._client_for(settings.with_changes(model=settings.model or "-"))
-            return sorted({model.id async for model in sdk.models.list()})
+            return sorted({settings.redact(model.id) async for model in sdk.models.list()})
         except Exception:  # discovery is a convenience: the free-text field always works
             return []
 

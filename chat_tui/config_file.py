@@ -23,7 +23,10 @@ import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tomlkit import TOMLDocument
 
 CONFIG_VARIABLE = "CHAT_TUI_CONFIG"
 
@@ -42,6 +45,11 @@ PROFILE_KEYS: dict[str, tuple[type, ...]] = {
 }
 # Accepted as another name for `model`, as Azure users call it.
 _ALIASES = {"deployment": "model"}
+_TOO_DEEP = "arrays or tables are nested too deeply to read"
+
+
+class ConfigError(ValueError):
+    """The config file cannot be updated as it is; the message says why. Nothing was written."""
 
 
 def default_config_path() -> Path:
@@ -82,6 +90,9 @@ def load_config(path: Path) -> ConfigFile:
     except tomllib.TOMLDecodeError as exc:
         # The message names the line and column, e.g. "Expected '=' (at line 3, column 7)".
         config.problems.append(f"{path}: {exc}; the file was ignored")
+        return config
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        config.problems.append(f"{path}: {_TOO_DEEP}; the file was ignored")
         return config
     default = data.get("default_profile")
     if default is not None and not isinstance(default, str):
@@ -130,36 +141,81 @@ def save_profile(
     """Write one profile, keeping everything else in the file as it was.
 
     Keys whose value is None are removed from the profile. The file is replaced atomically and
-    is owner-only, whether or not it holds a secret now: it may later.
+    is owner-only, whether or not it holds a secret now: it may later. Raises ConfigError (and
+    writes nothing) if the file cannot be read as a config file, OSError if it cannot be written.
     """
+    from tomlkit.exceptions import TOMLKitError
+
+    document = _read_document(path)
+    try:
+        _set_profile(document, name, values, make_default=make_default)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; nothing was written") from None
+    except (TOMLKitError, TypeError, ValueError) as exc:  # a shape tomlkit cannot update
+        raise ConfigError(f"cannot update profiles.{name} ({exc}); nothing was written") from None
+    _write_checked(path, document)
+
+
+def _set_profile(
+    document: TOMLDocument, name: str, values: dict[str, Any], *, make_default: bool
+) -> None:
     import tomlkit
 
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    document = tomlkit.parse(text)
-    if "profiles" not in document:
-        document["profiles"] = tomlkit.table(is_super_table=True)
-    profiles = document["profiles"]
+    profiles = document.get("profiles")
+    if profiles is None:
+        profiles = document["profiles"] = tomlkit.table(is_super_table=True)
+    elif not isinstance(profiles, dict):
+        raise ConfigError("profiles is not a table")
     if name not in profiles:
         profiles[name] = tomlkit.table()
     profile = profiles[name]
+    if not isinstance(profile, dict):
+        raise ConfigError(f"profiles.{name} is not a table")
     for key, value in values.items():
+        # Under the name the file already uses (deployment = …), not beside it as a second key.
+        key = next((alias for alias, to in _ALIASES.items() if to == key and alias in profile), key)
         if value is None:
             profile.pop(key, None)
         else:
             profile[key] = value
     if make_default or "default_profile" not in document:
         document["default_profile"] = name
-    _write_private(path, tomlkit.dumps(document))
 
 
 def save_theme(path: Path, theme: str) -> None:
-    """Remember the theme, keeping everything else in the file as it was."""
+    """Remember the theme, keeping everything else in the file as it was (or ConfigError)."""
+    document = _read_document(path)
+    document["theme"] = theme
+    _write_checked(path, document)
+
+
+def _read_document(path: Path) -> TOMLDocument:
+    """The file as tomlkit's document (empty if there is none), or ConfigError saying why not."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc}); nothing was written") from None
+    try:
+        return tomlkit.parse(text)
+    except (TOMLKitError, ValueError) as exc:
+        raise ConfigError(f"not valid TOML ({exc}); nothing was written") from None
+    except RecursionError:
+        raise ConfigError(f"{_TOO_DEEP}; nothing was written") from None
+
+
+def _write_checked(path: Path, document: TOMLDocument) -> None:
+    """Write the document, once it is known to read back: a save never leaves a broken file."""
     import tomlkit
 
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    document = tomlkit.parse(text)
-    document["theme"] = theme
-    _write_private(path, tomlkit.dumps(document))
+    text = tomlkit.dumps(document)
+    try:
+        tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ConfigError(f"the file would not read back ({exc}); nothing was written") from None
+    _write_private(path, text)
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from chat_tui.settings import host_of
+from chat_tui.text import visible
 
 if TYPE_CHECKING:
     from chat_tui.settings import Settings
@@ -31,6 +32,24 @@ class ChatError:
 
     def __str__(self) -> str:
         return sentence(self.title, self.detail, self.hint)
+
+    def cleaned(self, settings: Settings) -> ChatError:
+        """Every field with the connection's secrets masked, and made visible.
+
+        Server text goes into these fields: a 401 body may repeat the key it was sent, and any
+        body may carry escape codes.
+        """
+
+        def clean(text: str) -> str:
+            return visible(settings.redact(text))
+
+        return replace(
+            self,
+            title=clean(self.title),
+            detail=clean(self.detail),
+            hint=clean(self.hint),
+            more=clean(self.more),
+        )
 
 
 def sentence(title: str, detail: str = "", hint: str = "") -> str:
@@ -108,8 +127,12 @@ def describe_error(
     """Map an exception from a chat request to a ChatError naming what to check.
 
     `mid_stream`: the server had already answered, so a connection error is a drop, not an
-    unreachable server.
+    unreachable server. The fields are safe to show: secrets masked, control characters visible.
     """
+    return _describe(exc, settings, mid_stream=mid_stream).cleaned(settings)
+
+
+def _describe(exc: BaseException, settings: Settings, *, mid_stream: bool) -> ChatError:
     import openai
 
     from chat_tui.entra import SIGN_IN_HINT, SignInError, SignInFailed
@@ -218,6 +241,10 @@ def describe_error(
                 f"{exc.doc[:120]!r}"
             ),
             "What arrived before it is kept.",
+        )
+    if type(exc).__name__ == "InvalidURL":  # the HTTP client's own check, should ours miss one
+        return ChatError(
+            "Invalid endpoint", _clip(f"{where}: {exc}"), "Correct Endpoint in the sidebar."
         )
     if isinstance(exc, openai.OpenAIError):
         return ChatError("Cannot send the request", _clip(str(exc)))

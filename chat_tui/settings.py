@@ -5,13 +5,15 @@ UI-free: the app, the tests and any later console mode build `Settings` the same
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from chat_tui.text import visible
+from chat_tui.text import one_line, visible
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful AI assistant."
 # The newest generally-available Azure OpenAI data-plane version; override with
@@ -69,13 +71,40 @@ class Auth(StrEnum):
     ENTRA = "entra"  # Microsoft Entra ID through azure-identity (Azure only)
 
 
+# RFC 3986, appendix B: splits any string into scheme, authority, path, query and fragment, and
+# never fails, so that showing or masking a URL works even on one that is not valid.
+_URL_PARTS = re.compile(r"^(?:([^:/?#]+):)?(?://([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$", re.S)
+_HIDDEN = "•••"
+# Longer than any real endpoint; a .env line this long is a mistake, not a server.
+MAX_URL_LENGTH = 2048
+_SHOWN_URL = 120  # of a URL quoted in a message
+
+
+def _url_parts(url: str) -> tuple[str | None, str | None, str, str | None, str | None]:
+    match = _URL_PARTS.match(url)
+    assert match is not None  # every group is optional: any string matches
+    return match.groups()  # type: ignore[return-value]
+
+
+def _host_port(authority: str) -> str:
+    """host[:port] of a URL's authority: what follows any user:password@."""
+    return authority.rpartition("@")[2]
+
+
+def _host_name(authority: str) -> str:
+    host = _host_port(authority)
+    if host.startswith("["):  # an IPv6 literal, whose colons are not the port's
+        return host[1 : host.find("]")] if "]" in host else host[1:]
+    return host.partition(":")[0].lower()
+
+
 def infer_provider(endpoint: str, *, azure_hint: bool = False) -> Provider:
     """Guess the provider from an endpoint URL (and whether it came from an AZURE_* variable)."""
     if not endpoint:
         return Provider.AZURE if azure_hint else Provider.OPENAI
-    parts = urlsplit(endpoint)
-    host = (parts.hostname or "").lower()
-    if "/openai/v1" in parts.path.rstrip("/") + "/":
+    _, authority, path, _, _ = _url_parts(endpoint)
+    host = _host_name(authority or "")
+    if "/openai/v1" in path.rstrip("/") + "/":
         return Provider.AZURE_V1
     if azure_hint or host.endswith(_AZURE_HOST_SUFFIXES):
         return Provider.AZURE
@@ -84,26 +113,105 @@ def infer_provider(endpoint: str, *, azure_hint: bool = False) -> Provider:
     return Provider.COMPATIBLE
 
 
+def redact_url(url: str) -> str:
+    """`url` with every place that can carry a credential masked, for showing it.
+
+    The user:password@ is masked whole (a token is often the user name alone), and so is every
+    query value and the fragment; query names stay. Every value, not a list of secret names:
+    keys travel as api-key, key, code, sig, token, X-Amz-Signature… and no list is complete,
+    while what a reader checks (where requests go) is the scheme, host, port and path.
+    """
+    scheme, authority, path, query, fragment = _url_parts(url)
+    shown = f"{scheme}:" if scheme is not None else ""
+    if authority is not None:
+        shown += "//" + (f"{_HIDDEN}@" if "@" in authority else "") + _host_port(authority)
+    shown += path
+    if query is not None:
+        shown += "?" + "&".join(_redact_parameter(item) for item in query.split("&"))
+    if fragment:
+        shown += f"#{_HIDDEN}"
+    return shown
+
+
+def _redact_parameter(item: str) -> str:
+    name, equals, value = item.partition("=")
+    if not equals:  # a bare item (?sk-…) may be the secret itself
+        return _HIDDEN if item else item
+    return f"{name}={_HIDDEN}" if value else item
+
+
+def url_secrets(url: str) -> list[str]:
+    """What `redact_url` masks: the user:password (whole and each half), query values, fragment."""
+    _, authority, _, query, fragment = _url_parts(url)
+    userinfo = authority.rpartition("@")[0] if authority else ""
+    user, _, password = userinfo.partition(":")
+    values = [item.partition("=")[2] or item for item in (query or "").split("&")]
+    return [secret for secret in (userinfo, user, password, *values, fragment or "") if secret]
+
+
 def host_of(url: str) -> str:
-    """host[:port] of a URL, without any user:password."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return visible(url)
-    return visible(f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname)
+    """host[:port] of a URL, without any user:password, fit to show."""
+    _, authority, _, _, _ = _url_parts(url)
+    return one_line(_host_port(authority) if authority else redact_url(url))
 
 
 def display_url(url: str) -> str:
-    """A URL without credentials or query string, with control characters made visible."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return visible(url)
-    return visible(f"{parts.scheme}://{host_of(url)}{parts.path}")
+    """A URL without credentials or query string, fit to show."""
+    scheme, authority, path, _, _ = _url_parts(url)
+    if scheme is None or authority is None:
+        return one_line(redact_url(url))
+    return one_line(f"{scheme}://{_host_port(authority)}{path}")
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be an endpoint, or None. Never raises, whatever the text.
+
+    The rules are the HTTP client's: a port from 1 to 65535, a dotted IPv4 address or a [IPv6]
+    address that is one, a host name that IDNA can encode; urllib's own checks come first.
+    """
+    if len(url) > MAX_URL_LENGTH:
+        return f"a URL of {len(url):,} characters is not an endpoint"
+    if visible(url) != url or any(c.isspace() for c in url):
+        return "it cannot contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unclosed [, or a host that NFKC normalization changes
+        return f"it is not a URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "it must be an http:// or https:// URL"
+    host, host_port = parts.hostname, _host_port(parts.netloc)
+    bracketed = host_port.startswith("[")
+    after_host = host_port[host_port.find("]") + 1 :] if bracketed else host_port
+    if bracketed and after_host and not after_host.startswith(":"):
+        return f"{after_host!r} follows the address in [ ]"
+    port = after_host.partition(":")[2]
+    # At most five ASCII digits: int() rejects a very long digit string, and "²" is a digit.
+    digits = len(port) <= 5 and port.isascii() and port.isdigit()
+    if port and not (digits and 0 < int(port) < 2**16):
+        return f"the port must be a number from 1 to 65535, not {port}"
+    try:
+        if bracketed:
+            ipaddress.IPv6Address(host)
+        elif re.fullmatch(r"[0-9]+(\.[0-9]+){3}", host):
+            ipaddress.IPv4Address(host)
+        elif not host.isascii():
+            host.encode("idna")
+            if unicodedata.normalize("NFKC", host) != host:
+                raise ValueError(host)
+    except (ValueError, UnicodeError):
+        return f"{host!r} is not a host name or IP address"
+    return None
 
 
 def _mask(secret: str) -> str:
     if not secret:
         return "(not set)"
     return "•" * 8 + secret[-4:] if len(secret) > 12 else "•" * 8
+
+
+# Shorter "secrets" are not masked in free text: a local server takes any key ("none", "x"), and
+# replacing such a word wherever it occurs would garble the message around it.
+MIN_MASKED_SECRET = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +236,29 @@ class Settings:
     def masked_key(self) -> str:
         return _mask(self.api_key)
 
+    def redact(self, text: str) -> str:
+        """`text` (a server's answer, an error) with this connection's secrets masked.
+
+        The API key, as is and URL-encoded, becomes `masked_key`; the credentials inside the
+        endpoint URL become •••. Longest first, so a secret inside another is not half-masked.
+        """
+        masks = {secret: _HIDDEN for secret in url_secrets(self.endpoint)}
+        if self.api_key:
+            masks |= dict.fromkeys({self.api_key, quote(self.api_key, safe="")}, self.masked_key)
+        for secret in sorted(masks, key=len, reverse=True):
+            if len(secret) >= MIN_MASKED_SECRET:
+                text = text.replace(secret, masks[secret])
+        return text
+
     def problems(self) -> list[str]:
         """What is missing before a request can be sent, each saying how to set it."""
         found: list[str] = []
         provider = self.provider
+        try:
+            parse_endpoint(self.endpoint)
+        except SettingsError as exc:
+            # Kept, not replaced by another source's: requests must not go somewhere else.
+            found.append(f"{exc} Nothing is sent until Endpoint is fixed.")
         if provider.is_azure and not self.endpoint:
             found.append(
                 "No Azure endpoint: set AZURE_OPENAI_ENDPOINT "
@@ -179,7 +306,7 @@ class Settings:
     def target(self) -> str:
         """A short, human description of where requests go, e.g. for the header."""
         host = host_of(self.base_url)
-        name = visible(self.model) if self.model else "(no model)"
+        name = one_line(self.model) if self.model else "(no model)"
         return f"{name} @ {host}" if host else name
 
 
@@ -249,15 +376,19 @@ def parse_text(text: str) -> str:
 
 
 def parse_endpoint(text: str) -> str:
-    """Check an endpoint URL's shape; blank is allowed (the provider may not need one)."""
+    """Check an endpoint URL; blank is allowed (the provider may not need one).
+
+    The one check of every endpoint, wherever it comes from: flags, environment, .env, profiles,
+    the sidebar. The message shows the URL with its credentials masked.
+    """
     text = text.strip()
     if not text:
         return ""
-    parts = urlsplit(text)
-    if visible(text) != text or any(c.isspace() for c in text):
-        raise SettingsError("Endpoint cannot contain spaces or control characters.")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(f"Endpoint must be an http:// or https:// URL, not {text!r}.")
+    problem = url_problem(text)
+    if problem is not None:
+        shown = one_line(redact_url(text))
+        shown = shown if len(shown) <= _SHOWN_URL else shown[: _SHOWN_URL - 1] + "…"
+        raise SettingsError(f"Endpoint {shown} cannot be used: {problem}.")
     return text
 
 

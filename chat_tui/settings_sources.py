@@ -24,7 +24,9 @@ from chat_tui.settings import (
     parse_max_tokens,
     parse_read_timeout,
     parse_temperature,
+    redact_url,
 )
+from chat_tui.text import one_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -163,13 +165,32 @@ def variables_layer(values: Mapping[str, str], origins: Mapping[str, str]) -> La
 _PROFILE_PARSERS: dict[str, Callable[[str], object]] = {
     "provider": lambda text: Provider(text.strip().lower()),
     "auth": lambda text: Auth(text.strip().lower()),
-    "endpoint": parse_endpoint,
+    "endpoint": str.strip,  # checked by check_endpoint, as from every source
     "api_version": parse_api_version,
 }
 
 
+def check_endpoint(layer: Layer, problems: list[str]) -> None:
+    """Report the layer's endpoint if it is not a usable URL, naming where it came from.
+
+    It stays in the layer, and so in the settings, whose problems() then stop every request:
+    falling back on a lower source's endpoint would send the conversation (and perhaps this
+    source's key) to a server the user did not name.
+    """
+    endpoint = layer.get("endpoint")
+    if endpoint is None:
+        return
+    try:
+        parse_endpoint(str(endpoint.value))
+    except SettingsError as exc:
+        problems.append(f"{endpoint.source}: {exc}")
+
+
 def profile_layer(profile: Mapping[str, object], source: str, problems: list[str]) -> Layer:
-    """A config-file profile as a layer; values that do not parse are reported and skipped."""
+    """A config-file profile as a layer; values that do not parse are reported and skipped.
+
+    An endpoint that is not a usable URL is reported and kept: see check_endpoint.
+    """
     layer: Layer = {}
     for key, value in profile.items():
         try:
@@ -185,6 +206,7 @@ def profile_layer(profile: Mapping[str, object], source: str, problems: list[str
             problems.append(f"{source}: {key}: {exc}")
             continue
         layer[key] = Sourced(value, source)
+    check_endpoint(layer, problems)
     return layer
 
 
@@ -279,6 +301,7 @@ def load_settings(
     if profile is not None:
         layers.append(_config_profile(config, profile, []))
     environment = variables_layer(values, origins)
+    check_endpoint(environment, problems)
     layers.append(environment)
     if flags.profile is not None:
         if flags.profile in config.profiles:
@@ -289,7 +312,9 @@ def load_settings(
             problems.append(
                 f"--profile {flags.profile}: no such profile in {config.path} (profiles: {known})"
             )
-    layers.append(flags_layer(flags))
+    flagged = flags_layer(flags)
+    check_endpoint(flagged, problems)
+    layers.append(flagged)
     settings, sources = resolve(layers)
     return Resolved(settings, sources, profile, problems, environment)
 
@@ -323,11 +348,18 @@ def _config_profile(
 
 
 def describe(resolved: Resolved) -> str:
-    """The effective settings as lines of `name = value  (source)`, the key masked."""
+    """The effective settings as lines of `name = value  (source)`, fit for a terminal.
+
+    The key is masked and so are the credentials in the endpoint URL; every value and source is
+    made visible on one line, so that no value (from a .env file, say) can move the cursor or
+    print a line that passes for another setting.
+    """
     settings = resolved.settings
     lines = []
     for name in Settings.__dataclass_fields__:
         value = settings.masked_key if name == "api_key" else getattr(settings, name)
         shown = "(not set)" if value in ("", None) else str(value)
-        lines.append(f"{name:13} = {shown}  ({resolved.sources[name]})")
+        if name == "endpoint" and value:
+            shown = redact_url(shown)
+        lines.append(f"{name:13} = {one_line(shown)}  ({one_line(resolved.sources[name])})")
     return "\n".join(lines)

@@ -9,6 +9,8 @@ one function here:
   terminal, a Markdown export. Control characters become visible symbols (ESC -> ␛), and bidi
   embedding, override and isolate controls become `‹U+202E›`. The ordinary right-to-left marks
   (U+200E, U+200F) stay: they disguise nothing.
+- `one_line()`: the same, for a value printed as `name = value` (--print-config): newlines and
+  tabs become visible too, so a value cannot begin a line that looks like another setting.
 - `for_clipboard()`: text put on the clipboard or in the clipboard file, which is pasted into
   shells and editors: the same characters are removed (carriage returns too), newlines and
   tabs stay.
@@ -46,3 +48,12 @@ def visible(text: str) -> str:
 def for_clipboard(text: str) -> str:
     """`text` without control or bidi control characters (newlines and tabs stay)."""
     return text.translate(_CLIPBOARD_REMOVED)
+
+
+# What `visible()` keeps but a one-line value must not carry: ␊ and ␉.
+_LINE_BREAKS = {0x0A: 0x240A, 0x09: 0x2409}
+
+
+def one_line(text: str) -> str:
+    """`visible(text)` on one line: newlines and tabs shown as ␊ and ␉."""
+    return visible(text).translate(_LINE_BREAKS)

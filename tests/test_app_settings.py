@@ -6,13 +6,16 @@ import stat
 from typing import TYPE_CHECKING
 
 from textual.widgets import Input, Select
+from textual.widgets._toast import Toast
 
 from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
 from chat_tui.config_file import load_config
 from chat_tui.settings import Auth
 from chat_tui.settings_sources import Flags, load_settings
+from chat_tui.widgets.messages import AssistantMessage
 from chat_tui.widgets.settings_panel import SettingsPanel
+from chat_tui.widgets.transcript import Transcript
 from tests.conftest import azure_settings, compatible_settings, notice_texts, screen_text
 from tests.openai_server import ErrorReply, TextReply
 from tests.test_app import SIZE, chat, run_from_palette, wait_for
@@ -77,6 +80,19 @@ async def test_profiles_are_in_the_palette(server: FakeOpenAIServer, tmp_path: P
         await run_from_palette(pilot, "use profile azure", "Use profile azure")
         await wait_for(pilot, lambda: app.resolved.profile == "azure")
         assert app.settings.provider.value == "azure"
+
+
+async def test_a_profile_chosen_in_the_palette_is_applied_once(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    # The sidebar's profile list follows the switch; that must not switch a second time.
+    app = profiles_app(server, tmp_path, extra="temperature = 5\n")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await app.use_profile("azure")  # what "Use profile azure" in the palette runs
+        await pilot.pause(0.3)
+        assert toasts(app).count("Using profile azure") == 1
+        assert transcript_text(app).count("Profile azure has problems") == 1
+        assert app.query_one("#profile", Select).value == "azure"
 
 
 async def test_save_keeps_the_file_and_the_key_out_unless_asked(
@@ -188,3 +204,154 @@ async def test_a_server_url_alone_is_enough_to_get_connected(server: FakeOpenAIS
         await chat(pilot, "hello")
         assert server.last_request.body is not None
         assert server.last_request.body["model"] == "fake-model-mini"
+
+
+def toasts(app: ChatApp) -> str:
+    """The notifications on screen (run_test(notifications=True)), as one line of words."""
+    return " ".join(" ".join(screen_text(app, toast).split()) for toast in app.query(Toast))
+
+
+def transcript_text(app: ChatApp) -> str:
+    return " ".join(screen_text(app, app.query_one(Transcript)).replace("│", " ").split())
+
+
+async def test_a_port_out_of_range_typed_in_the_sidebar_is_not_applied(
+    server: FakeOpenAIServer,
+) -> None:
+    app = ChatApp(compatible_settings(server), client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        field = app.query_one("#endpoint", Input)
+        field.value = "http://127.0.0.1:8200"
+        await wait_for(pilot, lambda: app.settings.endpoint == "http://127.0.0.1:8200")
+        field.focus()
+        await pilot.press("end", "0")  # the fifth digit: port 82000
+        await pilot.pause()
+        assert app.is_running
+        assert field.value == "http://127.0.0.1:82000"
+        assert app.settings.endpoint == "http://127.0.0.1:8200"
+        text = sidebar_text(app)
+        assert "the port must be a number from 1 to 65535, not 82000" in text
+        assert "Endpoint is not applied until it is valid." in text
+        app.action_focus_prompt()
+        await type_over(pilot, "endpoint", server.base_url)  # focusing selects it all
+        await wait_for(pilot, lambda: app.settings.endpoint == server.base_url)
+        await chat(pilot, "hello")
+        assert server.last_request.messages[-1]["content"] == "hello"
+
+
+async def test_a_bad_endpoint_at_start_is_named_and_nothing_is_sent(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    environ = {"OPENAI_BASE_URL": "http://127.0.0.1:82000/v1", "OPENAI_MODEL": "fake-model"}
+    config = load_config(tmp_path / "none.toml")
+    resolved = load_settings(Flags(), config, cwd=tmp_path, environ=environ)
+    app = ChatApp(resolved, config=config, client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = transcript_text(app)
+        assert "Some settings could not be used" in text
+        assert "environment: OPENAI_BASE_URL: Endpoint http://127.0.0.1:82000/v1 cannot" in text
+        assert "127.0.0.1:82000" in app.sub_title
+        await chat(pilot, "hello")
+        assert "Nothing is sent until Endpoint is fixed" in transcript_text(app)
+        assert server.requests == []
+
+
+async def test_a_profile_with_a_bad_endpoint_does_not_borrow_another_one(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    # Old behaviour: the bad endpoint was skipped, and the environment's server got the
+    # profile's key. Now nothing is sent until the endpoint is fixed.
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[profiles.broken]\nprovider = "compatible"\nendpoint = "http://[::1"\n'
+        'model = "fake-model"\napi_key = "profile-secret-key"\n'
+    )
+    config = load_config(path)
+    environ = {"OPENAI_BASE_URL": server.base_url, "OPENAI_MODEL": "fake-model"}
+    resolved = load_settings(Flags(), config, cwd=tmp_path, environ=environ)
+    app = ChatApp(resolved, config=config, client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#profile", Select).value = "broken"
+        await wait_for(pilot, lambda: app.resolved.profile == "broken")
+        await pilot.pause()
+        assert "Profile broken has problems" in transcript_text(app)
+        await chat(pilot, "hello")
+        assert server.requests == []
+        assert app.settings.endpoint == "http://[::1"
+
+
+async def test_the_key_a_server_echoes_is_masked(server: FakeOpenAIServer) -> None:
+    key = "sk-live-0123456789abcdef"
+    hostile = "\x1b]52;c;c2VjcmV0\x07\x1b]0;pwned\x07\x1b[2A[bold]x[/bold]\u202e"
+    body = {"error": {"message": f"Incorrect API key provided: {key}. {hostile}", "code": "x"}}
+    server.enqueue(ErrorReply(401, body), ErrorReply(500, f"upstream said {key}"))
+    app = ChatApp(compatible_settings(server, api_key=key), client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "hello")
+        assert server.last_request.api_key == key
+        error = app.query_one(AssistantMessage).error
+        assert error is not None
+        fields = (error.title, error.detail, error.hint, error.more)
+        assert not any(key in field or "\x1b" in field for field in fields)
+        text = transcript_text(app)
+        assert "Key rejected" in text
+        assert "Incorrect API key provided: ••••••••cdef." in text
+        assert "␛]52;c;c2VjcmV0␇␛]0;pwned␇␛[2A[bold]x[/bold]‹U+202E›" in text
+        assert key not in text
+        await pilot.press("ctrl+t")  # the connection test reports the same way
+        await wait_for(pilot, lambda: "Server error 500" in sidebar_text(app))
+        assert "upstream said ••••••••cdef" in sidebar_text(app)
+        assert key not in screen_text(app)
+
+
+async def test_save_with_a_malformed_config_file_loses_nothing(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "config.toml"
+    original = "# my settings\ndefault_profile = [\n[profiles.local]\nmodel = 'x'\n"
+    path.write_text(original)
+    config = load_config(path)
+    app = ChatApp(compatible_settings(server), config=config, client=ChatClient())
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await type_over(pilot, "model", "fake-model-typed")
+        assert app.settings.model == "fake-model-typed"
+        await pilot.click("#save")
+        await wait_for(pilot, lambda: "Could not save" in toasts(app))
+        assert "not valid TOML" in toasts(app)
+        assert "nothing was written" in toasts(app)
+        await app.run_action("save_settings(True)")  # the palette's "with the API key"
+        await pilot.pause()
+        assert app.is_running
+        assert path.read_text() == original
+        assert app.settings.model == "fake-model-typed"
+        assert app.query_one("#model", Input).value == "fake-model-typed"
+        await chat(pilot, "still here")
+        assert server.last_request.body is not None
+        assert server.last_request.body["model"] == "fake-model-typed"
+
+
+async def test_save_without_the_key_says_a_saved_key_stays_in_the_file(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    app = profiles_app(server, tmp_path)
+    path = tmp_path / "config.toml"
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await app.use_profile("azure")
+        app.clear_notifications()
+        await type_over(pilot, "model", "prod-deployment-v2")
+        await pilot.click("#save")
+        await wait_for(pilot, lambda: "Saved profile azure" in toasts(app))
+        assert "The API key saved in this profile before is still in the file" in toasts(app)
+        assert load_config(path).profiles["azure"]["api_key"] == "azure-key"
+        assert load_config(path).profiles["azure"]["model"] == "prod-deployment-v2"
+        # As the message says: an empty key saved with the key removes it.
+        app.clear_notifications()
+        app.query_one("#api_key", Input).value = ""
+        await wait_for(pilot, lambda: app.settings.api_key == "")
+        await pilot.click("#save-key")
+        await pilot.click("#save")
+        removed = "with no API key: any saved before is removed"
+        await wait_for(pilot, lambda: removed in toasts(app))
+        assert "api_key" not in load_config(path).profiles["azure"]
+        assert "still in the file" not in toasts(app)

@@ -8,7 +8,9 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-from chat_tui.config_file import config_path, load_config, save_profile
+import pytest
+
+from chat_tui.config_file import ConfigError, config_path, load_config, save_profile, save_theme
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -94,3 +96,78 @@ def test_print_config_masks_the_key_and_names_sources(tmp_path: Path) -> None:
     assert "profile       : local" in result.stdout
     assert "model         = llama3.2  (profile local (default) in" in result.stdout
     assert "api_key       = ••••••••5678  (environment: OPENAI_API_KEY)" in result.stdout
+
+
+DEEP = "theme = " + "[" * 5000 + "]" * 5000 + "\n"
+
+
+def test_deeply_nested_config_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(DEEP)
+    config = load_config(path)
+    assert config.problems == [
+        f"{path}: arrays or tables are nested too deeply to read; the file was ignored"
+    ]
+    assert config.profiles == {}
+
+
+def test_deeply_nested_config_still_starts(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(DEEP)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHAT_TUI_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "chat_tui", "--print-config", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr
+    assert "nested too deeply to read; the file was ignored" in result.stderr
+    assert "config.toml" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (b"default_profile = [\n", "not valid TOML"),
+        (b'[profiles.local]\nmodel = "m"\nmodel = "again"\n', "not valid TOML"),
+        (DEEP.encode(), "not valid TOML"),
+        (b"profiles = 3\n", "profiles is not a table"),
+        (b'[profiles]\nlocal = "a string"\n', "profiles.local is not a table"),
+        (b"[[profiles.local]]\nmodel = 'm'\n", "profiles.local is not a table"),
+        (b'[profiles.local]\nmodel = "caf\xe9"\n', "not UTF-8 text"),
+    ],
+)
+def test_save_leaves_a_file_it_cannot_update_as_it_was(
+    tmp_path: Path, text: bytes, why: str
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(text)
+    with pytest.raises(ConfigError, match=why) as caught:
+        save_profile(path, "local", {"model": "new"})
+    assert "nothing was written" in str(caught.value)
+    assert path.read_bytes() == text
+    assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]  # no temporary file left
+
+
+@pytest.mark.parametrize("text", ["default_profile = [\n", DEEP])
+def test_remembering_the_theme_leaves_a_malformed_file_as_it_was(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="nothing was written"):
+        save_theme(path, "nord")
+    assert path.read_text() == text
+
+
+def test_save_writes_under_the_name_the_file_uses(tmp_path: Path) -> None:
+    # `deployment` is another name for `model`: a second key beside it would shadow one of them.
+    path = tmp_path / "config.toml"
+    path.write_text('[profiles.work]\ndeployment = "old"  # Azure calls it that\n')
+    save_profile(path, "work", {"model": "new"})
+    text = path.read_text()
+    assert 'deployment = "new"  # Azure calls it that' in text
+    assert "model" not in text
+    assert load_config(path).profiles["work"] == {"model": "new"}

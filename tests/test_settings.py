@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from chat_tui.settings import (
@@ -10,12 +12,15 @@ from chat_tui.settings import (
     Provider,
     Settings,
     SettingsError,
+    display_url,
+    host_of,
     infer_provider,
     parse_api_version,
     parse_endpoint,
     parse_max_tokens,
     parse_read_timeout,
     parse_temperature,
+    redact_url,
 )
 
 
@@ -93,6 +98,78 @@ def test_max_tokens_accepts() -> None:
 def test_endpoint_rejects(text: str) -> None:
     with pytest.raises(SettingsError, match="Endpoint"):
         parse_endpoint(text)
+
+
+# URLs that urllib or the HTTP client refuse (or that would crash on .port), with why.
+BAD_URLS = [
+    ("http://127.0.0.1:82000/v1", "the port must be a number from 1 to 65535, not 82000"),
+    ("http://[::1]:99999/v1", "not 99999"),
+    ("http://127.0.0.1:0/v1", "not 0"),
+    ("http://host:abc/v1", "not abc"),
+    ("http://host:-1/v1", "not -1"),
+    ("http://host:²/v1", "not ²"),
+    ("http://host:" + "9" * 5000 + "/v1", "characters is not an endpoint"),
+    ("http://[::1", "it is not a URL"),
+    ("http://[::1]x/v1", "follows the address in [ ]"),
+    ("http://[v1.x]/v1", "is not a host name or IP address"),
+    ("http://1.2.3.999/v1", "is not a host name or IP address"),
+    ("http://ａ.example/v1", "is not a host name or IP address"),
+    ("http://℀/v1", "it is not a URL"),
+    ("http://exa\x1b[2Ample.com/v1", "spaces or control characters"),
+    ("http://exa mple.com/v1", "spaces or control characters"),
+]
+
+
+@pytest.mark.parametrize(("url", "why"), BAD_URLS)
+def test_endpoint_rejects_what_the_http_client_cannot_use(url: str, why: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_endpoint(url)
+    assert why in str(caught.value)
+    assert "\x1b" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1]:8000/v1", "http://[fe80::1%eth0]:80/", "https://bücher.example/v1"]
+)
+def test_endpoint_accepts_ip_literals_and_international_names(url: str) -> None:
+    assert parse_endpoint(f" {url} ") == url
+
+
+@pytest.mark.parametrize("url", [url for url, _ in BAD_URLS])
+def test_a_bad_endpoint_never_raises_and_blocks_requests(url: str) -> None:
+    # Everything that shows or sorts an endpoint works on any text; problems() stops requests.
+    settings = Settings(provider=infer_provider(url), endpoint=url, model="m")
+    shown = [settings.target, settings.where, host_of(url), display_url(url)]
+    assert all(shown)
+    assert not any("\x1b" in text for text in shown)
+    assert any("Nothing is sent until Endpoint is fixed" in p for p in settings.problems())
+
+
+def test_redact_url_masks_every_credential() -> None:
+    url = "https://me:hunter2@example.com:8443/v1?api-version=2024&api-key=abc&sig=xyz&tok#frag"
+    assert redact_url(url) == (
+        "https://•••@example.com:8443/v1?api-version=•••&api-key=•••&sig=•••&•••#•••"
+    )
+    # Where requests go stays readable; a URL that does not parse is masked all the same.
+    assert redact_url("https://example.com/v1") == "https://example.com/v1"
+    assert redact_url("http://[::1?key=abc") == "http://[::1?key=•••"
+    assert display_url(url) == "https://example.com:8443/v1"
+    assert host_of(url) == "example.com:8443"
+
+
+def test_redact_masks_the_key_and_the_endpoint_credentials() -> None:
+    key = "sk-live/0123456789+abcdef"
+    settings = Settings(
+        endpoint="https://user:pa55word-long@example.com/v1?api-key=querysecret1", api_key=key
+    )
+    # As sent, and as a server quotes it back inside a URL.
+    echoed = f"bad key {key} ({quote(key, safe='')}) for user:pa55word-long, querysecret1"
+    redacted = settings.redact(echoed)
+    for secret in ("0123456789", "pa55word-long", "querysecret1"):
+        assert secret not in redacted
+    assert redacted.startswith("bad key ••••••••cdef")
+    # A placeholder key (local servers take any) is not hunted for in ordinary words.
+    assert Settings(api_key="none").redact("none of these") == "none of these"
 
 
 @pytest.mark.parametrize("text", ["2024-10-21", "2025-04-01-preview", ""])

@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chat_tui.config_file import ConfigFile, load_config
-from chat_tui.settings import DEFAULT_AZURE_API_VERSION, DEFAULT_SYSTEM_PROMPT, Auth, Provider
+from chat_tui.settings import (
+    DEFAULT_AZURE_API_VERSION,
+    DEFAULT_SYSTEM_PROMPT,
+    Auth,
+    Provider,
+    Settings,
+)
 from chat_tui.settings_sources import Flags, Resolved, describe, load_settings, switch_profile
 
 if TYPE_CHECKING:
@@ -208,7 +214,7 @@ def test_switching_profile_keeps_chat_settings_and_uses_the_right_key(tmp_path: 
         ('[profiles.x]\ntemperature = "hot"\n', "profiles.x.temperature has the wrong type"),
         ('[profiles.x]\ncolour = "blue"\n', "unknown key 'colour'"),
         ("[profiles.x]\ntemperature = 5\n", "Temperature must be from 0 to 2"),
-        ('[profiles.x]\nendpoint = "nope"\n', "Endpoint must be an http"),
+        ('[profiles.x]\nendpoint = "nope"\n', "Endpoint nope cannot be used: it must be an http"),
         ('default_profile = "y"\n[profiles.x]\n', "'y' is not a profile"),
     ],
 )
@@ -241,3 +247,74 @@ def test_provider_flag_stays_a_provider(tmp_path: Path) -> None:
     assert settings.endpoint == "https://x.openai.azure.com"
     assert settings.api_key == "azure-key"
     assert settings.problems() == []
+
+
+BAD_PORT = "http://127.0.0.1:82000/v1"
+
+
+@pytest.mark.parametrize(
+    ("how", "source"),
+    [
+        ("environment", "environment: OPENAI_BASE_URL"),
+        ("dotenv", ".env file: OPENAI_BASE_URL"),
+        ("flag", "--endpoint"),
+        ("profile", "profile broken in"),
+    ],
+)
+@pytest.mark.parametrize("url", [BAD_PORT, "http://[::1"])
+def test_a_bad_endpoint_from_any_source_is_named_and_nothing_is_sent(
+    tmp_path: Path, how: str, source: str, url: str
+) -> None:
+    config = f'default_profile = "broken"\n[profiles.broken]\nendpoint = "{url}"\n'
+    resolved = load(
+        tmp_path,
+        {"OPENAI_BASE_URL": url, "OPENAI_MODEL": "m"} if how == "environment" else {},
+        flags=Flags(endpoint=url, model="m") if how == "flag" else None,
+        config_text=config if how == "profile" else None,
+        dotenv=f"OPENAI_BASE_URL={url}\nOPENAI_MODEL=m\n" if how == "dotenv" else None,
+    )
+    named = [p for p in resolved.problems if p.startswith(source)]
+    assert len(named) == 1, resolved.problems
+    assert f"Endpoint {url} cannot be used" in named[0]
+    # Kept where it was given, so that every request stops until it is fixed.
+    assert resolved.settings.endpoint == url
+    assert any("Nothing is sent" in p for p in resolved.settings.problems())
+    assert url in describe(resolved)
+
+
+def test_a_bad_endpoint_does_not_fall_back_on_a_lower_source(tmp_path: Path) -> None:
+    # Falling back would send the profile's key to the server the environment names.
+    config = (
+        'default_profile = "mine"\n[profiles.mine]\n'
+        'endpoint = "http://[::1"\napi_key = "profile-secret-key"\nprovider = "compatible"\n'
+    )
+    env = {"OPENAI_BASE_URL": "http://other.example/v1", "OPENAI_MODEL": "m"}
+    resolved = load(tmp_path, env, flags=Flags(profile="mine"), config_text=config)
+    assert resolved.settings.endpoint == "http://[::1"
+    assert resolved.settings.problems()
+    path = tmp_path / "config.toml"
+    switched = switch_profile(resolved, load_config(path), "mine")
+    assert switched.settings.endpoint == "http://[::1"
+    assert any("cannot be used" in p for p in switched.problems)
+    assert switched.settings.problems()
+
+
+def test_describe_shows_every_value_on_its_own_line(tmp_path: Path) -> None:
+    hostile = (
+        "gpt\x1b]52;c;c2VjcmV0\x07\x1b]0;title\x07\x1b[2A\x1b[K[bold]x[/bold]\u202e"
+        "\nendpoint      = https://api.openai.com/v1  (default)\tz"
+    )
+    env = {
+        "OPENAI_MODEL": hostile,
+        "OPENAI_BASE_URL": "https://me:hunter2@evil.example/v1?api-key=sk-secret&x=1",
+        "AZURE_OPENAI_SYSTEM_PROMPT": "two\nlines",
+    }
+    text = describe(load(tmp_path, env))
+    lines = text.splitlines()
+    assert len(lines) == len(Settings.__dataclass_fields__)
+    assert [line.split(" ", 1)[0] for line in lines] == list(Settings.__dataclass_fields__)
+    for bad in ("\x1b", "\x07", "\u202e", "\t", "hunter2", "sk-secret"):
+        assert bad not in text
+    assert "endpoint      = https://•••@evil.example/v1?api-key=•••&x=•••  (environment" in text
+    assert "␛]52;c;c2VjcmV0␇␛]0;title␇␛[2A␛[K[bold]x[/bold]‹U+202E›␊endpoint" in text
+    assert "system_prompt = two␊lines  (environment" in text

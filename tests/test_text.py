@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat_tui.text import for_clipboard, visible
+from chat_tui.text import for_clipboard, one_line, visible
 
 OSC52 = "\x1b]52;c;SE9TVElMRQ==\x07"
 TITLE = "\x1b]0;PWNED\x1b\\"
@@ -38,3 +38,10 @@ def test_the_clipboard_gets_no_control_characters() -> None:
     assert for_clipboard(f"ls{PASTE_END}") == "ls[201~rm -rf ~\n"
     assert for_clipboard(OSC52 + TITLE + C1) == "]52;c;SE9TVElMRQ==]0;PWNED\\31m"
     assert for_clipboard("evil\u202etxt.exe\r\n\tok") == "eviltxt.exe\n\tok"
+
+
+def test_one_line_keeps_a_value_on_its_line() -> None:
+    value = f"gpt{OSC52}{TITLE}\x1b[2A\r\nendpoint = x\t[bold]y[/bold]\u202e"
+    shown = one_line(value)
+    assert shown == "gpt␛]52;c;SE9TVElMRQ==␇␛]0;PWNED␛\\␛[2A␊endpoint = x␉[bold]y[/bold]‹U+202E›"
+    assert one_line(shown) == shown

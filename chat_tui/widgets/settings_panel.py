@@ -218,6 +218,7 @@ class SettingsPanel(VerticalScroll):
         select.set_options([(Content(visible(name)), name) for name in self._profiles])
         select.display = bool(self._profiles)
         if current in self._profiles:
+            self._profile = current  # already applied: the Select's change must not apply it again
             select.value = current
 
     # -- up: what the user does ------------------------------------------------------------
