@@ -31,6 +31,8 @@ _AZURE_HOST_SUFFIXES = (
     ".services.ai.azure.com",
 )
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+# What Azure accepts as a deployment name (it goes into the request's path).
+_DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _OPENAI_HOST = "api.openai.com"
 
 
@@ -276,6 +278,12 @@ class Settings:
                 )
             else:
                 found.append("No model: set OPENAI_MODEL or fill in Model.")
+        elif provider is Provider.AZURE and not _DEPLOYMENT_NAME.fullmatch(self.model):
+            # The deployment goes into the URL's path: a "?" or "#" would rewrite the query.
+            found.append(
+                f"Deployment {visible(self.model)!r} is not a deployment name: Azure allows "
+                "letters, digits, '-', '_' and '.'."
+            )
         if provider is Provider.AZURE and not self.api_version:
             found.append("No API version: set AZURE_OPENAI_API_VERSION or fill in API version.")
         if self.auth is Auth.ENTRA and not provider.is_azure:

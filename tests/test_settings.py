@@ -189,3 +189,15 @@ def test_read_timeout() -> None:
     for text in ("0", "x", "99999"):
         with pytest.raises(SettingsError, match="Read timeout must be"):
             parse_read_timeout(text)
+
+
+@pytest.mark.parametrize("name", ["gpt-4o?api-version=1999-01-01", "a#b", "../models", "x y"])
+def test_an_azure_deployment_name_cannot_rewrite_the_request(name: str) -> None:
+    settings = Settings(provider=Provider.AZURE, endpoint="https://x", model=name, api_key="k")
+    assert any("is not a deployment name" in problem for problem in settings.problems())
+    assert (
+        Settings(
+            provider=Provider.AZURE, endpoint="https://x", model="gpt-4o_prod.2", api_key="k"
+        ).problems()
+        == []
+    )
