@@ -302,7 +302,7 @@ class ChatApp(App[None]):
             where = f"the details could not be written ({problem})"
         saved = (
             self.conversation.messages
-            and self.recorder.enabled
+            and self.recorder.failing is None
             and self.store.is_open
             and self.store.store.path is not None
         )

@@ -24,7 +24,10 @@ _DROPPED_PREFIXES = ("AZURE_", "OPENAI_", "CHAT_TUI_", "IDENTITY_", "MSI_", "IMD
 
 @pytest.fixture(autouse=True)
 def isolated_environment(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[None]:
     """No test sees the developer's keys, endpoints, identity, .env file, config file or saved
     conversations; processes a test starts inherit the same environment.
@@ -39,9 +42,9 @@ def isolated_environment(
     # credentials are in it: the managed-identity probe would leave this machine.
     monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "dev")
     # A home of the test's own: every per-user place (config, data, logs, caches, sign-ins)
-    # lies inside it, whichever variable a library reads.
-    home = tmp_path / "user-home"
-    home.mkdir()
+    # lies inside it, whichever variable a library reads. Beside the test's folder, not in it:
+    # tests look at what their folder holds.
+    home = tmp_path_factory.mktemp("user-home")
     places = {
         "HOME": home,
         "XDG_CONFIG_HOME": home / ".config",

