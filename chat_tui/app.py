@@ -29,16 +29,17 @@ from chat_tui.collector import Collector
 from chat_tui.config_file import ConfigFile, config_path, load_config, save_profile, save_theme
 from chat_tui.conversation import Conversation, Message, ReplyState, Role
 from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, TextDelta
-from chat_tui.export import ExportFormatError, read_export, to_json, to_markdown, write_export
+from chat_tui.export import read_export, to_json, to_markdown, write_export
 from chat_tui.failures import log_path, record, summary
 from chat_tui.input_history import HISTORY_SIZE
-from chat_tui.recorder import Recorder, checked_settings
+from chat_tui.private_files import expand_home
+from chat_tui.recorder import Recorder
 from chat_tui.reply_stats import ReplyStats, StatsMeter
 from chat_tui.screens.code_picker import CodePicker
 from chat_tui.screens.conversations import NEW_CONVERSATION, ConversationsScreen, TextPrompt
 from chat_tui.screens.details import DetailsScreen
 from chat_tui.screens.help import HelpScreen, describe_bindings
-from chat_tui.settings import ENVIRONMENT_HELP, Settings
+from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT, Settings, checked_settings
 from chat_tui.settings_sources import DEFAULT_SOURCE, Resolved, switch_profile
 from chat_tui.store import AsyncStore, Store, StoreError
 from chat_tui.text import for_clipboard, visible
@@ -244,6 +245,8 @@ class ChatApp(App[None]):
     # callback lets through. Where the app's own loop can go on, it says so in a notice and
     # carries on, with the draft and the conversation as they were; otherwise it ends with
     # status 1 and one line on stderr. The traceback goes to the log, for a bug report.
+    # Textual has no public hook for this: `_dispatch_message` and `_handle_exception` are
+    # private, so textual is pinned below 9 and tests/test_failures.py fails if they change.
 
     def _carries_on(self, error: Exception) -> bool:
         """Whether the app can go on after `error`: raised in its own loop (a handler, an action,
@@ -287,7 +290,6 @@ class ChatApp(App[None]):
             title="Something went wrong",
             severity="error",
             timeout=15,
-            markup=False,
         )
 
     def _note_fatal_failure(self, error: Exception) -> None:
@@ -307,7 +309,7 @@ class ChatApp(App[None]):
             and self.store.store.path is not None
         )
         self.exit_message = (
-            f"chat-tui: stopped by an unexpected error ({summary(error)}); "
+            f"stopped by an unexpected error ({summary(error)}); "
             + ("the conversation is saved (--continue reopens it); " if saved else "")
             + where
         )
@@ -369,7 +371,13 @@ class ChatApp(App[None]):
         self.query_one(PromptInput).focus()
         if self.resolved.problems:
             await self._notice("Some settings could not be used", self.resolved.problems)
-        problems = self.settings.problems()
+        # What the first notice told already (a bad endpoint, with its source) is not repeated.
+        told = "\n".join(self.resolved.problems)
+        problems = [
+            problem
+            for problem in self.settings.problems()
+            if problem.removesuffix(NOTHING_SENT) not in told
+        ]
         if problems:
             await self.query_one(Transcript).add(
                 Notice(
@@ -411,20 +419,19 @@ class ChatApp(App[None]):
         failing = self.recorder.failing
         for bar in self.query(StatusBar):  # none once the app is closing
             bar.problem = f"Not saved: {failing.reason}; retrying" if failing else ""
-        self.notify(visible(message), severity="error", timeout=10, markup=False)
+        self.notify(message, severity="error", timeout=10)
 
     def _saving_resumed(self) -> None:
         for bar in self.query(StatusBar):
             bar.problem = ""
-        self.notify("Saving again: the conversation is saved up to date.", markup=False)
+        self.notify("Saving again: the conversation is saved up to date.")
 
     def _store_failed(self, exc: StoreError) -> None:
         """A read or change of the saved conversations failed: say so; the chat goes on."""
         self.notify(
-            visible(f"The saved conversations cannot be used: {exc}"),
+            f"The saved conversations cannot be used: {exc}",
             severity="error",
             timeout=10,
-            markup=False,
         )
 
     async def _save(self) -> None:
@@ -484,7 +491,6 @@ class ChatApp(App[None]):
                 "The message being edited is no longer in this conversation. Your text is "
                 "still in the box: Enter sends it as a new message.",
                 severity="warning",
-                markup=False,
             )
             return False
         removed = self.conversation.rewind_to(message)
@@ -515,7 +521,6 @@ class ChatApp(App[None]):
             f"{what} is {event.length:,} characters; a message holds up to "
             f"{MAX_MESSAGE_CHARS:,}. {outcome}",
             severity="warning",
-            markup=False,
         )
 
     @work(exclusive=True, group=REPLY_GROUP, exit_on_error=False)
@@ -654,12 +659,12 @@ class ChatApp(App[None]):
         """Write the conversation on screen to a file in the current directory."""
         await self._save()
         if self.conversation.id is None or not self._store_ready():
-            self.notify("Nothing to export yet: send a message first.", markup=False)
+            self.notify("Nothing to export yet: send a message first.")
             return
         try:
             stored = await self.store.call(self.store.store.load, self.conversation.id)
         except KeyError:  # deleted from another window meanwhile
-            self.notify("Nothing to export: this conversation is no longer saved.", markup=False)
+            self.notify("Nothing to export: this conversation is no longer saved.")
             return
         except StoreError as exc:
             self._store_failed(exc)
@@ -670,10 +675,10 @@ class ChatApp(App[None]):
             # Never over a file already there: the next free name, and the notice says so.
             path = await asyncio.to_thread(write_export, wanted, text, overwrite=False)
         except OSError as exc:
-            self.notify(visible(f"Could not write {wanted}: {exc}"), severity="error", markup=False)
+            self.notify(f"Could not write {wanted}: {exc}", severity="error")
             return
         kept = f" ({wanted.name} was there already, and is left as it was)"
-        self.notify(visible(f"Exported to {path}{kept if path != wanted else ''}."), markup=False)
+        self.notify(f"Exported to {path}{kept if path != wanted else ''}.")
 
     def action_import(self) -> None:
         if not self._store_ready():
@@ -682,20 +687,19 @@ class ChatApp(App[None]):
         async def chosen(name: str | None) -> None:
             if not name or not name.strip():
                 return
-            path = Path(name.strip()).expanduser()  # noqa: ASYNC240 - no I/O
+            path = expand_home(Path(name.strip()))
             try:
                 imported = await asyncio.to_thread(read_export, path)
                 new_id = await self.store.call(
                     self.store.store.import_conversation, imported.conversation
                 )
-            except (OSError, ExportFormatError, StoreError) as exc:
+            # ValueError: ExportFormatError, or a path with a NUL in it (pasted).
+            except (OSError, ValueError, StoreError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-                self.notify(
-                    visible(f"Cannot import {path}: {reason}"), severity="error", markup=False
-                )
+                self.notify(f"Cannot import {path}: {reason}", severity="error")
                 return
             await self.open_conversation(new_id)
-            self.notify(visible(f"Imported {path} as a new conversation."), markup=False)
+            self.notify(f"Imported {path} as a new conversation.")
             if imported.left_out:
                 await self._notice("Some of the file's settings were left out", imported.left_out)
 
@@ -717,7 +721,7 @@ class ChatApp(App[None]):
             self.bell()
             return
         if not self.conversation.can_retry:
-            self.notify("Nothing to retry yet: send a message first.", markup=False)
+            self.notify("Nothing to retry yet: send a message first.")
             return
         dropped = self.conversation.remove_last_reply()
         if dropped is not None:
@@ -730,7 +734,7 @@ class ChatApp(App[None]):
         await self._stop_reply()
         dropped = self.conversation.drop_oldest_exchange()
         if not dropped:
-            self.notify("The conversation is already empty.", markup=False)
+            self.notify("The conversation is already empty.")
             return
         removed = await self._remove_views(dropped)
         transcript = self.query_one(Transcript)
@@ -740,7 +744,7 @@ class ChatApp(App[None]):
         if any(m is prompt.editing for m in dropped):
             prompt.forget_edit()
         self._show_totals()
-        self.notify(f"Dropped the oldest exchange ({len(dropped)} messages).", markup=False)
+        self.notify(f"Dropped the oldest exchange ({len(dropped)} messages).")
 
     async def _remove_views(self, messages: list[Message]) -> int:
         """Remove the drawn widgets of `messages`; returns how many were drawn."""
@@ -803,8 +807,11 @@ class ChatApp(App[None]):
         await self._switch_to(conversation)
         self.recorder.adopt(conversation)
         self.query_one(SettingsPanel).show_system_prompt(conversation.system_prompt)
-        settings, left_out = checked_settings(stored.settings)
-        generation = {key: settings.get(key) for key in ("temperature", "max_tokens")}
+        # Only the generation settings come back with a conversation (the connection is the
+        # current one), so only they are checked: a connection saved then is not news now.
+        applied = ("temperature", "max_tokens")
+        settings, left_out = checked_settings({k: stored.settings.get(k) for k in applied})
+        generation = {key: settings.get(key) for key in applied}
         if stored.profile in self.config.profiles and stored.profile != self.resolved.profile:
             await self.use_profile(stored.profile)
         self.settings = self.settings.with_changes(**generation)
@@ -858,14 +865,13 @@ class ChatApp(App[None]):
         else:
             self.notify(
                 "Only your own messages can be edited; ctrl+r asks for the last reply again.",
-                markup=False,
             )
 
     def show_details(self, message: Message) -> None:
         view = self.query_one(Transcript).view_of(message)
         error = view.error if isinstance(view, AssistantMessage) else None
         if error is None or not error.more:
-            self.notify("That message has no more to show.", markup=False)
+            self.notify("That message has no more to show.")
             return
         self.push_screen(DetailsScreen(error.title, error.more))
 
@@ -881,14 +887,14 @@ class ChatApp(App[None]):
     def action_copy_last_reply(self) -> None:
         reply = self._last_reply()
         if reply is None:
-            self.notify("There is no reply to copy yet.", markup=False)
+            self.notify("There is no reply to copy yet.")
         else:
             self.copy_text(reply.content, "the last reply")
 
     def action_copy_last_code(self) -> None:
         reply = self._last_reply()
         if reply is None:
-            self.notify("There is no reply to copy from yet.", markup=False)
+            self.notify("There is no reply to copy from yet.")
         else:
             self.copy_code(reply)
 
@@ -896,7 +902,7 @@ class ChatApp(App[None]):
         """Copy the message's only code block, or the one the user picks."""
         blocks = code_blocks(message.content)
         if not blocks:
-            self.notify("That message has no code blocks.", markup=False)
+            self.notify("That message has no code blocks.")
             return
 
         def chosen(index: int | None) -> None:
@@ -917,7 +923,7 @@ class ChatApp(App[None]):
         the local ones; a notice says what was copied and how."""
         text = for_clipboard(text)  # a paste into a shell must not carry escape sequences
         if not text:
-            self.notify(f"Nothing to copy: {what} is empty.", markup=False)
+            self.notify(f"Nothing to copy: {what} is empty.")
             return
         self.copy_to_clipboard(text)
         path = self.store.store.path if self.store.is_open else None
@@ -1027,9 +1033,8 @@ class ChatApp(App[None]):
             save_theme(self.config.path, theme)
         except (OSError, ValueError) as exc:  # tomlkit's parse errors are ValueErrors
             self.notify(
-                visible(f"Could not remember the theme in {self.config.path}: {exc}"),
+                f"Could not remember the theme in {self.config.path}: {exc}",
                 severity="warning",
-                markup=False,
             )
             return
         self.config.theme = theme
@@ -1059,7 +1064,7 @@ class ChatApp(App[None]):
         panel = self.query_one(SettingsPanel)
         panel.show(self.settings, self.resolved.sources)
         panel.show_profiles(self.config.profiles, name)
-        self.notify(visible(f"Using profile {name}: {self.settings.target}"), markup=False)
+        self.notify(f"Using profile {name}: {self.settings.target}")
         if self.resolved.problems:
             await self._notice(f"Profile {name} has problems", self.resolved.problems)
 
@@ -1081,7 +1086,7 @@ class ChatApp(App[None]):
         result = await self.client.check(settings)
         text = str(result)
         panel.show_check(result.ok, text)
-        self.notify(text, severity="information" if result.ok else "error", markup=False)
+        self.notify(text, severity="information" if result.ok else "error")
         if result.ok or not settings.model:
             await self._offer_models(settings)
 
@@ -1089,9 +1094,7 @@ class ChatApp(App[None]):
         models = await self.client.list_models(settings)
         self.query_one(SettingsPanel).show_models(models)
         if models and not settings.model:
-            self.notify(
-                f"The server offers {len(models)} models: pick one under Model.", markup=False
-            )
+            self.notify(f"The server offers {len(models)} models: pick one under Model.")
 
     @work(group="models", exit_on_error=False)
     async def _offer_models_at_start(self) -> None:
@@ -1118,7 +1121,7 @@ class ChatApp(App[None]):
             save_profile(path, name, values)
         except (OSError, ValueError) as exc:  # ConfigError: the file and the sidebar stay as is
             message = f"Could not save to {path}: {exc}"
-            self.notify(visible(message), severity="error", markup=False)
+            self.notify(message, severity="error")
             return
         self.config = load_config(path)
         self.resolved.profile = name
@@ -1133,4 +1136,4 @@ class ChatApp(App[None]):
                 " The API key saved in this profile before is still in the file; to remove it,"
                 " empty API key and save with 'save the API key too'."
             )
-        self.notify(visible(message), markup=False)
+        self.notify(message)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from chat_tui import __version__
 from chat_tui.config_file import config_path, load_config
-from chat_tui.console import ASK_EPILOG, run_ask
+from chat_tui.console import ASK_EPILOG, EXIT_BROKEN_PIPE, run_ask, silence_stdout
 from chat_tui.export import ExportFormatError, read_export, to_json, to_markdown, write_export
+from chat_tui.private_files import looks_like_a_file
 from chat_tui.settings import ENVIRONMENT_HELP, Provider
 from chat_tui.settings_sources import Flags, describe, load_settings
 from chat_tui.store import DATABASE_NAME, AsyncStore, Store, StoreError, default_data_dir
@@ -116,9 +117,10 @@ def run_store_command(args: argparse.Namespace) -> int:
         if args.list:
             for item in store.list_conversations():
                 when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item.updated))
-                print(f"{item.id:>5}  {when}  {item.message_count:>4} msgs  {visible(item.title)}")
+                print(f"{item.id:>5}  {when}  {item.message_count:>4} msgs  {one_line(item.title)}")
             return 0
         if args.command == "import":
+            store.check()  # writing into a damaged file would lose more of it
             imported = read_export(args.file)
             for problem in imported.left_out:
                 _warn(f"{args.file}: setting left out: {problem}")
@@ -138,8 +140,10 @@ def run_store_command(args: argparse.Namespace) -> int:
         return _failed(str(exc))
     except ExportFormatError as exc:
         return _failed(f"{args.file}: {exc}")
+    except BrokenPipeError:
+        raise  # the reader went away (`--list | head`): main() ends quietly
     except OSError as exc:
-        path = args.file if args.command == "import" else args.output or "stdout"
+        path = args.file if args.command == "import" else getattr(args, "output", None) or "stdout"
         return _failed(f"{path}: {exc.strerror or exc}")
     finally:
         with suppress(StoreError):
@@ -157,9 +161,18 @@ def _failed(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.env_file is not None and not args.env_file.is_file():
-        print(f"chat-tui: --env-file {args.env_file}: no such file", file=sys.stderr)
+    try:
+        return _run(build_parser().parse_args(argv))
+    except BrokenPipeError:
+        # The reader of our output went away (`chat-tui --list | head -1`): stop quietly, with
+        # the status a shell gives a command that SIGPIPE ended, as `ask` does.
+        silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.env_file is not None and not looks_like_a_file(args.env_file):
+        _warn(f"--env-file {args.env_file}: no such file")
         return 2
     config = load_config(args.config if args.config is not None else config_path())
     flags = Flags(
@@ -201,5 +214,5 @@ def main(argv: list[str] | None = None) -> int:
     app = ChatApp(resolved, config=config, store=store, open_conversation=resume)
     app.run()
     if app.exit_message is not None:  # one line, after the terminal is restored
-        print(app.exit_message, file=sys.stderr)
+        _warn(app.exit_message)
     return app.return_code or 0

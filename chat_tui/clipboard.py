@@ -18,9 +18,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from chat_tui.private_files import replace_private
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -133,12 +134,7 @@ def _pipe(text: str, argv: tuple[str, ...]) -> str:
 
 def _save(text: str, path: Path) -> Path | None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Owner-only (a copied reply may be private), and whole: written aside, then moved in.
-        descriptor, temporary = tempfile.mkstemp(prefix=".clipboard-", dir=path.parent)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
+        replace_private(path, text.encode("utf-8"))  # a copied reply may be private
     except OSError:
         return None
     return path

@@ -19,11 +19,12 @@ other profiles. The file is always written owner-only (0600), since it may hold 
 from __future__ import annotations
 
 import os
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from chat_tui.private_files import expand_home, looks_like_a_file, replace_private
 
 if TYPE_CHECKING:
     from tomlkit import TOMLDocument
@@ -61,7 +62,7 @@ def default_config_path() -> Path:
 def config_path(env: dict[str, str] | None = None) -> Path:
     """CHAT_TUI_CONFIG if set, else the platform's config directory."""
     override = (env if env is not None else os.environ).get(CONFIG_VARIABLE, "").strip()
-    return Path(override).expanduser() if override else default_config_path()
+    return expand_home(Path(override)) if override else default_config_path()
 
 
 @dataclass(slots=True)
@@ -74,13 +75,13 @@ class ConfigFile:
 
     @property
     def exists(self) -> bool:
-        return self.path.is_file()
+        return looks_like_a_file(self.path)
 
 
 def load_config(path: Path) -> ConfigFile:
     """Read the config file; problems are collected with the file and line, never raised."""
     config = ConfigFile(path)
-    if not path.is_file():
+    if not looks_like_a_file(path):
         return config
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -195,7 +196,7 @@ def _read_document(path: Path) -> TOMLDocument:
     from tomlkit.exceptions import TOMLKitError
 
     try:
-        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        text = path.read_text(encoding="utf-8") if looks_like_a_file(path) else ""
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text ({exc}); nothing was written") from None
     try:
@@ -219,14 +220,5 @@ def _write_checked(path: Path, document: TOMLDocument) -> None:
 
 
 def _write_private(path: Path, text: str) -> None:
-    path = path.resolve()  # a symlinked config (dotfiles) is written where it points
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # mkstemp creates the file owner-only (0600); os.replace keeps that mode.
-    descriptor, temporary = tempfile.mkstemp(prefix=".config-", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    # A symlinked config (dotfiles) is written where it points.
+    replace_private(path.resolve(), text.encode("utf-8"))

@@ -215,7 +215,7 @@ def _configured(resolved: Resolved, profile: str | None, stderr: TextIO) -> bool
     return not missing
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     # The reader went away (`| head`): send what is left in the buffer nowhere, so that
     # Python's final flush does not fail once more with a traceback.
     try:
@@ -263,5 +263,5 @@ def run_ask(
         output.end_line()
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
         return EXIT_BROKEN_PIPE

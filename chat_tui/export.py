@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import stat
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chat_tui.recorder import checked_settings
+from chat_tui.private_files import create_private, replace_private
 from chat_tui.reply_stats import ReplyStats
+from chat_tui.settings import checked_settings
 from chat_tui.store import StoredConversation, StoredMessage
 from chat_tui.text import visible
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FORMAT = "chat-tui-conversation"
 FORMAT_VERSION = 1
@@ -33,9 +36,7 @@ FORMAT_VERSION = 1
 _ROLES = {"user", "assistant"}
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 _MB = 1024 * 1024
-# Without O_NOFOLLOW (Windows), O_EXCL alone still refuses a name that exists as a link.
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_FREE_NAME_TRIES = 1000
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows would translate line endings otherwise
 
 
 class ExportFormatError(ValueError):
@@ -79,10 +80,17 @@ def _message_document(message: StoredMessage) -> dict[str, Any]:
 def read_export(path: Path) -> Imported:
     """Read and check the JSON export at `path`: ExportFormatError (or OSError) says why not.
 
-    A file over MAX_IMPORT_BYTES is refused before it is read whole.
+    A file over MAX_IMPORT_BYTES is refused before it is read whole, and so is anything that is
+    not a regular file: a FIFO or a terminal would block the read for as long as it stays open.
     """
-    with path.open("rb") as file:
-        size = os.fstat(file.fileno()).st_size
+    # Non-blocking: opening a FIFO would otherwise wait for a writer before fstat can say what
+    # it is. For a regular file the flag changes nothing.
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _BINARY)
+    with os.fdopen(descriptor, "rb") as file:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise ExportFormatError("not a regular file")
+        size = status.st_size
         data = file.read(MAX_IMPORT_BYTES + 1) if size <= MAX_IMPORT_BYTES else b""
     if size > MAX_IMPORT_BYTES or len(data) > MAX_IMPORT_BYTES:  # a device or a growing file
         raise ExportFormatError(
@@ -139,6 +147,8 @@ def _message(number: int, item: object) -> StoredMessage:
     if not isinstance(item, dict):
         raise ExportFormatError(f"message {number} is not an object")
     role = item.get("role")
+    if not isinstance(role, str):  # a list or an object is no role (nor hashable)
+        raise ExportFormatError(f"message {number} has no valid role")
     if role == "system":
         raise ExportFormatError(
             f"message {number} is a system message: chat-tui keeps instructions in the system "
@@ -206,36 +216,15 @@ def to_markdown(conversation: StoredConversation) -> str:
 def write_export(path: Path, text: str, *, overwrite: bool) -> Path:
     """Write an export owner-only (0600) and whole; returns the file written.
 
-    With `overwrite`, `path` is replaced in one step: a symlink there is replaced, never
-    followed to the file it points at. Without, nothing that exists at `path` (a file or a
-    symlink) is touched: the first free name of `chat-3-2.md`, `chat-3-3.md`, … is used.
+    With `overwrite`, `path` is replaced in one step (a symlink there is replaced, never
+    followed). Without, nothing that exists at `path` is touched: the first free name of
+    `chat-3-2.md`, `chat-3-3.md`, … is used.
     """
     data = text.encode("utf-8")
     if overwrite:
-        descriptor, temporary = tempfile.mkstemp(prefix=".chat-tui-", dir=path.parent)
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_private(path, data)
         return path
-    for number in range(1, _FREE_NAME_TRIES + 1):
-        candidate = path if number == 1 else path.with_stem(f"{path.stem}-{number}")
-        try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
-            descriptor = os.open(candidate, flags, 0o600)
-        except FileExistsError:
-            continue
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(data)
-        except BaseException:
-            candidate.unlink(missing_ok=True)
-            raise
-        return candidate
-    raise FileExistsError(f"{path} and the next {_FREE_NAME_TRIES - 1} names are all taken")
+    return create_private(path, data)
 
 
 def _quote(text: str) -> str:

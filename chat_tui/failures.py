@@ -7,12 +7,12 @@ there too.
 
 from __future__ import annotations
 
-import os
 import time
 import traceback
 from typing import TYPE_CHECKING
 
 from chat_tui import __version__
+from chat_tui.private_files import append_private
 from chat_tui.text import visible
 
 if TYPE_CHECKING:
@@ -50,12 +50,9 @@ def record(error: BaseException, path: Path, *, draft: str = "") -> str | None:
     if draft:
         lines += ["The message you had not sent:", draft]
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_file() and path.stat().st_size > MAX_LOG_BYTES:
             path.replace(path.with_name(f"{path.name}.old"))
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(descriptor, "a", encoding="utf-8") as log:
-            log.write("\n".join(lines) + "\n\n")
+        append_private(path, "\n".join(lines) + "\n\n")
     except OSError as exc:
         return str(exc)
     return None

@@ -12,75 +12,15 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from chat_tui.settings import (
-    Auth,
-    Provider,
-    SettingsError,
-    parse_api_version,
-    parse_endpoint,
-    parse_max_tokens,
-    parse_temperature,
-    parse_text,
-)
-from chat_tui.store import StoreError, title_for
+from chat_tui.settings import saved_settings
+from chat_tui.store import ConversationGone, StoreError, title_for
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Iterable
 
     from chat_tui.conversation import Conversation, Message
     from chat_tui.settings import Settings
     from chat_tui.store import AsyncStore
-
-
-def saved_settings(settings: Settings) -> dict[str, Any]:
-    """The settings a conversation keeps: the connection and generation, never the key."""
-    return {
-        "provider": settings.provider.value,
-        "endpoint": settings.where if settings.endpoint else "",
-        "model": settings.model,
-        "api_version": settings.api_version,
-        "auth": settings.auth.value,
-        "temperature": settings.temperature,
-        "max_tokens": settings.max_tokens,
-    }
-
-
-# Each setting a conversation keeps, parsed as the sidebar parses what is typed into it.
-_SETTING_PARSERS: dict[str, Callable[[str], object]] = {
-    "provider": Provider,
-    "endpoint": parse_endpoint,
-    "model": parse_text,
-    "api_version": parse_api_version,
-    "auth": Auth,
-    "temperature": parse_temperature,
-    "max_tokens": parse_max_tokens,
-}
-
-
-def checked_settings(kept: Mapping[str, object]) -> tuple[dict[str, Any], list[str]]:
-    """A conversation's settings read back from a file or the store, each value checked as the
-    sidebar checks it: those that pass, and a sentence for each that does not (left out).
-
-    Keys chat-tui does not keep (the API key among them) are left out without a word.
-    """
-    settings: dict[str, Any] = {}
-    problems: list[str] = []
-    for key, value in kept.items():
-        parse = _SETTING_PARSERS.get(key)
-        if parse is None:
-            continue
-        if value is None:  # not set: the server's default
-            settings[key] = None
-            continue
-        try:
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
-                raise SettingsError(f"{type(value).__name__} is not a setting's value.")
-            parsed = parse(str(value))
-        except (SettingsError, ValueError) as exc:
-            problems.append(f"{key}: {exc}")
-            continue
-        settings[key] = parsed.value if isinstance(parsed, Provider | Auth) else parsed
-    return settings, problems
 
 
 def _written(message: Message) -> tuple[int, str, bool]:
@@ -132,12 +72,27 @@ class Recorder:
             try:
                 await self._forget()
                 for key, (behind, kept, name) in list(self._behind.items()):
-                    await self._save(behind, kept, name)
+                    try:
+                        await self._save(behind, kept, name)
+                    except ConversationGone:
+                        # Deleted elsewhere. One put aside goes as the user wished; the one on
+                        # screen is saved afresh, or none of what follows would ever be.
+                        if behind is conversation:
+                            self._detach(behind)
+                            await self._save(behind, kept, name)
                     del self._behind[key]
             except (StoreError, OSError) as exc:
                 self._fail(exc)
             else:
                 self._resume()
+
+    def _detach(self, conversation: Conversation) -> None:
+        """Forget that `conversation` was saved: the next save writes all of it anew."""
+        self._meta.pop(conversation.id or 0, None)
+        conversation.id = None
+        for message in conversation.messages:
+            self._saved.pop(message.id or 0, None)
+            message.id = None
 
     async def _save(
         self, conversation: Conversation, settings: Settings, profile: str | None

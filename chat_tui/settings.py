@@ -11,9 +11,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from chat_tui.text import one_line, visible
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful AI assistant."
 # The newest generally-available Azure OpenAI data-plane version; override with
@@ -31,6 +35,7 @@ _AZURE_HOST_SUFFIXES = (
     ".services.ai.azure.com",
 )
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+NOTHING_SENT = " Nothing is sent until Endpoint is fixed."
 # What Azure accepts as a deployment name (it goes into the request's path).
 _DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _OPENAI_HOST = "api.openai.com"
@@ -260,7 +265,7 @@ class Settings:
             parse_endpoint(self.endpoint)
         except SettingsError as exc:
             # Kept, not replaced by another source's: requests must not go somewhere else.
-            found.append(f"{exc} Nothing is sent until Endpoint is fixed.")
+            found.append(f"{exc}{NOTHING_SENT}")
         if provider.is_azure and not self.endpoint:
             found.append(
                 "No Azure endpoint: set AZURE_OPENAI_ENDPOINT "
@@ -398,6 +403,62 @@ def parse_endpoint(text: str) -> str:
         shown = shown if len(shown) <= _SHOWN_URL else shown[: _SHOWN_URL - 1] + "…"
         raise SettingsError(f"Endpoint {shown} cannot be used: {problem}.")
     return text
+
+
+# How each setting is read from text, wherever the text comes from: a sidebar field, a profile,
+# a saved conversation, an imported file. One table, so no source is checked more loosely.
+VALUE_PARSERS: dict[str, Callable[[str], object]] = {
+    "provider": lambda text: Provider(text.strip().lower()),
+    "auth": lambda text: Auth(text.strip().lower()),
+    "endpoint": parse_endpoint,
+    "model": parse_text,
+    "api_key": parse_text,
+    "api_version": parse_api_version,
+    "temperature": parse_temperature,
+    "max_tokens": parse_max_tokens,
+    "read_timeout": parse_read_timeout,
+}
+
+
+def saved_settings(settings: Settings) -> dict[str, Any]:
+    """The settings a conversation keeps: the connection and generation, never the key."""
+    return {
+        "provider": settings.provider.value,
+        "endpoint": settings.where if settings.endpoint else "",
+        "model": settings.model,
+        "api_version": settings.api_version,
+        "auth": settings.auth.value,
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens,
+    }
+
+
+_SAVED = ("provider", "endpoint", "model", "api_version", "auth", "temperature", "max_tokens")
+
+
+def checked_settings(kept: Mapping[str, object]) -> tuple[dict[str, Any], list[str]]:
+    """A conversation's settings read back from a file or the store, each value checked as the
+    sidebar checks it: those that pass, and a sentence for each that does not (left out).
+
+    Keys a conversation does not keep (the API key among them) are left out without a word.
+    """
+    settings: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in kept.items():
+        if key not in _SAVED:
+            continue
+        if value is None:  # not set: the server's default
+            settings[key] = None
+            continue
+        try:
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise SettingsError(f"{type(value).__name__} is not a setting's value.")
+            parsed = VALUE_PARSERS[key](str(value))
+        except (SettingsError, ValueError) as exc:
+            problems.append(f"{key}: {exc}")
+            continue
+        settings[key] = parsed.value if isinstance(parsed, Provider | Auth) else parsed
+    return settings, problems
 
 
 # Kept under 70 columns so it reads unwrapped in the transcript and in --help.

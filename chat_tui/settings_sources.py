@@ -13,23 +13,22 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from chat_tui.private_files import looks_like_a_file
 from chat_tui.settings import (
+    VALUE_PARSERS,
     Auth,
     Provider,
     Settings,
     SettingsError,
     infer_provider,
-    parse_api_version,
     parse_endpoint,
-    parse_max_tokens,
     parse_read_timeout,
-    parse_temperature,
     redact_url,
 )
 from chat_tui.text import one_line
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
     from pathlib import Path
 
     from chat_tui.config_file import ConfigFile
@@ -95,7 +94,7 @@ def read_variables(
     values: dict[str, str] = {}
     origins: dict[str, str] = {}
     problems: list[str] = []
-    if path.is_file():
+    if looks_like_a_file(path):
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -162,13 +161,6 @@ def variables_layer(values: Mapping[str, str], origins: Mapping[str, str]) -> La
 
 # -- profiles and flags ---------------------------------------------------------------------
 
-_PROFILE_PARSERS: dict[str, Callable[[str], object]] = {
-    "provider": lambda text: Provider(text.strip().lower()),
-    "auth": lambda text: Auth(text.strip().lower()),
-    "endpoint": str.strip,  # checked by check_endpoint, as from every source
-    "api_version": parse_api_version,
-}
-
 
 def check_endpoint(layer: Layer, problems: list[str]) -> None:
     """Report the layer's endpoint if it is not a usable URL, naming where it came from.
@@ -194,14 +186,10 @@ def profile_layer(profile: Mapping[str, object], source: str, problems: list[str
     layer: Layer = {}
     for key, value in profile.items():
         try:
-            if key in _PROFILE_PARSERS:
-                value = _PROFILE_PARSERS[key](str(value))
-            elif key == "temperature":
-                value = parse_temperature(str(value))
-            elif key == "max_tokens":
-                value = parse_max_tokens(str(value))
-            elif key == "read_timeout":
-                value = parse_read_timeout(str(value))
+            if key == "endpoint":
+                value = str(value).strip()  # checked by check_endpoint, as from every source
+            elif key in VALUE_PARSERS:
+                value = VALUE_PARSERS[key](str(value))
         except (SettingsError, ValueError) as exc:
             problems.append(f"{source}: {key}: {exc}")
             continue

@@ -18,12 +18,13 @@ import functools
 import json
 import os
 import sqlite3
-import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+
+from chat_tui.private_files import expand_home, private_dir, tighten
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -72,6 +73,11 @@ class StoreError(Exception):
         self.reason = reason
 
 
+class ConversationGone(StoreError):
+    """The conversation (or message) written to is no longer in the database: it was deleted,
+    from another window say, while this one still had it open."""
+
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -93,10 +99,12 @@ def _reported(method: Callable[Concatenate[Store, P], T]) -> Callable[Concatenat
 def default_data_dir(env: dict[str, str]) -> Path:
     override = env.get(DATA_DIR_VARIABLE, "").strip()
     if override:
-        return Path(override).expanduser()
+        return expand_home(Path(override))  # the user's choice: left as it is
     from platformdirs import user_data_path
 
-    return user_data_path("chat-tui", appauthor=False)
+    path = user_data_path("chat-tui", appauthor=False)
+    tighten(path, 0o700)  # chat-tui's own: an earlier version left it readable to others
+    return path
 
 
 @dataclass(slots=True)
@@ -231,12 +239,12 @@ class Store:
         stats: dict[str, Any] | None,
     ) -> int:
         now = time.time()
+        self._touch(conversation_id, now)  # first: it says whether the conversation is there
         cursor = self._db.execute(
             "INSERT INTO messages (conversation_id, role, content, state, created, usage)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (conversation_id, role, content, state, now, _json_or_null(stats)),
         )
-        self._touch(conversation_id, now)
         return int(cursor.lastrowid or 0)
 
     @_reported
@@ -244,10 +252,12 @@ class Store:
         self, message_id: int, content: str, state: str, stats: dict[str, Any] | None = None
     ) -> None:
         with self._transaction():
-            self._db.execute(
+            cursor = self._db.execute(
                 "UPDATE messages SET content = ?, state = ?, usage = ? WHERE id = ?",
                 (content, state, _json_or_null(stats), message_id),
             )
+            if cursor.rowcount == 0:
+                raise ConversationGone(self.path, "the message is no longer saved")
 
     @_reported
     def delete_messages(self, message_ids: list[int]) -> None:
@@ -275,9 +285,11 @@ class Store:
             self._db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
 
     def _touch(self, conversation_id: int, now: float) -> None:
-        self._db.execute(
+        cursor = self._db.execute(
             "UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id)
         )
+        if cursor.rowcount == 0:
+            raise ConversationGone(self.path, "the conversation is no longer saved")
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -416,23 +428,17 @@ def _escape_like(text: str) -> str:
 
 
 def _make_private(path: Path) -> None:
-    """The data directory owner-only (0700), and the database with its -wal and -shm files
-    (0600): those an earlier version left readable to others are tightened too."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _chmod(path.parent, 0o700)
+    """The database with its -wal and -shm files owner-only (0600), those an earlier version left
+    readable to others too, in a directory created owner-only where it is missing.
+
+    A directory that exists is the user's (--data-dir) or tightened by `private_data_dir`.
+    """
+    private_dir(path.parent)
     # Created owner-only before SQLite opens it: SQLite gives the -wal and -shm files it
     # creates the database's mode.
     os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0o600))
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        _chmod(file, 0o600)
-
-
-def _chmod(path: Path, mode: int) -> None:
-    # Not there yet, or not ours to change (another user's --data-dir): what chat-tui creates
-    # is owner-only all the same.
-    with contextlib.suppress(FileNotFoundError, PermissionError):
-        if stat.S_IMODE(path.stat().st_mode) != mode:
-            path.chmod(mode)
+        tighten(file, 0o600)
 
 
 def _failure(path: Path | None, exc: BaseException) -> StoreError:

@@ -251,6 +251,7 @@ async def test_a_bad_endpoint_at_start_is_named_and_nothing_is_sent(
         text = transcript_text(app)
         assert "Some settings could not be used" in text
         assert "environment: OPENAI_BASE_URL: Endpoint http://127.0.0.1:82000/v1 cannot" in text
+        assert text.count("not 82000") == 1  # told once, with its source
         assert "127.0.0.1:82000" in app.sub_title
         await chat(pilot, "hello")
         assert "Nothing is sent until Endpoint is fixed" in transcript_text(app)

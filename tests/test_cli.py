@@ -129,6 +129,16 @@ def test_odd_env_files_are_read_or_reported_never_a_traceback(
     assert not any(c in result.stdout + result.stderr for c in CONTROLS)
 
 
+@pytest.mark.parametrize("flag", ["--config", "--env-file"])
+def test_a_file_that_cannot_even_be_looked_at_is_reported(tmp_path: Path, flag: str) -> None:
+    # Looking at it fails (the name is too long here; a directory that denies access does the
+    # same): it is reported as unreadable, not raised from the check that it is there.
+    result = cli("--print-config", flag, "x" * 5000, cwd=tmp_path)
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0
+    assert ": cannot read: " in result.stderr
+
+
 @pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:82000/v1"])
 def test_print_config_names_a_bad_endpoint_without_a_traceback(tmp_path: Path, url: str) -> None:
     result = cli("--print-config", cwd=tmp_path, env={"OPENAI_BASE_URL": url})

@@ -15,7 +15,7 @@ import pytest
 
 from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
-from chat_tui.failures import log_path
+from chat_tui.failures import log_path, record
 from chat_tui.screens.code_picker import CodePicker
 from chat_tui.store import AsyncStore, Store
 from chat_tui.widgets.prompt import PromptInput
@@ -199,3 +199,19 @@ def test_a_failure_the_app_cannot_survive_ends_it_with_one_line(
         ("user", "hello", "complete"),
         ("assistant", "Hi there.", "complete"),
     ]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes and links")
+def test_the_log_is_owner_only_and_never_written_through_a_link(tmp_path: Path) -> None:
+    target = tmp_path / "someone-elses.txt"
+    target.write_text("precious")
+    log = tmp_path / "log" / "errors.log"
+    log.parent.mkdir()
+    log.symlink_to(target)
+    assert record(RuntimeError("boom"), log) is not None  # said, not raised
+    assert target.read_text() == "precious"
+    fresh = tmp_path / "new" / "errors.log"
+    assert record(RuntimeError("boom"), fresh, draft="my draft") is None
+    assert "my draft" in fresh.read_text()
+    assert fresh.stat().st_mode & 0o777 == 0o600
+    assert fresh.parent.stat().st_mode & 0o777 == 0o700

@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING
 
 import pytest
-from textual.widgets import Input, OptionList, Select, TextArea
+from textual.widgets import Input, Select, Static, TextArea
 
 from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
@@ -26,6 +26,7 @@ from chat_tui.widgets.prompt import PromptInput
 from tests.conftest import compatible_settings, screen_text
 from tests.openai_server import ErrorReply, TextReply
 from tests.test_app import FAST_RETRY, SIZE, chat, wait_for
+from tests.test_persistence import open_list
 from tests.test_reuse import clipboard_command
 
 if TYPE_CHECKING:
@@ -184,6 +185,28 @@ async def test_a_profile_name_in_the_palette_and_its_toast(
         assert_shown_safely(app, "PROFILED")
 
 
+async def test_a_profile_name_in_a_fields_tooltip(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    name = hostile("SOURCED")
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[profiles.{json.dumps(name)}]\nendpoint = "{server.base_url}"\nmodel = "fake-model"\n',
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    resolved = load_settings(Flags(profile=name), config, cwd=tmp_path, environ={})
+    assert "SOURCED" in resolved.sources["endpoint"]
+    app = ChatApp(resolved, config=config, client=ChatClient())
+    async with app.run_test(size=SIZE, tooltips=True) as pilot:
+        await pilot.hover("#endpoint")
+        tooltip = app.screen.query_one("#textual-tooltip", Static)
+        await wait_for(pilot, lambda: tooltip.display and tooltip.region.width > 0)
+        shown = str(tooltip.visual)
+        assert "SOURCED" in shown
+        for part in SHOWN:  # not read as markup (which would drop [bold] or fail on [/])
+            assert part in shown, f"{part!r} is not in the tooltip"
+        assert_shown_safely(app, "SOURCED")
+
+
 # -- from saved and imported conversations ----------------------------------------------------
 
 
@@ -219,9 +242,7 @@ async def test_a_saved_conversation_opened_edited_and_renamed(
     path = seeded_store(tmp_path)
     app = app_for(server, tmp_path, store=AsyncStore(lambda: Store(path)))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f3")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConversationsScreen))
-        options = app.screen.query_one(OptionList)
+        options = await open_list(pilot)
         await wait_for(pilot, lambda: options.option_count == 1)
         assert_shown_safely(app, "TITLED")
         await pilot.press("f2")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import shlex
 import signal
 import sqlite3
 import stat
@@ -19,7 +20,7 @@ from textual.widgets import Input, OptionList
 from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
 from chat_tui.export import MAX_IMPORT_BYTES
-from chat_tui.screens.conversations import ConversationsScreen, TextPrompt
+from chat_tui.screens.conversations import Confirm, ConversationsScreen, TextPrompt
 from chat_tui.store import AsyncStore, Store
 from chat_tui.widgets.status_bar import StatusBar
 from chat_tui.widgets.transcript import Transcript
@@ -131,6 +132,15 @@ async def test_clear_starts_a_new_conversation_and_keeps_the_old(
     assert saved_titles(path) == ["second chat", "first chat"]
 
 
+async def open_list(pilot: Pilot[None]) -> OptionList:
+    """F3, once the database is open (before, the app asks to wait); the list's options."""
+    app: ChatApp = pilot.app  # type: ignore[assignment]
+    await wait_for(pilot, lambda: app.store.is_open)
+    await pilot.press("f3")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConversationsScreen))
+    return app.screen.query_one(OptionList)
+
+
 async def test_list_screen_opens_searches_renames_and_deletes(
     server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
@@ -143,16 +153,14 @@ async def test_list_screen_opens_searches_renames_and_deletes(
     seed.close()
     app = saving_app(server, path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f3")
-        assert isinstance(app.screen, ConversationsScreen)
-        options = app.screen.query_one(OptionList)
+        options = await open_list(pilot)
         await wait_for(pilot, lambda: options.option_count == 3)
         await pilot.press(*"water")
         await wait_for(pilot, lambda: options.option_count == 1)
         assert "Pasta" in screen_text(app)
         # Rename it.
         await pilot.press("f2")
-        await pilot.pause()
+        await wait_for(pilot, lambda: isinstance(app.screen, TextPrompt))
         field = app.screen.query_one(Input)
         field.value = "Cooking"
         await pilot.press("enter")
@@ -161,7 +169,7 @@ async def test_list_screen_opens_searches_renames_and_deletes(
         app.screen.query_one("#search", Input).value = "Taxes"
         await wait_for(pilot, lambda: options.option_count == 1 and "Taxes" in screen_text(app))
         await pilot.press("down", "delete")  # in the list; in the search box it edits text
-        await pilot.pause()
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
         assert "Delete “Taxes” and all its messages?" in screen_text(app)
         await pilot.press("y")
         await wait_for(pilot, lambda: options.option_count == 0)
@@ -326,6 +334,35 @@ def test_list_export_and_import_from_the_command_line(tmp_path: Path) -> None:
     assert "bad.json" in failed.stderr
 
 
+def test_the_list_is_one_line_a_conversation_and_stops_quietly_when_cut_short(
+    tmp_path: Path,
+) -> None:
+    seed = Store(tmp_path / "conversations.db")
+    for n in range(3000):  # more than a pipe's buffer, so the writer meets the closed pipe
+        seed.create_conversation(f"title {n}\n 999  2026-01-01 00:00     1 msgs  forged", "")
+    seed.close()
+    listed = run_cli("--list", data_dir=tmp_path)
+    assert listed.returncode == 0
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 3000  # a title's newline cannot forge a row
+    assert lines[0].endswith("title 2999␊ 999  2026-01-01 00:00     1 msgs  forged")
+    piped = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f"set -o pipefail; {shlex.quote(sys.executable)} -m chat_tui"
+            f" --data-dir {shlex.quote(str(tmp_path))} --list | head -1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert piped.stdout.splitlines() == [lines[0]]
+    assert piped.stderr == ""  # no traceback, no "Exception ignored"
+    assert piped.returncode == 141  # as a shell reports SIGPIPE, like `ask`
+
+
 def test_continue_reopens_the_last_conversation(server: FakeOpenAIServer, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     seed = Store(data_dir / "conversations.db")
@@ -393,8 +430,7 @@ async def test_new_conversation_from_the_list(server: FakeOpenAIServer, tmp_path
     app = saving_app(server, tmp_path / "chats.db")
     async with app.run_test(size=SIZE) as pilot:
         await chat(pilot, "old one")
-        await pilot.press("f3")
-        await pilot.pause()
+        await open_list(pilot)
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: not app.conversation.messages)
         assert "old one" not in screen_text(app)
@@ -464,11 +500,10 @@ async def test_a_failing_change_in_the_list_is_said_not_raised(
     async with app.run_test(size=SIZE) as pilot:
         holder = lock(path)
         try:
-            await pilot.press("f3")
-            options = app.screen.query_one(OptionList)
+            options = await open_list(pilot)
             await wait_for(pilot, lambda: options.option_count == 1)
             await pilot.press("down", "delete")
-            await pilot.pause()
+            await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
             await pilot.press("y")
             await wait_for(
                 pilot, lambda: any("The change was not saved" in n for n in notices(app))
@@ -481,6 +516,31 @@ async def test_a_failing_change_in_the_list_is_said_not_raised(
             holder.execute("ROLLBACK")
             holder.close()
     assert [c.title for c in Store(path).list_conversations()] == ["Keep me"]
+
+
+async def test_a_conversation_deleted_elsewhere_is_saved_afresh_not_stuck(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "chats.db"
+    app = saving_app(server, path)
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "first question")
+        await app._save()
+        first = app.conversation.id
+        assert first is not None
+        other = Store(path)  # another window deletes it
+        other.delete_conversation(first)
+        other.close()
+        await chat(pilot, "second question")
+        await app._save()
+        assert app.recorder.failing is None
+        assert "Saving failed" not in status_line(app)
+    store = Store(path)
+    [kept] = store.list_conversations()
+    assert [m.content for m in store.load(kept.id).messages if m.role == "user"] == [
+        "first question",
+        "second question",
+    ]
 
 
 async def import_in_app(pilot: Pilot[None], path: Path) -> None:

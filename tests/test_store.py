@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import stat
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -21,11 +23,15 @@ from chat_tui.export import (
     to_markdown,
     write_export,
 )
-from chat_tui.recorder import checked_settings
-from chat_tui.store import SCHEMA_VERSION, AsyncStore, Store, StoreError, title_for
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from chat_tui.settings import checked_settings
+from chat_tui.store import (
+    SCHEMA_VERSION,
+    AsyncStore,
+    Store,
+    StoreError,
+    default_data_dir,
+    title_for,
+)
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
 
@@ -285,9 +291,9 @@ def test_the_database_and_its_directory_are_owner_only(tmp_path: Path) -> None:
 
 
 @posix_only
-def test_files_an_earlier_version_left_readable_are_tightened(tmp_path: Path) -> None:
-    directory = tmp_path / "data"
-    directory.mkdir()
+def test_files_an_earlier_version_left_readable_are_tightened() -> None:
+    directory = default_data_dir({})  # in the test's own home
+    directory.mkdir(parents=True)
     path = directory / "chats.db"
     Store(path).close()
     # As an earlier version left them, with another window open (so -wal and -shm exist).
@@ -298,11 +304,24 @@ def test_files_an_earlier_version_left_readable_are_tightened(tmp_path: Path) ->
         for file in files:
             file.chmod(0o644)
         directory.chmod(0o755)
-        Store(path).close()
+        Store(default_data_dir({}) / "chats.db").close()
         assert [_mode(file) for file in files] == [0o600, 0o600, 0o600]
         assert _mode(directory) == 0o700
     finally:
         other.close()
+
+
+@posix_only
+def test_a_directory_the_user_chose_keeps_its_mode(tmp_path: Path) -> None:
+    # --data-dir . or --data-dir ~ must not lock others out of a directory chat-tui did not make.
+    tmp_path.chmod(0o755)
+    chosen = default_data_dir({"CHAT_TUI_DATA_DIR": str(tmp_path)})
+    Store(chosen / "chats.db").close()
+    assert _mode(tmp_path) == 0o755
+    assert _mode(tmp_path / "chats.db") == 0o600
+    assert default_data_dir({"CHAT_TUI_DATA_DIR": "~nosuchuser-of-chat-tui/x"}) == Path(
+        "~nosuchuser-of-chat-tui/x"
+    )
 
 
 @pytest.mark.parametrize(
@@ -340,6 +359,58 @@ def test_files_an_earlier_version_left_readable_are_tightened(tmp_path: Path) ->
 def test_malformed_imports_say_why(text: str, message: str) -> None:
     with pytest.raises(ExportFormatError, match=message):
         from_json(text)
+
+
+JUNK: list[object] = [None, True, 5, -1.5, float("nan"), 10**30, "", "x\x1b[0m", [], ["user"], {}]
+
+
+def _places(document: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """The path of every value in a JSON document."""
+    if isinstance(document, dict):
+        items: list[tuple[object, object]] = list(document.items())
+    elif isinstance(document, list):
+        items = list(enumerate(document))
+    else:
+        return []
+    found = []
+    for key, value in items:
+        found.append((*path, key))
+        found += _places(value, (*path, key))
+    return found
+
+
+def test_any_value_of_the_wrong_kind_anywhere_is_refused_or_ignored() -> None:
+    # The whole class, not one field at a time: each value of a full export replaced in turn by
+    # each kind of junk gives an import or an ExportFormatError, never another exception.
+    valid = json.loads(
+        conversation_file(
+            [
+                {"role": "user", "content": "hi", "state": "complete"},
+                {
+                    "role": "assistant",
+                    "content": "Hello.",
+                    "stats": {"model": "m", "ending": "stop"},
+                },
+            ],
+            settings={"model": "m", "temperature": 0.5, "max_tokens": 10, "endpoint": ""},
+            title="t",
+            system_prompt="s",
+            profile="p",
+        )
+    )
+    tried = 0
+    for place in _places(valid):
+        for junk in JUNK:
+            document = json.loads(json.dumps(valid))
+            *parents, last = place
+            holder = document
+            for key in parents:
+                holder = holder[key]
+            holder[last] = junk
+            with contextlib.suppress(ExportFormatError):
+                from_json(json.dumps(document))
+            tried += 1
+    assert tried > 200
 
 
 def test_a_system_message_among_the_messages_is_refused() -> None:
@@ -451,3 +522,21 @@ def test_exports_are_owner_only_and_never_written_through_a_link(tmp_path: Path)
         "chat-1.md",
         "someone-elses.txt",
     ]
+
+
+@posix_only
+def test_a_fifo_is_neither_read_nor_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    # Reading one would wait for a writer for ever; it is refused at once.
+    with pytest.raises(ExportFormatError, match="not a regular file"):
+        read_export(fifo)
+    # Exporting to one (-o a FIFO or /dev/stdout) writes into it; renaming over it would
+    # remove it and leave its reader waiting.
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    assert write_export(fifo, "through the pipe", overwrite=True) == fifo
+    reader.join(timeout=10)
+    assert received == [b"through the pipe"]
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)

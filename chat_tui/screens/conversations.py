@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from chat_tui.store import StoreError
-from chat_tui.text import visible
+from chat_tui.text import one_line, visible
 from chat_tui.widgets.plain_text import PlainInput
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def _label(item: StoredConversation, current: int | None) -> Content:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item.updated))
     marker = "● " if item.id == current else "  "
     return Content.assemble(
-        marker, (visible(item.title), "bold"), (f"  {item.message_count} msgs · {when}", "dim")
+        marker, (one_line(item.title), "bold"), (f"  {item.message_count} msgs · {when}", "dim")
     )
 
 
@@ -139,9 +139,7 @@ class ConversationsScreen(ModalScreen[int | None]):
         try:
             await self._store.call(method, *args, **kwargs)
         except StoreError as exc:
-            self.app.notify(
-                visible(f"The change was not saved: {exc}"), severity="error", markup=False
-            )
+            self.app.notify(f"The change was not saved: {exc}", severity="error")
         self._reload(self.query_one("#search", Input).value)
 
     def _title_of(self, conversation_id: int) -> str:

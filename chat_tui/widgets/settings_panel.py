@@ -16,18 +16,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
-from chat_tui.settings import (
-    Auth,
-    Provider,
-    Settings,
-    SettingsError,
-    parse_api_version,
-    parse_endpoint,
-    parse_max_tokens,
-    parse_read_timeout,
-    parse_temperature,
-    parse_text,
-)
+from chat_tui.settings import VALUE_PARSERS, Auth, Provider, Settings, SettingsError
 from chat_tui.text import visible
 from chat_tui.widgets.plain_text import PlainInput, PlainTextArea
 
@@ -45,26 +34,27 @@ def _number_text(value: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
-    """One editable setting: the Settings attribute, its label and how to parse it."""
+    """One editable setting: the Settings attribute, its label and how it is shown."""
 
     name: str
     label: str
-    parse: Callable[[str], object] = parse_text
     placeholder: str = ""
     password: bool = False
     to_text: Callable[[object], str] = str
 
+    def parse(self, text: str) -> object:
+        """The field's text as a value, checked as every source of the setting is."""
+        return VALUE_PARSERS[self.name](text)
+
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("endpoint", "Endpoint", parse_endpoint),  # placeholder follows the provider
-    FieldSpec("model", "Deployment", placeholder="deployment or model name"),
-    FieldSpec("api_version", "API version", parse_api_version, "e.g. 2024-10-21"),
-    FieldSpec("api_key", "Sign-in", placeholder="API key (not set)", password=True),
-    FieldSpec(
-        "temperature", "Temperature", parse_temperature, "server default", False, _number_text
-    ),
-    FieldSpec("max_tokens", "Max tokens", parse_max_tokens, "no limit", False, _number_text),
-    FieldSpec("read_timeout", "Read timeout (s)", parse_read_timeout, "120", False, _number_text),
+    FieldSpec("endpoint", "Endpoint"),  # placeholder follows the provider
+    FieldSpec("model", "Deployment", "deployment or model name"),
+    FieldSpec("api_version", "API version", "e.g. 2024-10-21"),
+    FieldSpec("api_key", "Sign-in", "API key (not set)", password=True),
+    FieldSpec("temperature", "Temperature", "server default", to_text=_number_text),
+    FieldSpec("max_tokens", "Max tokens", "no limit", to_text=_number_text),
+    FieldSpec("read_timeout", "Read timeout (s)", "120", to_text=_number_text),
 )
 
 _ENDPOINT_PLACEHOLDERS = {
@@ -75,8 +65,10 @@ _ENDPOINT_PLACEHOLDERS = {
 }
 
 
-def _source_tip(sources: dict[str, str], name: str) -> str | None:
-    return f"from {sources[name]}" if name in sources else None
+def _source_tip(sources: dict[str, str], name: str) -> Content | None:
+    # A source names a profile or file the user does not control: a tooltip given as a str
+    # would be read as markup, so it goes as plain Content.
+    return Content(visible(f"from {sources[name]}")) if name in sources else None
 
 
 _AUTH_LABELS = {Auth.KEY: "API key", Auth.ENTRA: "Microsoft Entra ID"}
