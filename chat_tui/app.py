@@ -27,14 +27,16 @@ from chat_tui.clipboard import CopyOutcome, copy_commands, run_copy
 from chat_tui.code_blocks import code_blocks
 from chat_tui.collector import Collector
 from chat_tui.config_file import ConfigFile, config_path, load_config, save_profile, save_theme
-from chat_tui.conversation import Conversation, Message, ReplyState, Role
-from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, TextDelta
+from chat_tui.conversation import Conversation, Message, Role
+from chat_tui.events import Retrying, TextDelta
 from chat_tui.export import read_export, to_json, to_markdown, write_export
 from chat_tui.failures import log_path, record, summary
 from chat_tui.input_history import HISTORY_SIZE
 from chat_tui.private_files import expand_home
 from chat_tui.recorder import Recorder
-from chat_tui.reply_stats import ReplyStats, StatsMeter
+from chat_tui.reply_outcome import ReplyOutcome
+from chat_tui.reply_state import ReplyState
+from chat_tui.reply_stats import ReplyStats
 from chat_tui.screens.code_picker import CodePicker
 from chat_tui.screens.conversations import NEW_CONVERSATION, ConversationsScreen, TextPrompt
 from chat_tui.screens.details import DetailsScreen
@@ -58,7 +60,6 @@ if TYPE_CHECKING:
     from textual.screen import Screen
     from textual.timer import Timer
 
-    from chat_tui.errors import ChatError
 
 REPLY_GROUP = "reply"
 CHECKPOINT_INTERVAL = 1.0
@@ -531,49 +532,40 @@ class ChatApp(App[None]):
         settings: Settings,
         messages: list[dict[str, str]],
     ) -> None:
-        state = ReplyState.INCOMPLETE
-        error: ChatError | None = None
-        filtered: tuple[str, ...] = ()
-        meter = StatsMeter()
+        outcome = ReplyOutcome()
         try:
             async with aclosing(self.client.stream(settings, messages)) as events:
                 async for event in events:
-                    meter.observe(event)
+                    outcome.observe(event)
                     match event:
                         case TextDelta(text):
                             reply.append(text)
                             view.append(text)
-                        case ReplyFinished(finish_reason, categories):
-                            state = ReplyState.from_finish_reason(finish_reason)
-                            filtered = categories
                         case Retrying():
                             view.show_retry(event)
-                        case ReplyFailed(failure):
-                            error = failure
-                            state = ReplyState.INTERRUPTED if reply.content else ReplyState.FAILED
                         case _:
-                            pass  # the model's name and the usage: the meter has them
+                            pass  # the outcome has the rest
         except asyncio.CancelledError:
-            state = ReplyState.STOPPED
+            outcome.stopped = True
             raise
         finally:
-            self._end_reply(state, error, filtered, meter)
+            self._end_reply(outcome)
 
-    def _end_reply(
-        self,
-        state: ReplyState,
-        error: ChatError | None = None,
-        filtered: tuple[str, ...] = (),
-        meter: StatsMeter | None = None,
-    ) -> None:
-        """Give the streaming reply its final state (once) and free the prompt."""
+    def _end_reply(self, outcome: ReplyOutcome | None = None) -> None:
+        """Give the streaming reply its final state (once) and free the prompt.
+
+        Without an outcome (the worker never ran), the reply was stopped before it began.
+        """
         if self._streaming is not None:
             reply, view = self._streaming
             self._streaming = None
-            reply.state = state
-            if meter is not None:
-                reply.stats = meter.finish(state.value)
-            view.finish(state, error, filtered)
+            if outcome is None:
+                reply.state = ReplyState.STOPPED
+                view.finish(reply.state)
+            else:
+                reply.state = outcome.state
+                reply.stats = outcome.stats()
+                view.finish(outcome.state, outcome.error, outcome.filtered)
             self._save_soon()
         self.is_streaming = False
 
@@ -615,7 +607,7 @@ class ChatApp(App[None]):
             with suppress(WorkerCancelled, WorkerFailed):
                 await worker.wait()
         # A worker cancelled before it began never ran its `finally`.
-        self._end_reply(ReplyState.STOPPED)
+        self._end_reply()
 
     async def action_stop(self) -> None:
         prompt = self.query_one(PromptInput)

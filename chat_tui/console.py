@@ -14,16 +14,16 @@ import math
 import os
 import sys
 from contextlib import aclosing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import TYPE_CHECKING, TextIO
 
 from chat_tui.client import ChatClient
-from chat_tui.conversation import Conversation, ReplyState
-from chat_tui.events import ReplyFailed, ReplyFinished, ReplyStarted, Retrying, TextDelta, Usage
+from chat_tui.conversation import Conversation
+from chat_tui.events import Retrying, TextDelta
+from chat_tui.reply_outcome import ReplyOutcome
 from chat_tui.text import visible
 
 if TYPE_CHECKING:
-    from chat_tui.errors import ChatError
     from chat_tui.settings import Settings
     from chat_tui.settings_sources import Resolved
 
@@ -52,8 +52,6 @@ exit status:
   141  stdout was closed before the reply ended (| head)"""
 
 # The app's notes for replies that ended without finishing, in the same words.
-# Replies whose text is kept but which did not finish: a note on stderr and EXIT_UNFINISHED.
-UNFINISHED = frozenset({ReplyState.LENGTH, ReplyState.FILTERED, ReplyState.INCOMPLETE})
 
 
 class UsageError(Exception):
@@ -90,26 +88,12 @@ def read_prompt(argument: str | None, stdin: TextIO | None) -> str:
     return prompt
 
 
-@dataclass(slots=True)
-class Reply:
-    """What came back: the exit status and the --json object are made from it."""
+class Reply(ReplyOutcome):
+    """What came back: its text, and how it ended; the exit status and --json come from it."""
 
-    text: str = ""
-    model: str | None = None
-    usage: Usage | None = None
-    finish_reason: str | None = None
-    filtered: tuple[str, ...] = ()
-    finished: bool = False  # the stream ended normally (ReplyFinished)
-    error: ChatError | None = None
-
-    @property
-    def state(self) -> ReplyState:
-        """How the reply ended, in the conversation's terms."""
-        if self.error is not None:
-            return ReplyState.INTERRUPTED if self.text else ReplyState.FAILED
-        if not self.finished:
-            return ReplyState.INCOMPLETE
-        return ReplyState.from_finish_reason(self.finish_reason)
+    def __init__(self) -> None:
+        super().__init__()
+        self.text = ""
 
     def as_json(self) -> str:
         data: dict[str, object] = {
@@ -161,18 +145,11 @@ async def stream_reply(settings: Settings, prompt: str, output: Output, stderr: 
     try:
         async with aclosing(client.stream(settings, conversation.request_messages())) as events:
             async for event in events:
+                reply.observe(event)
                 match event:
-                    case ReplyStarted(model):
-                        reply.model = model
                     case TextDelta(text):
                         reply.text += text
                         output.write(text)
-                    case Usage():
-                        reply.usage = event
-                    case ReplyFinished(finish_reason, filtered):
-                        reply.finished = True
-                        reply.finish_reason = finish_reason
-                        reply.filtered = filtered
                     case Retrying(reason, attempt, attempts, delay):
                         # Rounded up, as the app's countdown is.
                         say(
@@ -180,8 +157,8 @@ async def stream_reply(settings: Settings, prompt: str, output: Output, stderr: 
                             f"{reason}: retrying in {math.ceil(delay)} s "
                             f"(attempt {attempt} of {attempts})",
                         )
-                    case ReplyFailed(error):
-                        reply.error = error
+                    case _:
+                        pass  # the outcome has the rest
     finally:
         await client.close()
     return reply
@@ -193,11 +170,8 @@ def exit_status(reply: Reply, stderr: TextIO) -> int:
     if reply.error is not None:
         say(stderr, str(reply.error))
         return EXIT_FAILED
-    if state in UNFINISHED:
-        note = state.note
-        if reply.filtered:  # the categories, where Azure names them
-            note = f"{note.rstrip('.')} ({', '.join(reply.filtered)})."
-        say(stderr, note)
+    if state.unfinished:
+        say(stderr, reply.note)
         return EXIT_UNFINISHED
     return EXIT_OK
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from chat_tui.reply_state import ReplyState
+
 if TYPE_CHECKING:
     from chat_tui.reply_stats import ReplyStats
 
@@ -22,59 +24,6 @@ class Role(StrEnum):
     SYSTEM = "system"
     USER = "user"
     ASSISTANT = "assistant"
-
-
-class ReplyState(StrEnum):
-    """How an assistant reply ended (or that it has not yet)."""
-
-    STREAMING = "streaming"
-    COMPLETE = "complete"  # finish_reason "stop" (or "tool_calls")
-    LENGTH = "length"  # cut off by the token limit
-    FILTERED = "content_filter"  # stopped by the content filter
-    INCOMPLETE = "incomplete"  # the stream ended without any finish reason
-    STOPPED = "stopped"  # the user stopped it
-    INTERRUPTED = "interrupted"  # an error after some text had arrived
-    FAILED = "failed"  # an error before any text
-
-    @classmethod
-    def saved(cls, value: str) -> ReplyState:
-        """A state read back from the store; a reply saved mid-stream was interrupted."""
-        state = cls(value) if value in cls._value2member_map_ else cls.INCOMPLETE
-        return cls.INTERRUPTED if state is cls.STREAMING else state
-
-    @classmethod
-    def from_finish_reason(cls, reason: str | None) -> ReplyState:
-        if reason is None:
-            return cls.INCOMPLETE
-        return _FINISH_REASONS.get(reason, cls.COMPLETE)
-
-    @property
-    def is_final(self) -> bool:
-        return self is not ReplyState.STREAMING
-
-    @property
-    def note(self) -> str:
-        """How the reply ended, in a sentence; empty for a reply that finished normally."""
-        return _NOTES[self]
-
-
-_FINISH_REASONS = {
-    "stop": ReplyState.COMPLETE,
-    "length": ReplyState.LENGTH,
-    "content_filter": ReplyState.FILTERED,
-}
-
-
-_NOTES = {
-    ReplyState.STREAMING: "Streaming…",
-    ReplyState.COMPLETE: "",
-    ReplyState.LENGTH: "Cut off: the reply reached the token limit (max tokens).",
-    ReplyState.FILTERED: "Filtered: the content filter stopped this reply.",
-    ReplyState.INCOMPLETE: "Incomplete: the stream ended without a finish reason.",
-    ReplyState.STOPPED: "Stopped.",
-    ReplyState.INTERRUPTED: "Interrupted.",
-    ReplyState.FAILED: "Failed.",
-}
 
 
 @dataclass(slots=True)

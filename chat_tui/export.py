@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.private_files import create_private, replace_private
+from chat_tui.reply_state import ReplyState
 from chat_tui.reply_stats import ReplyStats
 from chat_tui.settings import checked_settings
 from chat_tui.store import StoredConversation, StoredMessage
@@ -186,17 +187,6 @@ def _check_encodable(conversation: StoredConversation) -> None:
         ) from None
 
 
-_STATE_NOTES = {
-    "stopped": "stopped by the user",
-    "length": "cut off by the token limit",
-    "content_filter": "stopped by the content filter",
-    "incomplete": "incomplete: the stream ended without a finish reason",
-    "interrupted": "interrupted",
-    "streaming": "interrupted",
-    "failed": "failed",
-}
-
-
 def to_markdown(conversation: StoredConversation) -> str:
     """The conversation to read: control characters made visible, wherever it is printed."""
     lines = [f"# {conversation.title}", "", f"_Saved {_iso(conversation.updated)}_", ""]
@@ -208,8 +198,9 @@ def to_markdown(conversation: StoredConversation) -> str:
     for message in conversation.messages:
         heading = "You" if message.role == "user" else message.role.capitalize()
         lines += [f"## {heading}", "", message.content.rstrip(), ""]
-        if note := _STATE_NOTES.get(message.state):
-            lines += [f"_({note})_", ""]
+        state = ReplyState.saved(message.state)
+        if message.role == "assistant" and state is not ReplyState.COMPLETE:
+            lines += [f"_({state.ending})_", ""]
     return visible("\n".join(lines))
 
 

@@ -11,20 +11,11 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.events import ReplyStarted, RequestSent, StreamEvent, TextDelta, Usage
+from chat_tui.reply_state import ReplyState
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-# How each ending reads in a reply's footer.
-ENDINGS: dict[str, str] = {
-    "complete": "finished",
-    "length": "cut off at max tokens",
-    "content_filter": "filtered",
-    "incomplete": "no finish reason",
-    "stopped": "stopped",
-    "interrupted": "interrupted",
-    "failed": "failed",
-}
 # Below this, a rate is noise (a reply that arrived in one burst), so none is shown.
 MIN_RATE_WINDOW = 0.05
 
@@ -63,7 +54,7 @@ class ReplyStats:
         if self.prompt_tokens is not None and self.completion_tokens is not None:
             parts.append(f"{self.prompt_tokens:,} in → {self.completion_tokens:,} out tokens")
         if self.ending:
-            parts.append(ENDINGS.get(self.ending, self.ending))
+            parts.append(ReplyState.saved(self.ending).ending)
         return " · ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from textual.widgets import Input, Select, TextArea
 
 from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
-from chat_tui.conversation import ReplyState
+from chat_tui.reply_state import ReplyState
 from chat_tui.retry import RetryPolicy
 from chat_tui.screens.help import HelpScreen
 from chat_tui.settings import Provider, Settings

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from chat_tui.conversation import Conversation, ReplyState
+from chat_tui.conversation import Conversation
+from chat_tui.reply_state import ReplyState
 
 
 def test_request_carries_system_prompt_and_whole_history() -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from textual import events
 
-from chat_tui.conversation import ReplyState
+from chat_tui.reply_state import ReplyState
 from chat_tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
 from tests.conftest import azure_settings, compatible_settings, screen_text
 from tests.openai_server import ErrorReply, TextReply

@@ -186,7 +186,7 @@ def test_export_and_import_round_trip(store: Store) -> None:
     assert "# Trip" in markdown
     assert "> Be helpful." in markdown
     assert "## You\n\nPlan [bold]a[/bold] trip" in markdown
-    assert "_(cut off by the token limit)_" in markdown
+    assert "_(cut off at max tokens)_" in markdown
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from chat_tui.conversation import Message, ReplyState
+from chat_tui.reply_state import ReplyState, ending_note
 from chat_tui.text import visible
 from chat_tui.widgets.reply_body import ReplyBody
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
     from textual.timer import Timer
 
+    from chat_tui.conversation import Message
     from chat_tui.errors import ChatError
     from chat_tui.events import Retrying
 
@@ -37,10 +38,11 @@ STATE_ICONS: dict[ReplyState, str] = {
 STREAMING_NOTE = "● streaming…  esc stops"
 
 
-def state_note(state: ReplyState) -> str:
+def state_note(state: ReplyState, filtered: tuple[str, ...] = ()) -> str:
     if state is ReplyState.STREAMING:
         return STREAMING_NOTE
-    return f"{STATE_ICONS[state]} {state.note}" if state.note else ""
+    note = ending_note(state, filtered)
+    return f"{STATE_ICONS[state]} {note}" if note else ""
 
 
 # Where the whole text behind a summary is, when an error has one.
@@ -147,7 +149,7 @@ class AssistantMessage(Vertical):
             self.set_class(each is self.state, f"-{each.value}")
         self.set_class(bool(self.reply.content), "-has-text")
         status = self.query_one("#status", Static)
-        note = state_note(self.state)
+        note = state_note(self.state, self._filtered)
         if self._retry is not None and self.state is ReplyState.STREAMING:
             retry, start = self._retry
             seconds = math.ceil(max(0.0, start - time.monotonic()))
@@ -155,8 +157,6 @@ class AssistantMessage(Vertical):
                 f"⟳ {retry.reason}: retrying in {seconds} s "
                 f"(attempt {retry.attempt} of {retry.attempts})  esc cancels"
             )
-        if self._filtered:
-            note = f"{note.rstrip('.')} ({', '.join(self._filtered)})."
         if self._error is not None:
             status.update(Content.assemble(note, " ", error_content(self._error)))
         else:

@@ -34,8 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from chat_tui.app import ChatApp  # noqa: E402
 from chat_tui.client import ChatClient  # noqa: E402
-from chat_tui.conversation import Message, ReplyState, Role  # noqa: E402
+from chat_tui.conversation import Message, Role  # noqa: E402
 from chat_tui.events import TextDelta  # noqa: E402
+from chat_tui.reply_state import ReplyState  # noqa: E402
 from chat_tui.settings import Provider, Settings  # noqa: E402
 from chat_tui.widgets.messages import AssistantMessage, UserMessage  # noqa: E402
 from chat_tui.widgets.prompt import PromptInput  # noqa: E402
