@@ -21,6 +21,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from chat_tui.command import Command
 from chat_tui.private_files import replace_private
 
 if TYPE_CHECKING:
@@ -30,6 +31,17 @@ if TYPE_CHECKING:
 CLIPBOARD_VARIABLE = "CHAT_TUI_CLIPBOARD"
 FALLBACK_FILE = "clipboard.txt"
 COMMAND_TIMEOUT = 3.0
+
+
+COMMANDS = (
+    Command("copy_last_reply", "Copy last reply", "Copy", "Copy the latest reply to the clipboard"),
+    Command(
+        "copy_last_code",
+        "Copy code from last reply",
+        "Copy code",
+        "Copy a code block of the latest reply to the clipboard",
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)

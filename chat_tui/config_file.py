@@ -24,9 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chat_tui.command import Command
 from chat_tui.private_files import expand_home, looks_like_a_file, replace_private
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from tomlkit import TOMLDocument
 
 CONFIG_VARIABLE = "CHAT_TUI_CONFIG"
@@ -63,6 +66,34 @@ def config_path(env: dict[str, str] | None = None) -> Path:
     """CHAT_TUI_CONFIG if set, else the platform's config directory."""
     override = (env if env is not None else os.environ).get(CONFIG_VARIABLE, "").strip()
     return expand_home(Path(override)) if override else default_config_path()
+
+
+COMMANDS = (
+    Command(
+        "save_settings", "Save settings", "Save", "Save to the config file, without the API key"
+    ),
+    Command(
+        "save_settings",
+        "Save settings with the API key",
+        "Save",
+        "Save to the config file (owner-only), including the API key",
+        (True,),
+    ),
+)
+
+
+def profile_commands(names: Iterable[str]) -> list[Command]:
+    """A command for each profile in the file: switch the connection to it."""
+    return [
+        Command(
+            "use_profile",
+            f"Use profile {name}",
+            "Profile",
+            "Switch the connection; the conversation carries on",
+            (name,),
+        )
+        for name in names
+    ]
 
 
 @dataclass(slots=True)

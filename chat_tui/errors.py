@@ -29,6 +29,9 @@ class ChatError:
     status: int | None = None
     # The whole text behind a summary (e.g. azure-identity's report), shown on request.
     more: str = ""
+    # Commands the hint suggests, by action name: the app shows their keys beside the hint
+    # (the core does not know the keys; `chat-tui ask` has none).
+    actions: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return sentence(self.title, self.detail, self.hint)
@@ -217,9 +220,9 @@ def _describe(exc: BaseException, settings: Settings, *, mid_stream: bool) -> Ch
             return ChatError(
                 "Conversation too long",
                 message,
-                "Drop the oldest exchange (ctrl+o) or clear the conversation (ctrl+l), "
-                "then retry (ctrl+r).",
+                "Drop the oldest exchange or clear the conversation, then retry.",
                 status,
+                actions=("drop_oldest", "clear", "retry"),
             )
         if isinstance(exc, openai.BadRequestError) and code == "content_filter":
             return ChatError(

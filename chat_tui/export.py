@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chat_tui.command import Command
 from chat_tui.private_files import create_private, replace_private
 from chat_tui.reply_state import ReplyState
 from chat_tui.reply_stats import ReplyStats
@@ -38,6 +39,25 @@ _ROLES = {"user", "assistant"}
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 _MB = 1024 * 1024
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows would translate line endings otherwise
+
+
+COMMANDS = (
+    Command(
+        "export",
+        "Export as Markdown",
+        "Export",
+        "Write this conversation to chat-ID.md here",
+        ("md",),
+    ),
+    Command(
+        "export",
+        "Export as JSON",
+        "Export",
+        "Write this conversation to chat-ID.json here",
+        ("json",),
+    ),
+    Command("import", "Import a conversation", "Import", "Add a conversation from a JSON export"),
+)
 
 
 class ExportFormatError(ValueError):

@@ -12,15 +12,33 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from chat_tui.conversation import Conversation, Message, Role
+from chat_tui.reply_state import ReplyState
+from chat_tui.reply_stats import ReplyStats
 from chat_tui.settings import saved_settings
 from chat_tui.store import ConversationGone, StoreError, title_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from chat_tui.conversation import Conversation, Message
     from chat_tui.settings import Settings
-    from chat_tui.store import AsyncStore
+    from chat_tui.store import AsyncStore, StoredConversation
+
+
+def restored(stored: StoredConversation) -> tuple[Conversation, int]:
+    """A saved conversation as the chat holds it, and how many of its messages were left out.
+
+    Only the user's and the model's messages come back: a system message among them (an
+    earlier version imported files with some) would be sent as an instruction nobody sees.
+    """
+    kept = [m for m in stored.messages if m.role in (Role.USER, Role.ASSISTANT)]
+    messages = [
+        Message(
+            Role(m.role), m.content, ReplyState.saved(m.state), m.id, ReplyStats.from_dict(m.stats)
+        )
+        for m in kept
+    ]
+    return Conversation(stored.system_prompt, messages, stored.id), len(stored.messages) - len(kept)
 
 
 def _written(message: Message) -> tuple[int, str, bool]:

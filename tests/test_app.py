@@ -82,7 +82,7 @@ def replies(app: ChatApp) -> list[AssistantMessage]:
 
 def settled(app: ChatApp) -> bool:
     """No reply streams, and every reply has its final form."""
-    return not app.is_streaming and all(view.state.is_final for view in replies(app))
+    return not app.chat.is_streaming and all(view.state.is_final for view in replies(app))
 
 
 async def send(pilot: Pilot[None], text: str) -> None:
@@ -129,7 +129,7 @@ async def test_unconfigured_send_keeps_the_message(server: FakeOpenAIServer) -> 
         await chat(pilot, "hello?")
         assert "Not configured" in screen_text(app)
         assert "hello?" in screen_text(app)
-        assert app.conversation.messages[0].content == "hello?"
+        assert app.chat.conversation.messages[0].content == "hello?"
         assert server.requests == []
 
 
@@ -303,7 +303,7 @@ async def test_stop_keeps_the_partial_reply(server: FakeOpenAIServer) -> None:
         await send(pilot, "talk")
         view = await streaming_with_text(pilot)
         await pilot.press("escape")
-        assert not app.is_streaming
+        assert not app.chat.is_streaming
         assert app.focused is app.query_one(PromptInput)
         await wait_for(pilot, lambda: settled(app))
         partial = view.reply.content
@@ -342,12 +342,12 @@ async def test_clear_while_streaming_leaves_nothing_behind(server: FakeOpenAISer
         await send(pilot, "talk")
         await streaming_with_text(pilot)
         await pilot.press("ctrl+l")
-        assert not app.is_streaming
-        assert len(app.conversation) == 0
+        assert not app.chat.is_streaming
+        assert len(app.chat.conversation) == 0
         assert not app.query_one(Transcript).drawn_messages()
         await pilot.pause(0.5)  # nothing from the stopped reply comes back
         assert "tok tok" not in screen_text(app)
-        assert len(app.conversation) == 0
+        assert len(app.chat.conversation) == 0
         await chat(pilot, "fresh start")
         assert server.last_request.messages == [
             {"role": "system", "content": "Stay."},
@@ -414,20 +414,8 @@ async def test_ui_stays_responsive_while_streaming(server: FakeOpenAIServer) -> 
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
-        assert app.is_streaming
+        assert app.chat.is_streaming
         await pilot.press("escape")
-
-
-async def test_palette_runs_every_action(server: FakeOpenAIServer) -> None:
-    app = make_app(compatible_settings(server))
-    async with app.run_test(size=SIZE) as pilot:
-        await chat(pilot, "hello")
-        await run_from_palette(pilot, "clear conv", "Clear conversation")
-        await wait_for(pilot, lambda: len(app.conversation) == 0)
-        titles = {command.title for command in app.get_system_commands(app.screen)}
-        for title, _, action in ChatApp.PALETTE:
-            # "Stop reply" is offered only while a reply streams.
-            assert (title in titles) is (action != "stop")
 
 
 async def test_sidebar_toggles(server: FakeOpenAIServer) -> None:
@@ -473,7 +461,7 @@ async def test_blank_message_sends_nothing(server: FakeOpenAIServer) -> None:
         await pilot.press("space", "space", "ctrl+j", "enter")
         await pilot.pause(0.2)
         assert server.requests == []
-        assert len(app.conversation) == 0
+        assert len(app.chat.conversation) == 0
 
 
 # -- failures -------------------------------------------------------------------------------
@@ -570,7 +558,7 @@ async def test_a_long_session_draws_only_the_latest_messages(server: FakeOpenAIS
         transcript = app.query_one(Transcript)
         assert len(transcript.drawn_messages()) == MAX_DRAWN
         assert transcript.earlier == 64 - MAX_DRAWN
-        assert len(app.conversation.messages) == 64
+        assert len(app.chat.conversation.messages) == 64
         assert len(server.last_request.messages) == 64  # system prompt + 63 earlier + this one
         await pilot.press("f4")  # MAX_DRAWN more at a time
         await pilot.pause()

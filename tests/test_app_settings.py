@@ -63,7 +63,7 @@ async def test_switching_profile_mid_conversation_keeps_it(
         await chat(pilot, "first")
         assert server.last_request.kind == "openai"
         app.query_one("#profile", Select).value = "azure"
-        await wait_for(pilot, lambda: app.settings.model == "prod-deployment")
+        await wait_for(pilot, lambda: app.chat.settings.model == "prod-deployment")
         assert app.query_one("#model", Input).value == "prod-deployment"
         assert str(app.query_one("#model-label").render()) == "Deployment"
         await chat(pilot, "second")
@@ -78,8 +78,8 @@ async def test_profiles_are_in_the_palette(server: FakeOpenAIServer, tmp_path: P
     app = profiles_app(server, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await run_from_palette(pilot, "use profile azure", "Use profile azure")
-        await wait_for(pilot, lambda: app.resolved.profile == "azure")
-        assert app.settings.provider.value == "azure"
+        await wait_for(pilot, lambda: app.chat.resolved.profile == "azure")
+        assert app.chat.settings.provider.value == "azure"
 
 
 async def test_a_profile_chosen_in_the_palette_is_applied_once(
@@ -88,7 +88,7 @@ async def test_a_profile_chosen_in_the_palette_is_applied_once(
     # The sidebar's profile list follows the switch; that must not switch a second time.
     app = profiles_app(server, tmp_path, extra="temperature = 5\n")
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await app.use_profile("azure")  # what "Use profile azure" in the palette runs
+        await app.chat.use_profile("azure")  # what "Use profile azure" in the palette runs
         await pilot.pause(0.3)
         assert toasts(app).count("Using profile azure") == 1
         assert transcript_text(app).count("Profile azure has problems") == 1
@@ -130,7 +130,7 @@ async def test_test_connection_reports_and_lists_models(
         models = app.query_one("#model-list", Select)
         await wait_for(pilot, lambda: models.display)
         models.value = "fake-model-mini"
-        await wait_for(pilot, lambda: app.settings.model == "fake-model-mini")
+        await wait_for(pilot, lambda: app.chat.settings.model == "fake-model-mini")
         server.enqueue(ErrorReply(401))
         await pilot.click("#test")
         await wait_for(pilot, lambda: "Key rejected" in sidebar_text(app))
@@ -157,7 +157,7 @@ async def test_entra_sign_in_chosen_in_the_sidebar(server: FakeOpenAIServer) -> 
     app = ChatApp(azure_settings(server), client=ChatClient(token_provider=fake_token))
     async with app.run_test(size=SIZE) as pilot:
         app.query_one("#auth", Select).value = Auth.ENTRA
-        await wait_for(pilot, lambda: app.settings.auth is Auth.ENTRA)
+        await wait_for(pilot, lambda: app.chat.settings.auth is Auth.ENTRA)
         assert not app.query_one("#api_key").display
         await chat(pilot, "hello")
         assert server.last_request.headers["authorization"] == "Bearer token-from-entra"
@@ -170,7 +170,7 @@ async def test_invalid_field_is_named_in_the_status(server: FakeOpenAIServer) ->
         text = sidebar_text(app)
         assert "Endpoint is not applied until it is valid." in text
         assert "Ready" not in text
-        assert app.settings.endpoint == server.base_url
+        assert app.chat.settings.endpoint == server.base_url
 
 
 async def type_over(pilot: Pilot[None], widget_id: str, text: str) -> None:
@@ -200,7 +200,7 @@ async def test_a_server_url_alone_is_enough_to_get_connected(server: FakeOpenAIS
         models = app.query_one("#model-list", Select)
         await wait_for(pilot, lambda: models.display)
         models.value = "fake-model-mini"
-        await wait_for(pilot, lambda: app.settings.model == "fake-model-mini")
+        await wait_for(pilot, lambda: app.chat.settings.model == "fake-model-mini")
         await chat(pilot, "hello")
         assert server.last_request.body is not None
         assert server.last_request.body["model"] == "fake-model-mini"
@@ -222,19 +222,19 @@ async def test_a_port_out_of_range_typed_in_the_sidebar_is_not_applied(
     async with app.run_test(size=SIZE) as pilot:
         field = app.query_one("#endpoint", Input)
         field.value = "http://127.0.0.1:8200"
-        await wait_for(pilot, lambda: app.settings.endpoint == "http://127.0.0.1:8200")
+        await wait_for(pilot, lambda: app.chat.settings.endpoint == "http://127.0.0.1:8200")
         field.focus()
         await pilot.press("end", "0")  # the fifth digit: port 82000
         await pilot.pause()
         assert app.is_running
         assert field.value == "http://127.0.0.1:82000"
-        assert app.settings.endpoint == "http://127.0.0.1:8200"
+        assert app.chat.settings.endpoint == "http://127.0.0.1:8200"
         text = sidebar_text(app)
         assert "the port must be a number from 1 to 65535, not 82000" in text
         assert "Endpoint is not applied until it is valid." in text
-        app.action_focus_prompt()
+        app.chat.action_focus_prompt()
         await type_over(pilot, "endpoint", server.base_url)  # focusing selects it all
-        await wait_for(pilot, lambda: app.settings.endpoint == server.base_url)
+        await wait_for(pilot, lambda: app.chat.settings.endpoint == server.base_url)
         await chat(pilot, "hello")
         assert server.last_request.messages[-1]["content"] == "hello"
 
@@ -274,12 +274,12 @@ async def test_a_profile_with_a_bad_endpoint_does_not_borrow_another_one(
     app = ChatApp(resolved, config=config, client=ChatClient())
     async with app.run_test(size=SIZE) as pilot:
         app.query_one("#profile", Select).value = "broken"
-        await wait_for(pilot, lambda: app.resolved.profile == "broken")
+        await wait_for(pilot, lambda: app.chat.resolved.profile == "broken")
         await pilot.pause()
         assert "Profile broken has problems" in transcript_text(app)
         await chat(pilot, "hello")
         assert server.requests == []
-        assert app.settings.endpoint == "http://[::1"
+        assert app.chat.settings.endpoint == "http://[::1"
 
 
 async def test_the_key_a_server_echoes_is_masked(server: FakeOpenAIServer) -> None:
@@ -316,16 +316,16 @@ async def test_save_with_a_malformed_config_file_loses_nothing(
     app = ChatApp(compatible_settings(server), config=config, client=ChatClient())
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await type_over(pilot, "model", "fake-model-typed")
-        assert app.settings.model == "fake-model-typed"
+        assert app.chat.settings.model == "fake-model-typed"
         await pilot.click("#save")
         await wait_for(pilot, lambda: "Could not save" in toasts(app))
         assert "not valid TOML" in toasts(app)
         assert "nothing was written" in toasts(app)
-        await app.run_action("save_settings(True)")  # the palette's "with the API key"
+        await app.chat.run_action("save_settings(True)")  # the palette's "with the API key"
         await pilot.pause()
         assert app.is_running
         assert path.read_text() == original
-        assert app.settings.model == "fake-model-typed"
+        assert app.chat.settings.model == "fake-model-typed"
         assert app.query_one("#model", Input).value == "fake-model-typed"
         await chat(pilot, "still here")
         assert server.last_request.body is not None
@@ -338,7 +338,7 @@ async def test_save_without_the_key_says_a_saved_key_stays_in_the_file(
     app = profiles_app(server, tmp_path)
     path = tmp_path / "config.toml"
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await app.use_profile("azure")
+        await app.chat.use_profile("azure")
         app.clear_notifications()
         await type_over(pilot, "model", "prod-deployment-v2")
         await pilot.click("#save")
@@ -349,7 +349,7 @@ async def test_save_without_the_key_says_a_saved_key_stays_in_the_file(
         # As the message says: an empty key saved with the key removes it.
         app.clear_notifications()
         app.query_one("#api_key", Input).value = ""
-        await wait_for(pilot, lambda: app.settings.api_key == "")
+        await wait_for(pilot, lambda: app.chat.settings.api_key == "")
         await pilot.click("#save-key")
         await pilot.click("#save")
         removed = "with no API key: any saved before is removed"

@@ -9,7 +9,7 @@ import os
 import re
 import sys
 import textwrap
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -43,7 +43,11 @@ DRAFT = "a half-written thought"
 
 
 class FailsInAHandler(ChatApp):
-    def action_toggle_sidebar(self) -> None:  # ctrl+b
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.chat.action_toggle_sidebar = self.fail  # type: ignore[method-assign]  # ctrl+b
+
+    def fail(self) -> None:
         raise RuntimeError(f"{INJECTED} in a handler")
 
 
@@ -106,7 +110,10 @@ async def test_a_failure_is_told_and_the_app_carries_on(
         assert f"details are in {log_path()}" in notices(app)[-1]  # the toast wraps the path
         # The draft and the conversation are as they were ...
         assert prompt.text == DRAFT
-        assert [m.content for m in app.conversation.messages] == ["Two snippets please", TWO_BLOCKS]
+        assert [m.content for m in app.chat.conversation.messages] == [
+            "Two snippets please",
+            TWO_BLOCKS,
+        ]
         # ... and the app goes on: the draft is sent with the whole conversation.
         prompt.focus()
         await pilot.press("enter")
@@ -135,7 +142,7 @@ BROKEN_MESSAGE_BOX = textwrap.dedent(
     f"""
     import sys
 
-    import chat_tui.app
+    import chat_tui.screens.chat
     from chat_tui.cli import main
     from chat_tui.widgets.prompt import PromptInput
 
@@ -146,7 +153,7 @@ BROKEN_MESSAGE_BOX = textwrap.dedent(
                 raise RuntimeError({INJECTED + " in the message box"!r})
 
 
-    chat_tui.app.PromptInput = BrokenMessageBox
+    chat_tui.screens.chat.PromptInput = BrokenMessageBox
     sys.exit(main())
     """
 )

@@ -103,7 +103,7 @@ async def test_content_filter_names_the_category(server: FakeOpenAIServer) -> No
         assert "Blocked by the content filter" in text
         assert "The filter stopped your message for violence (high)." in text
         assert "hate" not in text
-        assert app.conversation.messages[0].content == "something violent"
+        assert app.chat.conversation.messages[0].content == "something violent"
 
 
 @pytest.mark.parametrize("headers", [{"retry-after": "1"}, {}])
@@ -132,7 +132,7 @@ async def test_server_errors_are_retried_then_explained(server: FakeOpenAIServer
         assert "Server error 503" in text
         assert "Gave up after 4 attempts" in text
         assert len(server.requests) == 4
-        assert app.conversation.messages[0].content == "hello"
+        assert app.chat.conversation.messages[0].content == "hello"
 
 
 async def test_the_wait_for_a_retry_can_be_cancelled(server: FakeOpenAIServer) -> None:

@@ -113,7 +113,7 @@ async def test_retry_replaces_the_saved_reply(server: FakeOpenAIServer, tmp_path
     async with app.run_test(size=SIZE) as pilot:
         await chat(pilot, "hello")
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: len(server.requests) == 2 and not app.is_streaming)
+        await wait_for(pilot, lambda: len(server.requests) == 2 and not app.chat.is_streaming)
         expected = [("user", "hello", "complete"), ("assistant", "Second try.", "complete")]
         await wait_for(pilot, lambda: saved_rows(path) == expected)
     assert saved_rows(path) == expected
@@ -181,7 +181,7 @@ async def test_list_screen_opens_searches_renames_and_deletes(
         await pilot.press("enter")
         await wait_for(pilot, lambda: not isinstance(app.screen, ConversationsScreen))
         await wait_for(pilot, lambda: "About Pasta." in screen_text(app))
-        assert app.conversation.system_prompt == "Old prompt."
+        assert app.chat.conversation.system_prompt == "Old prompt."
         # Carry on in it: the next request has its history.
         await chat(pilot, "and then?")
         assert [m["content"] for m in server.last_request.messages] == [
@@ -204,7 +204,7 @@ async def test_a_long_conversation_opens_quickly(server: FakeOpenAIServer, tmp_p
     app = saving_app(server, path, open_conversation=cid)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert len(app.conversation.messages) == 500
+        assert len(app.chat.conversation.messages) == 500
         assert len(replies(app)) == 15  # only the latest are drawn
         transcript = app.query_one(Transcript)
         notice = transcript.children[0]
@@ -254,7 +254,7 @@ async def test_damage_in_the_middle_of_the_database_does_not_stop_the_chat(
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, ConversationsScreen))
         await chat(pilot, "and still chatting")
-        assert [m.content for m in app.conversation.messages if m.role == "user"] == [
+        assert [m.content for m in app.chat.conversation.messages if m.role == "user"] == [
             "typed at once",
             "and still chatting",
         ]
@@ -392,17 +392,17 @@ async def test_export_and_import_from_the_app(server: FakeOpenAIServer, tmp_path
     app = saving_app(server, path)
     async with app.run_test(size=SIZE) as pilot:
         await chat(pilot, "export me")
-        await app.run_action("export('md')")
-        await app.run_action("export('json')")
-        cid = app.conversation.id
+        await app.chat.run_action("export('md')")
+        await app.chat.run_action("export('json')")
+        cid = app.chat.conversation.id
         markdown = (tmp_path / f"chat-{cid}.md").read_text()
         assert "# export me" in markdown
         assert "## You\n\nexport me" in markdown
-        await app.run_action("import")
+        await app.chat.run_action("import")
         await pilot.pause()
         app.screen.query_one(Input).value = str(tmp_path / f"chat-{cid}.json")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.conversation.id not in (None, cid))
+        await wait_for(pilot, lambda: app.chat.conversation.id not in (None, cid))
         assert "export me" in screen_text(app)
     assert len(Store(path).list_conversations()) == 2
 
@@ -420,7 +420,7 @@ async def test_a_locked_database_does_not_stop_the_chat(
             await chat(pilot, "typed while locked")  # the app is usable at once
             await wait_for(pilot, lambda: "locked" in " ".join(screen_text(app).split()), 15)
             assert "typed while locked" in screen_text(app)
-            assert app.conversation.messages[0].content == "typed while locked"
+            assert app.chat.conversation.messages[0].content == "typed while locked"
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -432,7 +432,7 @@ async def test_new_conversation_from_the_list(server: FakeOpenAIServer, tmp_path
         await chat(pilot, "old one")
         await open_list(pilot)
         await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: not app.conversation.messages)
+        await wait_for(pilot, lambda: not app.chat.conversation.messages)
         assert "old one" not in screen_text(app)
 
 
@@ -525,15 +525,15 @@ async def test_a_conversation_deleted_elsewhere_is_saved_afresh_not_stuck(
     app = saving_app(server, path)
     async with app.run_test(size=SIZE) as pilot:
         await chat(pilot, "first question")
-        await app._save()
-        first = app.conversation.id
+        await app.chat.save()
+        first = app.chat.conversation.id
         assert first is not None
         other = Store(path)  # another window deletes it
         other.delete_conversation(first)
         other.close()
         await chat(pilot, "second question")
-        await app._save()
-        assert app.recorder.failing is None
+        await app.chat.save()
+        assert app.chat.recorder.failing is None
         assert "Saving failed" not in status_line(app)
     store = Store(path)
     [kept] = store.list_conversations()
@@ -546,7 +546,7 @@ async def test_a_conversation_deleted_elsewhere_is_saved_afresh_not_stuck(
 async def import_in_app(pilot: Pilot[None], path: Path) -> None:
     app: ChatApp = pilot.app  # type: ignore[assignment]
     await wait_for(pilot, lambda: app.store.is_open)  # until then, import asks to wait
-    await app.run_action("import")
+    await app.chat.run_action("import")
     # The path goes into the prompt's own field, once it is there (not the sidebar's).
     await wait_for(
         pilot, lambda: isinstance(app.screen, TextPrompt) and bool(app.screen.query(Input))
@@ -609,7 +609,7 @@ async def test_a_malformed_file_imported_in_the_app_is_refused(
         assert name in refusal
         assert reason in refusal
         await chat(pilot, "still here")
-        assert [m.content for m in app.conversation.messages if m.role == "user"] == [
+        assert [m.content for m in app.chat.conversation.messages if m.role == "user"] == [
             "my own chat",
             "still here",
         ]
@@ -669,10 +669,10 @@ async def test_the_app_exports_owner_only_and_never_over_a_file(
     app = saving_app(server, path)
     async with app.run_test(size=SIZE) as pilot:
         await chat(pilot, "export me")
-        cid = app.conversation.id
+        cid = app.chat.conversation.id
         existing = tmp_path / f"chat-{cid}.md"
         existing.write_text("my notes")
-        await app.run_action("export('md')")
+        await app.chat.run_action("export('md')")
         await wait_for(pilot, lambda: any("Exported" in n for n in notices(app)))
         written = tmp_path / f"chat-{cid}-2.md"
         assert f"Exported to {written} (chat-{cid}.md was there already" in notices(app)[-1]

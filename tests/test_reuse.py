@@ -134,7 +134,7 @@ async def test_a_stopped_reply_says_so_without_inventing_tokens(
         await pilot.press("enter")
         await wait_for(pilot, lambda: "tok tok" in replies(app)[-1].reply.content)
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not app.is_streaming)
+        await wait_for(pilot, lambda: not app.chat.is_streaming)
         await pilot.pause()
         stats = replies(app)[-1].reply.stats
         assert stats is not None
@@ -246,13 +246,13 @@ async def test_edit_an_earlier_message_and_resend_from_there(
         assert prompt.text == "Question B"
         await pilot.press("escape")  # cancelled: the draft is back, nothing changed
         assert prompt.text == "a draft"
-        assert len(app.conversation) == 6
+        assert len(app.chat.conversation) == 6
 
         await pilot.press("shift+tab", "end", "up", "up", "up", "enter")
         await pilot.press("backspace", *"B, edited")
         server.enqueue(TextReply("Answer to the edit."))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: not app.is_streaming and len(app.conversation) == 4)
+        await wait_for(pilot, lambda: not app.chat.is_streaming and len(app.chat.conversation) == 4)
         await pilot.pause()
 
         assert server.last_request.body["messages"] == [  # type: ignore[index]
@@ -359,7 +359,7 @@ async def test_messages_stay_literal_when_copied_and_edited(
         await pilot.press("shift+tab", "up", "e")
         # Markup stays text; an escape is shown (and sent) as its symbol, never held raw.
         assert app.query_one(PromptInput).text == "[bold]not bold[/bold] ␛[31m"
-        assert app.conversation.messages[0].role is Role.USER
+        assert app.chat.conversation.messages[0].role is Role.USER
 
 
 async def test_an_edit_ends_cleanly_when_its_message_goes(
@@ -373,14 +373,14 @@ async def test_an_edit_ends_cleanly_when_its_message_goes(
         server.enqueue(TextReply(["tok "] * 3000, delay=0.02))  # stopped long before its end
         prompt.insert("Question B")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.is_streaming)
+        await wait_for(pilot, lambda: app.chat.is_streaming)
         await pilot.press("shift+tab", "home", "e")
         assert prompt.editing is not None
         await pilot.press("escape")
         assert prompt.editing is None
-        assert app.is_streaming
+        assert app.chat.is_streaming
         await pilot.press("escape")  # and a second Esc stops it
-        await wait_for(pilot, lambda: not app.is_streaming)
+        await wait_for(pilot, lambda: not app.chat.is_streaming)
 
         await pilot.press("shift+tab", "home", "e", "ctrl+l")
         await pilot.pause()

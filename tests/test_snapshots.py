@@ -58,7 +58,7 @@ def test_finished_reply(snap_compare: Callable[..., bool], server: FakeOpenAISer
     async def chat(pilot: Pilot[None]) -> None:
         steady(app)
         await pilot.press("ctrl+b", *"Count the words in notes.txt", "enter")
-        while app.is_streaming:
+        while app.chat.is_streaming:
             await pilot.pause(0.05)
         # The header names the server's random port; pin it so the picture is stable.
         app.sub_title = "fake-model @ 127.0.0.1"

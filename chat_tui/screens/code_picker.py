@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from chat_tui import keymap
 from chat_tui.text import visible
 
 if TYPE_CHECKING:
     from textual import events
     from textual.app import ComposeResult
+    from textual.binding import BindingType
 
     from chat_tui.code_blocks import CodeBlock
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 class CodePicker(ModalScreen[int | None]):
     """Returns the index of the chosen block, or None."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.CODE_PICKER
 
     def __init__(self, blocks: list[CodeBlock]) -> None:
         super().__init__()

@@ -6,13 +6,13 @@ import time
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from chat_tui import keymap
 from chat_tui.store import StoreError
 from chat_tui.text import one_line, visible
 from chat_tui.widgets.plain_text import PlainInput
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from textual.app import ComposeResult
+    from textual.binding import BindingType
 
     from chat_tui.store import AsyncStore, StoredConversation
 
@@ -39,13 +40,7 @@ NEW_CONVERSATION = -1  # what the screen returns when the user asks for a new co
 class ConversationsScreen(ModalScreen[int | None]):
     """Returns the id of the conversation to open, NEW_CONVERSATION, or None."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss(None)", "Close"),
-        Binding("ctrl+n", f"dismiss({NEW_CONVERSATION})", "New"),
-        Binding("f2", "rename", "Rename"),
-        Binding("delete", "delete", "Delete"),
-        Binding("down", "focus_list", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.CONVERSATIONS
 
     def __init__(self, store: AsyncStore, current: int | None) -> None:
         super().__init__()
@@ -110,6 +105,9 @@ class ConversationsScreen(ModalScreen[int | None]):
     def action_focus_list(self) -> None:
         self.query_one("#conversation-list", OptionList).focus()
 
+    def action_new(self) -> None:
+        self.dismiss(NEW_CONVERSATION)
+
     def action_rename(self) -> None:
         chosen = self._selected()
         if chosen is None:
@@ -147,7 +145,7 @@ class ConversationsScreen(ModalScreen[int | None]):
 
 
 class TextPrompt(ModalScreen[str | None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.TEXT_QUESTION
 
     def __init__(self, title: str, value: str) -> None:
         super().__init__()
@@ -164,10 +162,7 @@ class TextPrompt(ModalScreen[str | None]):
 
 
 class Confirm(ModalScreen[bool]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,n", "dismiss(False)", "No"),
-        Binding("y", "dismiss(True)", "Yes"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.CONFIRM
 
     def __init__(self, question: str) -> None:
         super().__init__()

@@ -11,6 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from chat_tui import keymap
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
@@ -45,7 +47,7 @@ def key_table(rows: Iterable[tuple[str, str]]) -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,q", "app.pop_screen", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.HELP
 
     def __init__(self, rows: list[tuple[str, str]]) -> None:
         super().__init__()

@@ -15,6 +15,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from chat_tui import keymap
 from chat_tui.reply_state import ReplyState, ending_note
 from chat_tui.text import visible
 from chat_tui.widgets.reply_body import ReplyBody
@@ -55,6 +56,8 @@ def error_content(error: ChatError) -> Content:
         parts += ["\n", visible(error.detail)]
     if error.hint:
         parts += ["\n", (visible(error.hint), "italic")]
+    if error.actions:
+        parts += ["\n", (keymap.command_keys(error.actions), "dim")]
     if error.more:
         parts += ["\n", (MORE_HINT, "dim")]
     return Content.assemble(*parts)

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
 
+from chat_tui import keymap
 from chat_tui.input_history import InputHistory
 from chat_tui.widgets.plain_text import PlainTextArea
 
 if TYPE_CHECKING:
     from textual import events
+    from textual.binding import BindingType
     from textual.widgets import TextArea
 
     from chat_tui.conversation import Message as ChatMessage
@@ -30,15 +31,7 @@ MAX_MESSAGE_CHARS = 100_000
 class PromptInput(PlainTextArea):
     """A TextArea whose Enter submits instead of inserting a newline."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # ctrl+j works in every terminal; shift+enter only where the terminal reports it.
-        Binding(
-            "ctrl+j,shift+enter",
-            "newline",
-            "New line",
-            tooltip="New line in the message (shift+enter where the terminal reports it)",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.PROMPT
 
     # An earlier message of the conversation being edited; sending replaces it and what followed.
     editing: reactive[ChatMessage | None] = reactive(None, init=False, always_update=True)

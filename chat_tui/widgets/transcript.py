@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message as TextualMessage
 from textual.widgets import Static
 
+from chat_tui import keymap
+
 if TYPE_CHECKING:
     from textual.app import ComposeResult
+    from textual.binding import BindingType
     from textual.widget import Widget
 
     from chat_tui.conversation import Message
@@ -45,29 +47,7 @@ class Transcript(VerticalScroll, can_focus=True):
     app's business: the transcript only says which message, with a message of its own.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "select(-1)", "Previous", show=False, tooltip="Previous message"),
-        Binding("down,j", "select(1)", "Next", show=False, tooltip="Next message"),
-        Binding("home,g", "select_first", "First", show=False, tooltip="First message"),
-        Binding("end,G", "select_last", "Last", show=False, tooltip="Last message"),
-        Binding("c,y", "act('copy')", "Copy", tooltip="Copy the selected message"),
-        Binding(
-            "b", "act('copy_code')", "Copy code", tooltip="Copy a code block of the selected reply"
-        ),
-        Binding(
-            "d",
-            "act('details')",
-            "Details",
-            show=False,  # only errors have details; the card itself says so
-            tooltip="Show the whole text behind the selected reply's error",
-        ),
-        Binding(
-            "e,enter",
-            "act('edit')",
-            "Edit",
-            tooltip="Edit the selected message of yours and resend it (later turns are replaced)",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.TRANSCRIPT
 
     class Selected(TextualMessage):
         """A key asked for `action` ('copy', 'copy_code', 'details' or 'edit') on `message`."""

@@ -161,12 +161,12 @@ async def quiet(seconds: float = 0.3, limit: float = 15.0) -> None:
 async def add_history(app: ChatApp, turns: int) -> None:
     """Earlier turns, drawn as a long live session ends up with them: the latest MAX_DRAWN."""
     text = "## A heading\n\nSome **bold** text and `code`.\n\n- one\n- two\n\n" * 3
-    start = len(app.conversation.messages)
+    start = len(app.chat.conversation.messages)
     for n in range(turns):
-        app.conversation.add_user(f"question {n}")
-        app.conversation.messages.append(Message(Role.ASSISTANT, text, ReplyState.COMPLETE))
+        app.chat.conversation.add_user(f"question {n}")
+        app.chat.conversation.messages.append(Message(Role.ASSISTANT, text, ReplyState.COMPLETE))
     transcript = app.query_one(Transcript)
-    added = app.conversation.messages[start:]
+    added = app.chat.conversation.messages[start:]
     drawn = added[-MAX_DRAWN:]
     transcript.set_earlier(transcript.earlier + len(added) - len(drawn))
     views = [UserMessage(m) if m.role is Role.USER else AssistantMessage(m) for m in drawn]
@@ -179,7 +179,7 @@ async def send_and_time(app: ChatApp, pilot: Any, prompt: str) -> float:
     prompt_box.insert(prompt)
     started = time.perf_counter()
     await pilot.press("enter")
-    while app.is_streaming:  # noqa: ASYNC110 - polling is the measurement
+    while app.chat.is_streaming:  # noqa: ASYNC110 - polling is the measurement
         await asyncio.sleep(0.002)
     await pilot.pause()  # the final render has been drawn
     return time.perf_counter() - started
@@ -192,9 +192,9 @@ async def stalls_while(app: ChatApp, pilot: Any, prompt: str) -> tuple[float, fl
     box.insert(prompt)
     # Not pilot.press: it waits for the app to be idle, which it rarely is while streaming.
     box.action_submit()
-    while not app.is_streaming:  # noqa: ASYNC110 - polling is the measurement
+    while not app.chat.is_streaming:  # noqa: ASYNC110 - polling is the measurement
         await asyncio.sleep(0.001)
-    while app.is_streaming:
+    while app.chat.is_streaming:
         before = time.perf_counter()
         await asyncio.sleep(0.01)
         lateness.append(time.perf_counter() - before - 0.01)

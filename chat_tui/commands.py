@@ -1,0 +1,80 @@
+"""Every command the user can give, in one registry.
+
+The chat's own commands are declared here; export and import, copying and saving settings
+declare theirs beside what they do, and each profile in the config file adds one. The palette
+and the help screen read this registry, and the key map gives some of the commands keys.
+Theme and quit are Textual's own commands.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chat_tui import clipboard, config_file, export
+from chat_tui.command import Command
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+CHAT = (
+    Command(
+        "clear", "Clear conversation", "Clear", "Clear the conversation (the system prompt stays)"
+    ),
+    Command(
+        "stop",
+        "Stop reply",
+        "Stop reply",
+        "Stop the reply (what arrived stays); otherwise back to the message box",
+    ),
+    Command("retry", "Retry", "Retry", "Send the last request again; the last reply is replaced"),
+    Command(
+        "drop_oldest",
+        "Drop oldest exchange",
+        "Drop oldest",
+        "Drop the oldest exchange from the conversation",
+    ),
+    Command(
+        "show_earlier",
+        "Show earlier messages",
+        "Earlier",
+        "Draw earlier messages of a long conversation",
+    ),
+    Command(
+        "conversations",
+        "Conversations",
+        "Chats",
+        "Saved conversations: open, search, rename, delete",
+    ),
+    Command(
+        "toggle_sidebar",
+        "Toggle settings sidebar",
+        "Settings",
+        "Show or hide the settings sidebar",
+    ),
+    Command("edit_system_prompt", "Edit system prompt", "System prompt", "Edit the system prompt"),
+    Command("focus_prompt", "Focus prompt", "Prompt", "Move the cursor to the message box"),
+    Command(
+        "focus_transcript",
+        "Go to messages",
+        "Messages",
+        "Select a message to copy, edit and resend (↑ ↓ home end move)",
+    ),
+    Command("test_connection", "Test connection", "Test", "Test the connection"),
+    Command("help", "Help", "Help", "This help"),
+)
+
+
+def every_command(profiles: Iterable[str] = ()) -> list[Command]:
+    """The registry: the chat's commands, then those declared elsewhere, then the profiles'."""
+    return [
+        *CHAT,
+        *clipboard.COMMANDS,
+        *config_file.COMMANDS,
+        *export.COMMANDS,
+        *config_file.profile_commands(profiles),
+    ]
+
+
+def command(action: str) -> Command:
+    """The command that runs `action` (without arguments)."""
+    return next(c for c in every_command() if c.action == action and not c.args)

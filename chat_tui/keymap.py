@@ -1,0 +1,122 @@
+"""Every key binding of the app, in one place: the footer and the help screen are built from it.
+
+Each context is the set of keys active at once: a screen's, and those of the widget that has
+the focus on it (which win over the screen's for the same key). A command's words come from the
+command registry; only widget-local keys (moving between messages, say) carry their own.
+tests/test_keymap.py checks that no key means two things in one context.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+from chat_tui.commands import command
+
+
+def key(keys: str, action: str, *, show: bool = True, target: str = "") -> Binding:
+    """A binding for the registered command `action`, with its label and help."""
+    entry = command(action)
+    call = f"{target}.{entry.call}" if target else entry.call
+    return Binding(keys, call, entry.label, show=show, tooltip=entry.help)
+
+
+# The chat screen: active whatever has the focus on it.
+CHAT = [
+    key("escape", "stop"),
+    # Esc when nothing streams (check_action hides "stop" then); not listed twice.
+    Binding("escape", "escape", show=False),
+    key("ctrl+l", "clear"),
+    key("ctrl+b", "toggle_sidebar"),
+    key("f2", "edit_system_prompt", show=False),
+    key("ctrl+r", "retry"),
+    key("ctrl+o", "drop_oldest", show=False),
+    key("ctrl+t", "test_connection", show=False),
+    key("f4", "show_earlier", show=False),
+    key("f3", "conversations"),
+    key("f1", "help", target="app"),
+]
+
+# The message box, when it has the focus. ctrl+j works in every terminal; shift+enter only
+# where the terminal reports it.
+PROMPT = [
+    Binding(
+        "ctrl+j,shift+enter",
+        "newline",
+        "New line",
+        tooltip="New line in the message (shift+enter where the terminal reports it)",
+    ),
+]
+
+# The transcript, when it has the focus: a message is selected, and these act on it.
+TRANSCRIPT = [
+    Binding("up,k", "select(-1)", "Previous", show=False, tooltip="Previous message"),
+    Binding("down,j", "select(1)", "Next", show=False, tooltip="Next message"),
+    Binding("home,g", "select_first", "First", show=False, tooltip="First message"),
+    Binding("end,G", "select_last", "Last", show=False, tooltip="Last message"),
+    Binding("c,y", "act('copy')", "Copy", tooltip="Copy the selected message"),
+    Binding(
+        "b", "act('copy_code')", "Copy code", tooltip="Copy a code block of the selected reply"
+    ),
+    Binding(
+        "d",
+        "act('details')",
+        "Details",
+        show=False,  # only errors have details; the card itself says so
+        tooltip="Show the whole text behind the selected reply's error",
+    ),
+    Binding(
+        "e,enter",
+        "act('edit')",
+        "Edit",
+        tooltip="Edit the selected message of yours and resend it (later turns are replaced)",
+    ),
+]
+
+# The saved conversations (F3).
+CONVERSATIONS = [
+    Binding("escape", "dismiss(None)", "Close"),
+    Binding("ctrl+n", "new", "New"),
+    Binding("f2", "rename", "Rename"),
+    Binding("delete", "delete", "Delete"),
+    Binding("down", "focus_list", show=False),
+]
+
+# A question with a text answer (rename, import), a yes-or-no question, and the read-only
+# screens (help, details, the code picker).
+TEXT_QUESTION = [Binding("escape", "dismiss(None)", "Cancel")]
+CONFIRM = [Binding("escape,n", "dismiss(False)", "No"), Binding("y", "dismiss(True)", "Yes")]
+CODE_PICKER = [Binding("escape", "dismiss(None)", "Close")]
+DETAILS = [Binding("escape,q", "app.pop_screen", "Close")]
+HELP = [Binding("escape,f1,q", "app.pop_screen", "Close")]
+
+# What is active together: a screen's keys and, on the chat screen, the focused widget's.
+CONTEXTS: dict[str, list[Binding]] = {
+    "chat, message box focused": [*CHAT, *PROMPT],
+    "chat, messages focused": [*CHAT, *TRANSCRIPT],
+    "conversations": CONVERSATIONS,
+    "text question": TEXT_QUESTION,
+    "confirm": CONFIRM,
+    "code picker": CODE_PICKER,
+    "details": DETAILS,
+    "help": HELP,
+}
+
+# Keys that mean two things in one context on purpose: the first binding whose action is
+# enabled wins (Esc stops a reply while one streams, and otherwise goes back to the prompt).
+# A focused widget's key over the screen's is listed too.
+SHARED = {
+    ("escape", "stop", "escape"),
+}
+
+
+def keys_for(action: str) -> str:
+    """The first key of the chat screen's binding for `action`, e.g. "ctrl+o"; "" if none."""
+    binding = next((b for b in CHAT if b.action.removeprefix("app.") == action), None)
+    return binding.key.split(",")[0] if binding is not None else ""
+
+
+def command_keys(actions: tuple[str, ...]) -> str:
+    """The keys for `actions`, with what each does: "ctrl+o Drop oldest exchange · …"."""
+    return " · ".join(
+        f"{keys_for(action)} {command(action).title}" for action in actions if keys_for(action)
+    )

@@ -1,0 +1,394 @@
+"""The chat screen: the transcript, the message box and the settings sidebar, and the life of a
+reply, from the message sent to the reply's last token.
+
+Data flows one way: the message box -> the Conversation -> the ChatClient -> its events -> the
+widgets. What the conversation does (clear, retry, open, export) and what the sidebar asks for
+(profiles, test, save) are in the two mixins beside this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import aclosing, suppress
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Header, TextArea
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
+
+from chat_tui import keymap
+from chat_tui.code_blocks import code_blocks
+from chat_tui.conversation import Conversation, Message, Role
+from chat_tui.events import Retrying, TextDelta
+from chat_tui.recorder import Recorder
+from chat_tui.reply_outcome import ReplyOutcome
+from chat_tui.reply_state import ReplyState
+from chat_tui.screens.chat_conversations import ConversationActions
+from chat_tui.screens.chat_settings import SettingsActions
+from chat_tui.screens.code_picker import CodePicker
+from chat_tui.screens.details import DetailsScreen
+from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT
+from chat_tui.widgets.messages import AssistantMessage, Notice, UserMessage
+from chat_tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
+from chat_tui.widgets.settings_panel import SettingsPanel
+from chat_tui.widgets.status_bar import StatusBar
+from chat_tui.widgets.transcript import Transcript
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from textual.app import ComposeResult
+    from textual.binding import BindingType
+    from textual.message import Message as TextualMessage
+
+    from chat_tui.settings import Settings
+    from chat_tui.settings_sources import Resolved
+    from chat_tui.store import AsyncStore, StoreError
+
+REPLY_GROUP = "reply"
+CHECKPOINT_INTERVAL = 1.0
+COLLECT_DELAY = 0.3
+
+
+class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
+    """One conversation with one model; the app's main screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = keymap.CHAT
+
+    is_streaming: reactive[bool] = reactive(False, bindings=True)
+
+    def __init__(
+        self, resolved: Resolved, store: AsyncStore, open_conversation: int | None = None
+    ) -> None:
+        super().__init__()
+        self.resolved = resolved
+        self.settings = resolved.settings
+        self.conversation = Conversation(self.settings.system_prompt)
+        self._streaming: tuple[Message, AssistantMessage] | None = None
+        self.recorder = Recorder(store, self._saving_failed, self._saving_resumed)
+        self._open_at_start = open_conversation
+
+    async def _dispatch_message(self, message: TextualMessage) -> None:
+        # As the app's own loop (see ChatApp.carries_on): a failure in one of the chat's
+        # handlers is told, and the screen takes its next message, with the draft and the
+        # conversation as they were.
+        try:
+            await super()._dispatch_message(message)
+        except Exception as error:
+            if not self.app.carries_on(error):
+                raise
+            self.app.tell_failure(error)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.app.on_worker_state_changed(event)  # the screen's workers fail as the app's do
+
+    # -- the store, as the app opens it ---------------------------------------------------
+
+    async def store_opened(self, prompts: list[str]) -> None:
+        """The database is open: earlier prompts for ↑, and the conversation asked for."""
+        self.query_one(PromptInput).prompts.prepend(prompts)
+        if self._open_at_start is not None:
+            await self.open_conversation(self._open_at_start)
+
+    async def store_unavailable(self, exc: StoreError) -> None:
+        """The database cannot be used: the chat goes on in memory (the app's store now)."""
+        self.recorder = Recorder(self.app.store, self._saving_failed, self._saving_resumed)
+        self.query_one(StatusBar).problem = f"Not saved: {exc.reason}"
+        await self._notice("Conversations are not being saved", [str(exc)])
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            yield SettingsPanel(
+                self.settings,
+                profiles=self.app.config.profiles,
+                profile=self.resolved.profile,
+                sources=self.resolved.sources,
+                id="sidebar",
+            )
+            with Vertical(id="chat"):
+                yield Transcript(id="transcript")
+                yield PromptInput(id="prompt")
+                yield StatusBar(id="status-bar")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.app.sub_title = self.settings.target
+        self.query_one(PromptInput).focus()
+        if self.resolved.problems:
+            await self._notice("Some settings could not be used", self.resolved.problems)
+        # What the first notice told already (a bad endpoint, with its source) is not repeated.
+        told = "\n".join(self.resolved.problems)
+        problems = [
+            problem
+            for problem in self.settings.problems()
+            if problem.removesuffix(NOTHING_SENT) not in told
+        ]
+        if problems:
+            await self.query_one(Transcript).add(
+                Notice(
+                    "Not connected yet",
+                    "\n".join(problems)
+                    + "\n\nFill in the settings sidebar (ctrl+b shows it), or set\n"
+                    + ENVIRONMENT_HELP,
+                )
+            )
+        if not self.settings.model and self.settings.endpoint:
+            # Only a server URL so far (e.g. a local Ollama): offer the models it has.
+            self._offer_models_at_start()
+        self.set_interval(CHECKPOINT_INTERVAL, self._checkpoint)
+
+    async def _notice(self, title: str, lines: Iterable[str]) -> None:
+        await self.query_one(Transcript).add(Notice(title, "\n".join(lines)))
+
+    @on(PromptInput.Submitted)
+    async def _send(self, event: PromptInput.Submitted) -> None:
+        if self.is_streaming:
+            # Keep the text in the box: nothing the user typed is thrown away. The prompt's
+            # border already says a reply is streaming; a toast would cover what they type.
+            self.app.bell()
+            return
+        if event.replaces is not None and not await self._rewind_to(event.replaces):
+            return
+        event.prompt.sent(event.text)
+        message = self.conversation.add_user(event.text)
+        await self.query_one(Transcript).add(UserMessage(message))
+        await self._start_reply()
+
+    async def _rewind_to(self, message: Message) -> bool:
+        """Take back `message` and all that followed, to resend it edited."""
+        if not any(m is message for m in self.conversation.messages):
+            self.query_one(PromptInput).forget_edit()
+            self.notify(
+                "The message being edited is no longer in this conversation. Your text is "
+                "still in the box: Enter sends it as a new message.",
+                severity="warning",
+            )
+            return False
+        removed = self.conversation.rewind_to(message)
+        await self._remove_views(removed)
+        transcript = self.query_one(Transcript)
+        transcript.set_earlier(min(transcript.earlier, len(self.conversation)))
+        await self.recorder.forget(removed)
+        return True
+
+    async def _start_reply(self) -> None:
+        """Ask for a reply to the conversation as it stands."""
+        messages = self.conversation.request_messages()
+        reply = self.conversation.begin_reply()
+        view = AssistantMessage(reply)
+        transcript = self.query_one(Transcript)
+        await transcript.add(view)
+        transcript.scroll_end(animate=False)
+        self._streaming = (reply, view)
+        self.is_streaming = True
+        self._stream_reply(reply, view, self.settings, messages)
+        self._save_soon()
+
+    @on(PromptInput.TooLong)
+    def _too_long(self, event: PromptInput.TooLong) -> None:
+        what = "That paste" if event.pasted else "The message"
+        outcome = "Nothing was pasted." if event.pasted else "It was not sent."
+        self.notify(
+            f"{what} is {event.length:,} characters; a message holds up to "
+            f"{MAX_MESSAGE_CHARS:,}. {outcome}",
+            severity="warning",
+        )
+
+    @work(exclusive=True, group=REPLY_GROUP, exit_on_error=False)
+    async def _stream_reply(
+        self,
+        reply: Message,
+        view: AssistantMessage,
+        settings: Settings,
+        messages: list[dict[str, str]],
+    ) -> None:
+        outcome = ReplyOutcome()
+        try:
+            async with aclosing(self.app.client.stream(settings, messages)) as events:
+                async for event in events:
+                    outcome.observe(event)
+                    match event:
+                        case TextDelta(text):
+                            reply.append(text)
+                            view.append(text)
+                        case Retrying():
+                            view.show_retry(event)
+                        case _:
+                            pass  # the outcome has the rest
+        except asyncio.CancelledError:
+            outcome.stopped = True
+            raise
+        finally:
+            self._end_reply(outcome)
+
+    def _end_reply(self, outcome: ReplyOutcome | None = None) -> None:
+        """Give the streaming reply its final state (once) and free the prompt.
+
+        Without an outcome (the worker never ran), the reply was stopped before it began.
+        """
+        if self._streaming is not None:
+            reply, view = self._streaming
+            self._streaming = None
+            if outcome is None:
+                reply.state = ReplyState.STOPPED
+                view.finish(reply.state)
+            else:
+                reply.state = outcome.state
+                reply.stats = outcome.stats()
+                view.finish(outcome.state, outcome.error, outcome.filtered)
+            self._save_soon()
+        self.is_streaming = False
+
+    def _show_totals(self) -> None:
+        bar = self.query_one(StatusBar)
+        bar.messages = len(self.conversation)
+        bar.tokens_used = self.conversation.tokens_used
+        bar.context = self.conversation.context_tokens
+
+    def watch_is_streaming(self, streaming: bool) -> None:
+        if streaming:
+            self.app.collector.hold()
+        else:
+            # After the reply's last frame, while the user reads it.
+            self.set_timer(COLLECT_DELAY, self._collect_garbage)
+        for prompt in self.query(PromptInput):
+            prompt.border_subtitle = "a reply is streaming · esc stops it" if streaming else ""
+
+    def _collect_garbage(self) -> None:
+        if not self.is_streaming:
+            self.app.collector.release()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            # Hidden from the footer when there is nothing to stop; Esc then means "prompt".
+            return self.is_streaming
+        return True
+
+    async def _stop_reply(self) -> None:
+        """Cancel the streaming reply and wait until its worker has wound down."""
+        running: list[Worker[None]] = [
+            w for w in self.workers if w.group == REPLY_GROUP and not w.is_finished
+        ]
+        for worker in running:
+            worker.cancel()
+        for worker in running:
+            with suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+        # A worker cancelled before it began never ran its `finally`.
+        self._end_reply()
+
+    async def action_stop(self) -> None:
+        prompt = self.query_one(PromptInput)
+        if prompt.editing is not None:
+            prompt.cancel_edit()  # as the box's border says; a second Esc stops the reply
+            prompt.focus()
+            return
+        await self._stop_reply()
+        self.action_focus_prompt()
+
+    def action_focus_prompt(self) -> None:
+        self.query_one(PromptInput).focus()
+
+    def action_escape(self) -> None:
+        """Esc with no reply streaming: cancel an edit, else back to the message box."""
+        prompt = self.query_one(PromptInput)
+        if prompt.has_focus and prompt.editing is not None:
+            prompt.cancel_edit()
+        self.action_focus_prompt()
+
+    def action_focus_transcript(self) -> None:
+        self.query_one(Transcript).focus()
+
+    @on(Transcript.Selected)
+    def _message_action(self, event: Transcript.Selected) -> None:
+        message = event.message
+        if event.action == "copy":
+            what = "your message" if message.role is Role.USER else "the reply"
+            self.app.copy_text(message.content, what)
+        elif event.action == "copy_code":
+            self.copy_code(message)
+        elif event.action == "details":
+            self.show_details(message)
+        elif message.role is Role.USER:
+            self.query_one(PromptInput).edit_message(message)
+        else:
+            self.notify(
+                "Only your own messages can be edited; ctrl+r asks for the last reply again.",
+            )
+
+    def show_details(self, message: Message) -> None:
+        view = self.query_one(Transcript).view_of(message)
+        error = view.error if isinstance(view, AssistantMessage) else None
+        if error is None or not error.more:
+            self.notify("That message has no more to show.")
+            return
+        self.app.push_screen(DetailsScreen(error.title, error.more))
+
+    @on(Transcript.NeedEarlier)
+    async def _need_earlier(self) -> None:
+        await self.action_show_earlier()
+
+    def _last_reply(self) -> Message | None:
+        return next(
+            (m for m in reversed(self.conversation.messages) if m.role is Role.ASSISTANT), None
+        )
+
+    def action_copy_last_reply(self) -> None:
+        reply = self._last_reply()
+        if reply is None:
+            self.notify("There is no reply to copy yet.")
+        else:
+            self.app.copy_text(reply.content, "the last reply")
+
+    def action_copy_last_code(self) -> None:
+        reply = self._last_reply()
+        if reply is None:
+            self.notify("There is no reply to copy from yet.")
+        else:
+            self.copy_code(reply)
+
+    def copy_code(self, message: Message) -> None:
+        """Copy the message's only code block, or the one the user picks."""
+        blocks = code_blocks(message.content)
+        if not blocks:
+            self.notify("That message has no code blocks.")
+            return
+
+        def chosen(index: int | None) -> None:
+            if index is not None:
+                block = blocks[index]
+                name = f"code block {index + 1}" + (
+                    f" ({block.language})" if block.language else ""
+                )
+                self.app.copy_text(block.code, name)
+
+        if len(blocks) == 1:
+            chosen(0)
+        else:
+            self.app.push_screen(CodePicker(blocks), chosen)
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.query_one(SettingsPanel)
+        self._show_sidebar(not sidebar.display)
+        if not sidebar.display and (self.focused is None or sidebar in self.focused.ancestors):
+            self.action_focus_prompt()
+
+    def _show_sidebar(self, show: bool) -> None:
+        # Classes, not inline display: the stylesheet decides the default per terminal width.
+        sidebar = self.query_one(SettingsPanel)
+        sidebar.set_class(show, "-open")
+        sidebar.set_class(not show, "-closed")
+
+    def action_edit_system_prompt(self) -> None:
+        # Opened only if hidden: F2 on a wide screen must not pin it open for a narrow one.
+        if not self.query_one(SettingsPanel).display:
+            self._show_sidebar(True)
+        area = self.query_one("#system-prompt", TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)  # ready to add to the prompt, not to overwrite it

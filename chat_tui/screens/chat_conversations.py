@@ -1,0 +1,263 @@
+"""What the chat screen does with whole conversations: save them as they change, clear, retry,
+drop the oldest exchange, open a saved one, list, export and import.
+
+A mixin of ChatScreen (it uses the screen's conversation, recorder and widgets), kept apart so
+that each module holds one concern.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from chat_tui.conversation import Conversation, Message, Role
+from chat_tui.export import read_export, to_json, to_markdown, write_export
+from chat_tui.private_files import expand_home
+from chat_tui.recorder import restored
+from chat_tui.screens.conversations import NEW_CONVERSATION, ConversationsScreen, TextPrompt
+from chat_tui.settings import checked_settings
+from chat_tui.store import StoreError
+from chat_tui.widgets.messages import AssistantMessage, UserMessage
+from chat_tui.widgets.prompt import PromptInput
+from chat_tui.widgets.settings_panel import SettingsPanel
+from chat_tui.widgets.status_bar import StatusBar
+from chat_tui.widgets.transcript import MAX_DRAWN, Transcript
+
+if TYPE_CHECKING:
+    from chat_tui.screens.chat import ChatScreen
+
+# A long saved conversation opens with only its latest messages drawn, as many as the transcript
+# keeps drawn; F4 draws as many again each time.
+SHOWN_WHEN_OPENED = MAX_DRAWN
+
+
+class ConversationActions:
+    """The chat screen's conversation-wide actions (mixed into ChatScreen)."""
+
+    def _saving_failed(self: ChatScreen, message: str) -> None:
+        # The status line says so for as long as it lasts; the toast says it all, once.
+        failing = self.recorder.failing
+        for bar in self.query(StatusBar):  # none once the app is closing
+            bar.problem = f"Not saved: {failing.reason}; retrying" if failing else ""
+        self.notify(message, severity="error", timeout=10)
+
+    def _saving_resumed(self: ChatScreen) -> None:
+        for bar in self.query(StatusBar):
+            bar.problem = ""
+        self.notify("Saving again: the conversation is saved up to date.")
+
+    async def save(self: ChatScreen) -> None:
+        await self.recorder.save(self.conversation, self.settings, self.resolved.profile)
+
+    def _save_soon(self: ChatScreen) -> None:
+        """The conversation changed: save it in the background, and update the totals."""
+        self._show_totals()
+        self.run_worker(self.save(), group="save", exit_on_error=False)
+
+    def _checkpoint(self: ChatScreen) -> None:
+        # A streaming reply is written at least every second: a crash loses at most that.
+        # After a failure, saving is retried as often, so it resumes by itself.
+        if (self.is_streaming or self.recorder.failing) and not self.recorder.busy:
+            self._save_soon()
+
+    def _store_ready(self: ChatScreen) -> bool:
+        if not self.app.store.is_open:
+            self.notify("The conversation store is still opening; try again in a moment.")
+        return self.app.store.is_open
+
+    def _store_failed(self: ChatScreen, exc: StoreError) -> None:
+        """A read or change of the saved conversations failed: say so; the chat goes on."""
+        self.notify(
+            f"The saved conversations cannot be used: {exc}",
+            severity="error",
+            timeout=10,
+        )
+
+    def action_conversations(self: ChatScreen) -> None:
+        if isinstance(self.app.screen, ConversationsScreen) or not self._store_ready():
+            return
+
+        async def chosen(conversation_id: int | None) -> None:
+            if conversation_id == NEW_CONVERSATION:
+                await self.action_clear()
+            elif conversation_id is not None and conversation_id != self.conversation.id:
+                await self.open_conversation(conversation_id)
+            elif self.conversation.id is not None:
+                try:
+                    await self._forget_if_deleted()
+                except StoreError as exc:
+                    self._store_failed(exc)
+
+        self.app.push_screen(ConversationsScreen(self.app.store, self.conversation.id), chosen)
+
+    async def _forget_if_deleted(self: ChatScreen) -> None:
+        """The conversation on screen was deleted from the list: start afresh."""
+        known = await self.app.store.call(self.app.store.store.list_conversations)
+        if all(item.id != self.conversation.id for item in known):
+            await self._stop_reply()
+            await self._switch_to(Conversation(self.conversation.system_prompt))
+
+    async def action_export(self: ChatScreen, format: str) -> None:
+        """Write the conversation on screen to a file in the current directory."""
+        await self.save()
+        if self.conversation.id is None or not self._store_ready():
+            self.notify("Nothing to export yet: send a message first.")
+            return
+        try:
+            stored = await self.app.store.call(self.app.store.store.load, self.conversation.id)
+        except KeyError:  # deleted from another window meanwhile
+            self.notify("Nothing to export: this conversation is no longer saved.")
+            return
+        except StoreError as exc:
+            self._store_failed(exc)
+            return
+        text = to_json(stored) if format == "json" else to_markdown(stored)
+        wanted = Path.cwd() / f"chat-{stored.id}.{format}"
+        try:
+            # Never over a file already there: the next free name, and the notice says so.
+            path = await asyncio.to_thread(write_export, wanted, text, overwrite=False)
+        except OSError as exc:
+            self.notify(f"Could not write {wanted}: {exc}", severity="error")
+            return
+        kept = f" ({wanted.name} was there already, and is left as it was)"
+        self.notify(f"Exported to {path}{kept if path != wanted else ''}.")
+
+    def action_import(self: ChatScreen) -> None:
+        if not self._store_ready():
+            return
+
+        async def chosen(name: str | None) -> None:
+            if not name or not name.strip():
+                return
+            path = expand_home(Path(name.strip()))
+            try:
+                imported = await asyncio.to_thread(read_export, path)
+                new_id = await self.app.store.call(
+                    self.app.store.store.import_conversation, imported.conversation
+                )
+            # ValueError: ExportFormatError, or a path with a NUL in it (pasted).
+            except (OSError, ValueError, StoreError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                self.notify(f"Cannot import {path}: {reason}", severity="error")
+                return
+            await self.open_conversation(new_id)
+            self.notify(f"Imported {path} as a new conversation.")
+            if imported.left_out:
+                await self._notice("Some of the file's settings were left out", imported.left_out)
+
+        self.app.push_screen(TextPrompt("Import a conversation: path of the JSON file", ""), chosen)
+
+    async def action_show_earlier(self: ChatScreen) -> None:
+        """Draw up to SHOWN_WHEN_OPENED more of the messages before the first one drawn."""
+        transcript = self.query_one(Transcript)
+        if not transcript.earlier:
+            return
+        end = transcript.earlier
+        start = max(0, end - SHOWN_WHEN_OPENED)
+        views = [self._view_for(m) for m in self.conversation.messages[start:end]]
+        await transcript.add_earlier(views)
+
+    async def action_retry(self: ChatScreen) -> None:
+        """Send the last request again; the failed, partial or unwanted reply is replaced."""
+        if self.is_streaming:
+            self.app.bell()
+            return
+        if not self.conversation.can_retry:
+            self.notify("Nothing to retry yet: send a message first.")
+            return
+        dropped = self.conversation.remove_last_reply()
+        if dropped is not None:
+            await self._remove_views([dropped])
+            await self.recorder.forget([dropped])
+        await self._start_reply()
+
+    async def action_drop_oldest(self: ChatScreen) -> None:
+        """Forget the oldest exchange, to bring a long conversation under the model's limit."""
+        await self._stop_reply()
+        dropped = self.conversation.drop_oldest_exchange()
+        if not dropped:
+            self.notify("The conversation is already empty.")
+            return
+        removed = await self._remove_views(dropped)
+        transcript = self.query_one(Transcript)
+        transcript.set_earlier(transcript.earlier - (len(dropped) - removed))
+        await self.recorder.forget(dropped)
+        prompt = self.query_one(PromptInput)
+        if any(m is prompt.editing for m in dropped):
+            prompt.forget_edit()
+        self._show_totals()
+        self.notify(f"Dropped the oldest exchange ({len(dropped)} messages).")
+
+    async def _remove_views(self: ChatScreen, messages: list[Message]) -> int:
+        """Remove the drawn widgets of `messages`; returns how many were drawn."""
+        gone = {id(message) for message in messages}
+        views = [
+            view
+            for view in self.query_one(Transcript).children
+            if id(getattr(view, "message", None)) in gone
+        ]
+        for view in views:
+            await view.remove()
+        return len(views)
+
+    async def action_clear(self: ChatScreen) -> None:
+        # Stop first and wait, so no text from the stopped reply lands after the clear.
+        await self._stop_reply()
+        await self.save()
+        # The old conversation stays saved; a new one starts, with the same system prompt.
+        await self._switch_to(Conversation(self.conversation.system_prompt))
+        self.action_focus_prompt()
+
+    async def _switch_to(self: ChatScreen, conversation: Conversation) -> None:
+        """Put `conversation` on screen in place of the current one (drawn by the caller)."""
+        self.conversation = conversation
+        await self.query_one(Transcript).clear()
+        self.query_one(PromptInput).forget_edit()  # its message belonged to the old one
+        self._show_totals()
+
+    async def open_conversation(self: ChatScreen, conversation_id: int) -> None:
+        """Replace the conversation on screen with a saved one."""
+        if not self._store_ready():
+            return
+        await self._stop_reply()
+        await self.save()
+        try:
+            stored = await self.app.store.call(self.app.store.store.load, conversation_id)
+        except KeyError:
+            self.notify(f"No saved conversation {conversation_id}.", severity="error")
+            return
+        except StoreError as exc:
+            self._store_failed(exc)
+            return
+        conversation, skipped = restored(stored)
+        await self._switch_to(conversation)
+        self.recorder.adopt(conversation)
+        self.query_one(SettingsPanel).show_system_prompt(conversation.system_prompt)
+        # Only the generation settings come back with a conversation (the connection is the
+        # current one), so only they are checked: a connection saved then is not news now.
+        applied = ("temperature", "max_tokens")
+        settings, left_out = checked_settings({k: stored.settings.get(k) for k in applied})
+        generation = {key: settings.get(key) for key in applied}
+        if stored.profile in self.app.config.profiles and stored.profile != self.resolved.profile:
+            await self.use_profile(stored.profile)
+        self.settings = self.settings.with_changes(**generation)
+        self.query_one(SettingsPanel).show(self.settings, self.resolved.sources)
+        transcript = self.query_one(Transcript)
+        shown = conversation.messages[-SHOWN_WHEN_OPENED:]
+        transcript.set_earlier(len(conversation.messages) - len(shown))
+        await transcript.add(*(self._view_for(message) for message in shown))
+        transcript.scroll_end(animate=False)
+        self.app.sub_title = self.settings.target
+        self.action_focus_prompt()
+        if skipped:
+            left_out.append(
+                f"{skipped} of its messages, neither yours nor the model's (a system message "
+                "from an imported file), are neither shown nor sent."
+            )
+        if left_out:
+            await self._notice("Some of this saved conversation could not be used", left_out)
+
+    @staticmethod
+    def _view_for(message: Message) -> UserMessage | AssistantMessage:
+        return UserMessage(message) if message.role is Role.USER else AssistantMessage(message)

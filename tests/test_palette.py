@@ -1,0 +1,129 @@
+"""The command palette (ctrl+p) runs every registered command, each with the effect it names."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.command import Command, CommandInput, CommandList, CommandPalette
+from textual.widgets import TextArea
+
+from chat_tui.commands import every_command
+from chat_tui.config_file import load_config
+from chat_tui.screens.conversations import ConversationsScreen, TextPrompt
+from chat_tui.screens.help import HelpScreen
+from chat_tui.store import Store
+from chat_tui.widgets.prompt import PromptInput
+from chat_tui.widgets.settings_panel import SettingsPanel
+from chat_tui.widgets.transcript import MAX_DRAWN, Transcript
+from tests.openai_server import TextReply
+from tests.test_app import SIZE, wait_for
+from tests.test_reuse import app_for, clipboard_command, notices
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    import pytest
+    from textual.pilot import Pilot
+
+    from chat_tui.app import ChatApp
+    from tests.openai_server import FakeOpenAIServer
+
+CODE_REPLY = "Here:\n\n```python\nprint('hi')\n```\n"
+
+
+async def run(pilot: Pilot[None], title: str, effect: Callable[[], bool]) -> None:
+    """Run `title` from the palette, searched for in full, and wait for its effect."""
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+    palette = app.screen
+    palette.query_one(CommandInput).value = title  # one search, not one per letter typed
+
+    def on_top() -> bool:
+        option = palette.query_one(CommandList).highlighted_option
+        return isinstance(option, Command) and option.hit.text == title
+
+    await wait_for(pilot, on_top)
+    await pilot.press("enter")
+    await wait_for(pilot, effect)
+
+
+def told(app: ChatApp, text: str) -> Callable[[], bool]:
+    return lambda: any(text in notice for notice in notices(app))
+
+
+async def test_the_palette_runs_every_command(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # exports are written here
+    copied = tmp_path / "copied.txt"
+    monkeypatch.setenv("CHAT_TUI_CLIPBOARD", clipboard_command(copied))
+    config = tmp_path / "config.toml"
+    config.write_text(f'[profiles.work]\nendpoint = "{server.base_url}"\nmodel = "fake-model"\n')
+    seed = Store(tmp_path / "chats.db")  # a long conversation, drawn in part when opened
+    long_one = seed.create_conversation("Long", "")
+    for n in range(MAX_DRAWN + 10):
+        seed.add_message(long_one, "user" if n % 2 == 0 else "assistant", f"m{n}", "complete")
+    seed.close()
+    app = app_for(server, tmp_path, config=load_config(config), open_conversation=long_one)
+    done: set[str] = set()
+
+    async def check(call: str, title: str, effect: Callable[[], bool]) -> None:
+        await run(pilot, title, effect)
+        done.add(call)
+
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        chat_screen = app.chat
+        transcript = app.query_one(Transcript)
+        await wait_for(pilot, lambda: transcript.earlier > 0)
+        await check("show_earlier", "Show earlier messages", lambda: transcript.earlier == 0)
+        await check("clear", "Clear conversation", lambda: not chat_screen.conversation.messages)
+
+        server.enqueue(TextReply(["tok "] * 5000, delay=0.02))
+        await pilot.press(*"talk", "enter")
+        await wait_for(pilot, lambda: chat_screen.is_streaming)
+        await check("stop", "Stop reply", lambda: not chat_screen.is_streaming)
+        requests = len(server.requests)
+        server.enqueue(TextReply(CODE_REPLY))
+        await check("retry", "Retry", lambda: len(server.requests) == requests + 1)
+        await wait_for(pilot, lambda: not chat_screen.is_streaming)
+
+        await check("copy_last_reply", "Copy last reply", told(app, "Copied the last reply"))
+        await check("copy_last_code", "Copy code from last reply", told(app, "Copied code block"))
+        await check("export('md')", "Export as Markdown", told(app, "Exported to"))
+        await check("export('json')", "Export as JSON", told(app, "Exported to"))
+        exported = {p.suffix for p in tmp_path.glob("chat-*")}  # noqa: ASYNC240
+        assert exported == {".md", ".json"}
+
+        sidebar = app.query_one(SettingsPanel)
+        shown = sidebar.display
+        await check("toggle_sidebar", "Toggle settings sidebar", lambda: sidebar.display != shown)
+        system_prompt = app.query_one("#system-prompt", TextArea)
+        await check("edit_system_prompt", "Edit system prompt", lambda: system_prompt.has_focus)
+        await check("focus_transcript", "Go to messages", lambda: transcript.has_focus)
+        prompt = app.query_one(PromptInput)
+        await check("focus_prompt", "Focus prompt", lambda: prompt.has_focus)
+
+        await check("test_connection", "Test connection", told(app, "Connected"))
+        await check("save_settings", "Save settings", told(app, "without the API key"))
+        saved = len([n for n in notices(app) if "Saved profile" in n])
+        await check(
+            "save_settings(True)",
+            "Save settings with the API key",
+            lambda: len([n for n in notices(app) if "Saved profile" in n]) == saved + 1,
+        )
+        await check("use_profile('work')", "Use profile work", told(app, "Using profile work"))
+        await check("drop_oldest", "Drop oldest exchange", told(app, "Dropped the oldest"))
+
+        for call, title, screen in [
+            ("help", "Help", HelpScreen),
+            ("conversations", "Conversations", ConversationsScreen),
+            ("import", "Import a conversation", TextPrompt),
+        ]:
+            await check(call, title, lambda screen=screen: isinstance(app.screen, screen))
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is chat_screen)
+
+    # Every registered command was run here: a new one fails this test until it is added.
+    assert done == {command.call for command in every_command(["work"])}
