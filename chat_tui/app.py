@@ -214,11 +214,14 @@ class ChatApp(App[None]):
         self._listen_for_ending_signals()
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
-        # Opening may wait for another process's lock: the app is usable meanwhile.
-        self.run_worker(self._open_store(), group="store", exit_on_error=False)
         # Import the SDK off the UI thread after the first frame: it takes most of a second.
         self.call_after_refresh(self._prewarm_sdk)
         self._started = True
+
+    def on_chat_screen_ready(self) -> None:
+        # After the chat's own notices, so a conversation opened at start comes after them.
+        # Opening may wait for another process's lock: the app is usable meanwhile.
+        self.run_worker(self._open_store(), group="store", exit_on_error=False)
 
     async def _open_store(self) -> None:
         try:

@@ -107,8 +107,12 @@ def make_app(
     return ChatApp(settings, client=ChatClient(), store=store, open_conversation=open_conversation)
 
 
-def steady(pilot: Pilot[None]) -> None:
-    """No blinking cursor: a picture taken mid-blink would differ from run to run."""
+async def steady(pilot: Pilot[None]) -> None:
+    """No blinking cursor: a picture taken mid-blink would differ from run to run.
+
+    The pictures' pilot starts as the app does: this waits for the chat screen to be there.
+    """
+    await wait_for(pilot, lambda: pilot.app.focused is not None)
     for field in pilot.app.screen.query(TextArea):
         field.cursor_blink = False
     for line in pilot.app.screen.query(Input):
@@ -156,7 +160,7 @@ def test_reply_streaming(
     app = make_app(pinned_server)
 
     async def stream(pilot: Pilot[None]) -> None:
-        steady(pilot)
+        await steady(pilot)
         await pilot.press("ctrl+b")
         await send(pilot, CODE_QUESTION)
         # All that the server sent is drawn, and the reply still streams.
@@ -173,7 +177,7 @@ def test_finished_reply_with_sidebar(
     app = make_app(pinned_server)
 
     async def chat(pilot: Pilot[None]) -> None:
-        steady(pilot)
+        await steady(pilot)
         await send(pilot, QUESTION)
         await wait_for(pilot, shown(pilot, "finished"))
         # The model and the token counts in the footer are the server's: only timings differ.
@@ -227,7 +231,7 @@ def test_conversations_list(
         await wait_for(pilot, shown(pilot, "words = open"))
         await pilot.press("f3")
         await wait_for(pilot, shown(pilot, *DATES))
-        steady(pilot)
+        await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=browse)
 
@@ -238,7 +242,7 @@ def test_error_card(snap_compare: Callable[..., bool], pinned_server: FakeOpenAI
     app = make_app(pinned_server, api_key="sk-a-wrong-key")
 
     async def chat(pilot: Pilot[None]) -> None:
-        steady(pilot)
+        await steady(pilot)
         await send(pilot, QUESTION)
         await wait_for(pilot, shown(pilot, "Key rejected"))
 
@@ -253,7 +257,7 @@ def test_small_terminal(snap_compare: Callable[..., bool], pinned_server: FakeOp
     app = make_app(pinned_server)
 
     async def chat(pilot: Pilot[None]) -> None:
-        steady(pilot)
+        await steady(pilot)
         await send(pilot, QUESTION)
         await wait_for(pilot, shown(pilot, "finished"))
         pin_timings(pilot)
@@ -265,7 +269,7 @@ def test_empty_screen_with_nothing_configured(snap_compare: Callable[..., bool])
     app = ChatApp(Settings())
 
     async def settle(pilot: Pilot[None]) -> None:
-        steady(pilot)
+        await steady(pilot)
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
@@ -291,7 +295,7 @@ def test_moving_between_messages(snap_compare: Callable[..., bool], tmp_path: Pa
     )
 
     async def select(pilot: Pilot[None]) -> None:
-        steady(pilot)
+        await steady(pilot)
         await wait_for(pilot, lambda: len(app.query(AssistantMessage)) == 2)
         await pilot.press("ctrl+b", "shift+tab", "up", "up")
         await pilot.pause()

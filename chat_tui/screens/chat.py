@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.containers import Horizontal, Vertical
+from textual.message import Message as TextualMessage
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TextArea
@@ -30,7 +31,7 @@ from chat_tui.screens.chat_conversations import ConversationActions
 from chat_tui.screens.chat_settings import SettingsActions
 from chat_tui.screens.code_picker import CodePicker
 from chat_tui.screens.details import DetailsScreen
-from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT
+from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT, Settings
 from chat_tui.widgets.messages import AssistantMessage, Notice, UserMessage
 from chat_tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
 from chat_tui.widgets.settings_panel import SettingsPanel
@@ -42,9 +43,7 @@ if TYPE_CHECKING:
 
     from textual.app import ComposeResult
     from textual.binding import BindingType
-    from textual.message import Message as TextualMessage
 
-    from chat_tui.settings import Settings
     from chat_tui.settings_sources import Resolved
     from chat_tui.store import AsyncStore, StoreError
 
@@ -57,15 +56,22 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
     """One conversation with one model; the app's main screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = keymap.CHAT
+    AUTO_FOCUS = "#prompt"  # the first key typed goes into the message box
 
     is_streaming: reactive[bool] = reactive(False, bindings=True)
+    # The one copy of the settings in use: the sidebar is bound to it (and edits it by message),
+    # the header shows its target, and each request is sent with it.
+    settings: reactive[Settings] = reactive(Settings, init=False)
+
+    class Ready(TextualMessage):
+        """The chat is on screen, with its notices: the app may open the store now."""
 
     def __init__(
         self, resolved: Resolved, store: AsyncStore, open_conversation: int | None = None
     ) -> None:
         super().__init__()
         self.resolved = resolved
-        self.settings = resolved.settings
+        self.set_reactive(ChatScreen.settings, resolved.settings)
         self.conversation = Conversation(self.settings.system_prompt)
         self._streaming: tuple[Message, AssistantMessage] | None = None
         self.recorder = Recorder(store, self._saving_failed, self._saving_resumed)
@@ -84,6 +90,9 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         self.app.on_worker_state_changed(event)  # the screen's workers fail as the app's do
+
+    def watch_settings(self, settings: Settings) -> None:
+        self.app.sub_title = settings.target
 
     # -- the store, as the app opens it ---------------------------------------------------
 
@@ -110,7 +119,7 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
                 profile=self.resolved.profile,
                 sources=self.resolved.sources,
                 id="sidebar",
-            )
+            ).data_bind(ChatScreen.settings)
             with Vertical(id="chat"):
                 yield Transcript(id="transcript")
                 yield PromptInput(id="prompt")
@@ -142,6 +151,7 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
             # Only a server URL so far (e.g. a local Ollama): offer the models it has.
             self._offer_models_at_start()
         self.set_interval(CHECKPOINT_INTERVAL, self._checkpoint)
+        self.post_message(self.Ready())
 
     async def _notice(self, title: str, lines: Iterable[str]) -> None:
         await self.query_one(Transcript).add(Notice(title, "\n".join(lines)))
@@ -216,7 +226,7 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
                     match event:
                         case TextDelta(text):
                             reply.append(text)
-                            view.append(text)
+                            view.more_arrived()
                         case Retrying():
                             view.show_retry(event)
                         case _:

@@ -248,7 +248,6 @@ class ConversationActions:
         transcript.set_earlier(len(conversation.messages) - len(shown))
         await transcript.add(*(self._view_for(message) for message in shown))
         transcript.scroll_end(animate=False)
-        self.app.sub_title = self.settings.target
         self.action_focus_prompt()
         if skipped:
             left_out.append(

@@ -31,7 +31,6 @@ class SettingsActions:
         self: ChatScreen, event: SettingsPanel.SettingsChanged
     ) -> None:
         self.settings = event.settings
-        self.app.sub_title = self.settings.target
 
     def on_settings_panel_system_prompt_changed(
         self: ChatScreen, event: SettingsPanel.SystemPromptChanged
@@ -54,7 +53,6 @@ class SettingsActions:
             return
         self.resolved = switch_profile(self.resolved, self.app.config, name)
         self.settings = self.resolved.settings
-        self.app.sub_title = self.settings.target
         panel = self.query_one(SettingsPanel)
         panel.show(self.settings, self.resolved.sources)
         panel.show_profiles(self.app.config.profiles, name)

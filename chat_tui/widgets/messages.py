@@ -105,18 +105,18 @@ class AssistantMessage(Vertical):
         return self._error
 
     def compose(self) -> ComposeResult:
-        yield ReplyBody(self.reply.content, streaming=self.state is ReplyState.STREAMING)
+        yield ReplyBody(self.reply, streaming=self.state is ReplyState.STREAMING)
         yield Static(id="status")
         yield Static(id="stats")
 
     def on_mount(self) -> None:
         self.show_status()
 
-    def append(self, text: str) -> None:
-        """Streamed text; cheap per token, drawn with the body's next render."""
+    def more_arrived(self) -> None:
+        """The reply's text grew; cheap per token, drawn with the body's next render."""
         if self._retry is not None:
             self._end_retry()
-        self.query_one(ReplyBody).append(text)
+        self.query_one(ReplyBody).more_arrived()
 
     def show_retry(self, retry: Retrying) -> None:
         """Count down to the next attempt, visibly (the user can cancel with Esc)."""

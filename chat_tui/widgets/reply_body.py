@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
     from textual.timer import Timer
 
+    from chat_tui.conversation import Message
+
 FLUSH_INTERVAL = 0.08
 # Rendering may take at most about a third of the time, so typing and scrolling stay smooth.
 RENDER_SHARE = 3.0
@@ -27,12 +29,16 @@ CHUNK_CHARS = 1200
 
 
 class ReplyBody(Vertical):
-    """Markdown as settled chunks (one Static each) plus one live tail."""
+    """Markdown as settled chunks (one Static each) plus one live tail.
 
-    def __init__(self, text: str = "", *, streaming: bool = False) -> None:
+    It draws the reply's text as the conversation holds it (the one copy): told that more has
+    arrived, it draws what is new with its next render.
+    """
+
+    def __init__(self, reply: Message, *, streaming: bool = False) -> None:
         super().__init__()
-        self._source = text
-        self._settled = 0  # characters of _source already in settled chunks
+        self._reply = reply
+        self._settled = 0  # characters of the text already in settled chunks
         # The opening fence line when the tail begins inside a code block (see Cut.reopen).
         self._reopen = ""
         self._dirty = False
@@ -48,9 +54,8 @@ class ReplyBody(Vertical):
         if self._streaming:
             self._timer = self.set_interval(FLUSH_INTERVAL, self._render_tail)
 
-    def append(self, text: str) -> None:
-        """Add streamed text; it reaches the screen with the next render. Cheap per token."""
-        self._source += text
+    def more_arrived(self) -> None:
+        """The reply has more text; it reaches the screen with the next render. Cheap."""
         self._dirty = True
 
     def finish(self) -> None:
@@ -90,7 +95,7 @@ class ReplyBody(Vertical):
 
     def _settle(self) -> list[Static]:
         """Move the complete blocks at the start of the tail into a new settled chunk."""
-        tail = self._reopen + self._source[self._settled :]
+        tail = self._reopen + self._reply.content[self._settled :]
         cut = settle_point(tail, CHUNK_CHARS)
         if not cut.index:
             return []
@@ -109,7 +114,7 @@ class ReplyBody(Vertical):
 
     def _tail_markdown(self) -> RenderOnce:
         return self._markdown(
-            self._reopen + self._source[self._settled :],
+            self._reopen + self._reply.content[self._settled :],
             highlight=not self._streaming,
             continued=bool(self._reopen),
         )

@@ -14,6 +14,7 @@ from textual import on
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from chat_tui.settings import VALUE_PARSERS, Auth, Provider, Settings, SettingsError
@@ -75,7 +76,14 @@ _AUTH_LABELS = {Auth.KEY: "API key", Auth.ENTRA: "Microsoft Entra ID"}
 
 
 class SettingsPanel(VerticalScroll):
-    """Shows `settings`; posts messages as the user edits, chooses, tests or saves."""
+    """Shows `settings`; posts messages as the user edits, chooses, tests or saves.
+
+    `settings` is bound to the chat screen's (the one copy): an edit goes up as SettingsChanged
+    and comes back down through the binding. The fields hold what is typed; `show()` rewrites
+    them when the settings change from elsewhere (a profile, a conversation opened).
+    """
+
+    settings: reactive[Settings] = reactive(Settings, init=False)
 
     class SettingsChanged(Message):
         def __init__(self, settings: Settings) -> None:
@@ -110,7 +118,7 @@ class SettingsPanel(VerticalScroll):
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
-        self.settings = settings
+        self.set_reactive(SettingsPanel.settings, settings)
         self._sources = sources or {}
         self._profiles = list(profiles)
         self._profile = profile
@@ -174,9 +182,14 @@ class SettingsPanel(VerticalScroll):
 
     # -- down: the app puts values in ------------------------------------------------------
 
+    def watch_settings(self, settings: Settings) -> None:
+        if self.is_mounted:
+            self._show_provider(settings)
+            self._show_status()
+
     def show(self, settings: Settings, sources: dict[str, str] | None = None) -> None:
-        """Display other settings (a profile switch); field events then match and do nothing."""
-        self.settings = settings
+        """Write `settings` into the fields (a profile switch); their events then change
+        nothing."""
         self.query_one("#provider", Select).value = settings.provider
         self.query_one("#auth", Select).value = settings.auth
         for spec in FIELDS:
@@ -218,9 +231,7 @@ class SettingsPanel(VerticalScroll):
     def _apply(self, **changes: object) -> None:
         updated = self.settings.with_changes(**changes)
         if updated != self.settings:
-            self.settings = updated
-            self._show_status()
-            self.post_message(self.SettingsChanged(updated))
+            self.post_message(self.SettingsChanged(updated))  # back through the binding
 
     @on(TextArea.Changed, "#system-prompt")
     def _system_prompt_changed(self, event: TextArea.Changed) -> None:
@@ -239,14 +250,12 @@ class SettingsPanel(VerticalScroll):
         event.stop()
         if isinstance(event.value, Provider):
             self._apply(provider=event.value)
-            self._show_provider(self.settings)
 
     @on(Select.Changed, "#auth")
     def _auth_changed(self, event: Select.Changed) -> None:
         event.stop()
         if isinstance(event.value, Auth):
             self._apply(auth=event.value)
-            self._show_provider(self.settings)
 
     @on(Select.Changed, "#model-list")
     def _model_picked(self, event: Select.Changed) -> None:
