@@ -170,7 +170,7 @@ class ChatApp(App[None]):
             self.chat.conversation.messages
             and self.chat.recorder.failing is None
             and self.store.is_open
-            and self.store.store.path is not None
+            and self.store.path is not None
         )
         self.exit_message = (
             f"stopped by an unexpected error ({summary(error)}); "
@@ -226,7 +226,7 @@ class ChatApp(App[None]):
     async def _open_store(self) -> None:
         try:
             await self.store.open()
-            prompts = await self.store.call(self.store.store.recent_prompts, HISTORY_SIZE)
+            prompts = await self.store.recent_prompts(HISTORY_SIZE)
         except StoreError as exc:
             # A damaged or locked database must not cost the user their chat: go on in memory.
             await self.store.close()
@@ -260,7 +260,7 @@ class ChatApp(App[None]):
             self.notify(f"Nothing to copy: {what} is empty.")
             return
         self.copy_to_clipboard(text)
-        path = self.store.store.path if self.store.is_open else None
+        path = self.store.path
         self._copy_with_programs(text, what, path.parent if path is not None else None)
 
     @work(thread=True, group="copy", exclusive=True, exit_on_error=False)

@@ -115,16 +115,13 @@ class Recorder:
     async def _save(
         self, conversation: Conversation, settings: Settings, profile: str | None
     ) -> None:
-        store = self._store.store
+        store = self._store
         meta = (conversation.system_prompt, profile, saved_settings(settings))
         if conversation.id is None:
             first = next((m.content for m in conversation.messages), "")
-            conversation.id = await self._store.call(
-                store.create_conversation, title_for(first), *meta
-            )
+            conversation.id = await store.create_conversation(title_for(first), *meta)
         elif self._meta.get(conversation.id) != meta:
-            await self._store.call(
-                store.update_conversation,
+            await store.update_conversation(
                 conversation.id,
                 system_prompt=meta[0],
                 profile=meta[1],
@@ -135,12 +132,11 @@ class Recorder:
             await self._save_message(conversation.id, message)
 
     async def _save_message(self, conversation_id: int, message: Message) -> None:
-        store = self._store.store
+        store = self._store
         written = _written(message)
         stats = message.stats.to_dict() if message.stats is not None else None
         if message.id is None:
-            message.id = await self._store.call(
-                store.add_message,
+            message.id = await store.add_message(
                 conversation_id,
                 message.role.value,
                 message.content,
@@ -148,9 +144,7 @@ class Recorder:
                 stats,
             )
         elif self._saved.get(message.id) != written:
-            await self._store.call(
-                store.update_message, message.id, message.content, message.state.value, stats
-            )
+            await store.update_message(message.id, message.content, message.state.value, stats)
         self._saved[message.id] = written
 
     async def forget(self, messages: Iterable[Message]) -> None:
@@ -167,13 +161,11 @@ class Recorder:
     async def _forget(self) -> None:
         ids = self._unforgotten[:]  # forget() may add more meanwhile, at the end
         if ids:
-            await self._store.call(self._store.store.delete_messages, ids)
+            await self._store.delete_messages(ids)
             del self._unforgotten[: len(ids)]
 
     def _fail(self, exc: StoreError | OSError) -> None:
-        problem = (
-            exc if isinstance(exc, StoreError) else StoreError(self._store.store.path, str(exc))
-        )
+        problem = exc if isinstance(exc, StoreError) else StoreError(self._store.path, str(exc))
         told = self.failing is not None and self.failing.reason == problem.reason
         self.failing = problem
         if not told:

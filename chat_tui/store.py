@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from chat_tui.private_files import expand_home, private_dir, tighten
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Coroutine
 
 DATA_DIR_VARIABLE = "CHAT_TUI_DATA_DIR"
 DATABASE_NAME = "conversations.db"
@@ -460,8 +460,35 @@ def title_for(prompt: str) -> str:
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1] + "…"
 
 
+def _on_store_thread(
+    method: Callable[Concatenate[Store, P], T],
+) -> Callable[Concatenate[AsyncStore, P], Coroutine[Any, Any, T]]:
+    """`Store.method`, awaited from the event loop and run on the store's thread."""
+
+    @functools.wraps(method)
+    async def run(self: AsyncStore, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._run(lambda: method(self.store, *args, **kwargs))
+
+    return run
+
+
 class AsyncStore:
-    """A Store driven from the event loop: every call runs on the store's own thread."""
+    """A Store driven from the event loop: every call runs on the store's own thread.
+
+    Its methods are the Store's, awaited: `await store.load(3)`.
+    """
+
+    create_conversation = _on_store_thread(Store.create_conversation)
+    add_message = _on_store_thread(Store.add_message)
+    update_message = _on_store_thread(Store.update_message)
+    delete_messages = _on_store_thread(Store.delete_messages)
+    update_conversation = _on_store_thread(Store.update_conversation)
+    delete_conversation = _on_store_thread(Store.delete_conversation)
+    list_conversations = _on_store_thread(Store.list_conversations)
+    load = _on_store_thread(Store.load)
+    recent_prompts = _on_store_thread(Store.recent_prompts)
+    latest_id = _on_store_thread(Store.latest_id)
+    import_conversation = _on_store_thread(Store.import_conversation)
 
     def __init__(self, store_factory: Callable[[], Store]) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-tui-store")
@@ -485,9 +512,6 @@ class AsyncStore:
             raise
         return store
 
-    async def call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self._run(lambda: method(*args, **kwargs))
-
     async def _run(self, work: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, work)
@@ -500,6 +524,11 @@ class AsyncStore:
     def store(self) -> Store:
         assert self._store is not None, "open() first"
         return self._store
+
+    @property
+    def path(self) -> Path | None:
+        """The database file; None in memory (or not open yet)."""
+        return self._store.path if self._store is not None else None
 
     async def close(self) -> None:
         if self._store is not None:

@@ -93,7 +93,7 @@ class ConversationActions:
 
     async def _forget_if_deleted(self: ChatScreen) -> None:
         """The conversation on screen was deleted from the list: start afresh."""
-        known = await self.app.store.call(self.app.store.store.list_conversations)
+        known = await self.app.store.list_conversations()
         if all(item.id != self.conversation.id for item in known):
             await self._stop_reply()
             await self._switch_to(Conversation(self.conversation.system_prompt))
@@ -105,7 +105,7 @@ class ConversationActions:
             self.notify("Nothing to export yet: send a message first.")
             return
         try:
-            stored = await self.app.store.call(self.app.store.store.load, self.conversation.id)
+            stored = await self.app.store.load(self.conversation.id)
         except KeyError:  # deleted from another window meanwhile
             self.notify("Nothing to export: this conversation is no longer saved.")
             return
@@ -133,9 +133,7 @@ class ConversationActions:
             path = expand_home(Path(name.strip()))
             try:
                 imported = await asyncio.to_thread(read_export, path)
-                new_id = await self.app.store.call(
-                    self.app.store.store.import_conversation, imported.conversation
-                )
+                new_id = await self.app.store.import_conversation(imported.conversation)
             # ValueError: ExportFormatError, or a path with a NUL in it (pasted).
             except (OSError, ValueError, StoreError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
@@ -223,7 +221,7 @@ class ConversationActions:
         await self._stop_reply()
         await self.save()
         try:
-            stored = await self.app.store.call(self.app.store.store.load, conversation_id)
+            stored = await self.app.store.load(conversation_id)
         except KeyError:
             self.notify(f"No saved conversation {conversation_id}.", severity="error")
             return

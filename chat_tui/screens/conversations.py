@@ -18,7 +18,7 @@ from chat_tui.text import one_line, visible
 from chat_tui.widgets.plain_text import PlainInput
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable
 
     from textual.app import ComposeResult
     from textual.binding import BindingType
@@ -68,10 +68,9 @@ class ConversationsScreen(ModalScreen[int | None]):
 
     @work(exclusive=True, group="conversations", exit_on_error=False)
     async def _reload(self, search: str) -> None:
-        store = self._store.store
         empty = self.query_one("#conversations-empty", Static)
         try:
-            items = await self._store.call(store.list_conversations, search)
+            items = await self._store.list_conversations(search)
         except StoreError as exc:
             items = []
             empty.update(Content(visible(f"The saved conversations cannot be read: {exc}")))
@@ -115,8 +114,7 @@ class ConversationsScreen(ModalScreen[int | None]):
 
         async def rename(title: str | None) -> None:
             if title and title.strip():
-                store = self._store.store
-                await self._change(store.update_conversation, chosen, title=title.strip())
+                await self._change(self._store.update_conversation(chosen, title=title.strip()))
 
         self.app.push_screen(TextPrompt("New title", self._title_of(chosen)), rename)
 
@@ -127,15 +125,15 @@ class ConversationsScreen(ModalScreen[int | None]):
 
         async def delete(confirmed: bool | None) -> None:
             if confirmed:
-                await self._change(self._store.store.delete_conversation, chosen)
+                await self._change(self._store.delete_conversation(chosen))
 
         question = f"Delete “{self._title_of(chosen)}” and all its messages?"
         self.app.push_screen(Confirm(question), delete)
 
-    async def _change(self, method: Callable[..., None], *args: object, **kwargs: object) -> None:
+    async def _change(self, change: Awaitable[None]) -> None:
         """Rename or delete, then show the list as it is now; a failure is said, not raised."""
         try:
-            await self._store.call(method, *args, **kwargs)
+            await change
         except StoreError as exc:
             self.app.notify(f"The change was not saved: {exc}", severity="error")
         self._reload(self.query_one("#search", Input).value)
