@@ -199,7 +199,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"chat-tui: {one_line(problem)}", file=sys.stderr)
         return 0
 
-    from chat_tui.app import ChatApp  # after parsing, so --help and --version stay instant
+    from chat_tui.tui.app import ChatApp  # after parsing, so --help and --version stay instant
 
     path = database_path(args.data_dir)
     resume = None

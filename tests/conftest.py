@@ -108,6 +108,6 @@ def screen_text(app: App[object], widget: Widget | None = None) -> str:
 def notice_texts(app: App[object]) -> list[str]:
     """The transcript's notices, each as its own text: not as wrapped inside its border, where
     the line breaks depend on the length of a path in it."""
-    from chat_tui.widgets.messages import Notice
+    from chat_tui.tui.widgets.messages import Notice
 
     return [str(notice.render()) for notice in app.query(Notice)]

@@ -9,16 +9,16 @@ import pytest
 from textual.command import Command, CommandInput, CommandList, CommandPalette
 from textual.widgets import Input, Select, TextArea
 
-from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
 from chat_tui.reply_state import ReplyState
 from chat_tui.retry import RetryPolicy
-from chat_tui.screens.help import HelpScreen
 from chat_tui.settings import Provider, Settings
-from chat_tui.widgets.messages import AssistantMessage
-from chat_tui.widgets.prompt import PromptInput
-from chat_tui.widgets.settings_panel import SettingsPanel
-from chat_tui.widgets.transcript import MAX_DRAWN, Transcript
+from chat_tui.tui.app import ChatApp
+from chat_tui.tui.screens.help import HelpScreen
+from chat_tui.tui.widgets.messages import AssistantMessage
+from chat_tui.tui.widgets.prompt import PromptInput
+from chat_tui.tui.widgets.settings_panel import SettingsPanel
+from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript
 from tests.conftest import azure_settings, compatible_settings, screen_text
 from tests.openai_server import ErrorReply, TextReply
 

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 from textual.widgets import Input, Select
 from textual.widgets._toast import Toast
 
-from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
 from chat_tui.config_file import load_config
 from chat_tui.settings import Auth
 from chat_tui.settings_sources import Flags, load_settings
-from chat_tui.widgets.messages import AssistantMessage
-from chat_tui.widgets.settings_panel import SettingsPanel
-from chat_tui.widgets.transcript import Transcript
+from chat_tui.tui.app import ChatApp
+from chat_tui.tui.widgets.messages import AssistantMessage
+from chat_tui.tui.widgets.settings_panel import SettingsPanel
+from chat_tui.tui.widgets.transcript import Transcript
 from tests.conftest import azure_settings, compatible_settings, notice_texts, screen_text
 from tests.openai_server import ErrorReply, TextReply
 from tests.test_app import SIZE, chat, run_from_palette, wait_for

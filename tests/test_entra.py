@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 import pytest
 from textual.widgets import TextArea
 
-from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
 from chat_tui.entra import CREDENTIAL_NAMES, short_reason
 from chat_tui.events import ReplyFailed, ReplyFinished
-from chat_tui.screens.details import DetailsScreen
 from chat_tui.settings import Auth, Provider, Settings
-from chat_tui.widgets.messages import AssistantMessage
-from chat_tui.widgets.transcript import Transcript
+from chat_tui.tui.app import ChatApp
+from chat_tui.tui.screens.details import DetailsScreen
+from chat_tui.tui.widgets.messages import AssistantMessage
+from chat_tui.tui.widgets.transcript import Transcript
 from tests.conftest import azure_settings, screen_text
 from tests.identity_endpoint import IdentityEndpoint, stub_az
 from tests.openai_server import TextReply

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
 from chat_tui.failures import log_path, record
-from chat_tui.screens.code_picker import CodePicker
 from chat_tui.store import AsyncStore, Store
-from chat_tui.widgets.prompt import PromptInput
+from chat_tui.tui.app import ChatApp
+from chat_tui.tui.screens.code_picker import CodePicker
+from chat_tui.tui.widgets.prompt import PromptInput
 from tests.conftest import compatible_settings
 from tests.openai_server import TextReply
 from tests.test_app import FAST_RETRY, SIZE, chat, settled, wait_for
@@ -142,9 +142,9 @@ BROKEN_MESSAGE_BOX = textwrap.dedent(
     f"""
     import sys
 
-    import chat_tui.screens.chat
+    import chat_tui.tui.screens.chat
     from chat_tui.cli import main
-    from chat_tui.widgets.prompt import PromptInput
+    from chat_tui.tui.widgets.prompt import PromptInput
 
 
     class BrokenMessageBox(PromptInput):
@@ -153,7 +153,7 @@ BROKEN_MESSAGE_BOX = textwrap.dedent(
                 raise RuntimeError({INJECTED + " in the message box"!r})
 
 
-    chat_tui.screens.chat.PromptInput = BrokenMessageBox
+    chat_tui.tui.screens.chat.PromptInput = BrokenMessageBox
     sys.exit(main())
     """
 )

@@ -9,7 +9,7 @@ import pytest
 from textual import events
 
 from chat_tui.reply_state import ReplyState
-from chat_tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
+from chat_tui.tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
 from tests.conftest import azure_settings, compatible_settings, screen_text
 from tests.openai_server import ErrorReply, TextReply
 from tests.test_app import SIZE, chat, make_app, replies, send, settled, wait_for

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 import pytest
 from textual.widgets import Input, Select, Static, TextArea
 
-from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
 from chat_tui.config_file import ConfigFile, load_config
-from chat_tui.screens.conversations import ConversationsScreen, TextPrompt
 from chat_tui.settings_sources import Flags, load_settings
 from chat_tui.store import AsyncStore, Store
-from chat_tui.widgets.prompt import PromptInput
+from chat_tui.tui.app import ChatApp
+from chat_tui.tui.screens.conversations import ConversationsScreen, TextPrompt
+from chat_tui.tui.widgets.prompt import PromptInput
 from tests.conftest import compatible_settings, screen_text
 from tests.openai_server import ErrorReply, TextReply
 from tests.test_app import FAST_RETRY, SIZE, chat, wait_for

@@ -23,7 +23,7 @@ CANARY_TEST = textwrap.dedent(
     import subprocess
     import sys
 
-    from chat_tui.app import ChatApp
+    from chat_tui.tui.app import ChatApp
     from chat_tui.config_file import config_path, load_config
     from chat_tui.settings import Settings
 
@@ -117,7 +117,7 @@ def test_no_test_reads_the_users_config_or_conversations(
 # The app carries on after a bug with no more than a notice; the suite must not.
 SWALLOWED_BUG_TEST = textwrap.dedent(
     """
-    from chat_tui.app import ChatApp
+    from chat_tui.tui.app import ChatApp
     from chat_tui.settings import Settings
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.screen import Screen
 
-from chat_tui import keymap
-from chat_tui.app import ChatApp
 from chat_tui.commands import every_command
-from chat_tui.screens.chat import ChatScreen
-from chat_tui.screens.code_picker import CodePicker
-from chat_tui.screens.conversations import Confirm, ConversationsScreen, TextPrompt
-from chat_tui.screens.details import DetailsScreen
-from chat_tui.screens.help import HelpScreen
-from chat_tui.widgets.prompt import PromptInput
-from chat_tui.widgets.transcript import Transcript
+from chat_tui.tui import keymap
+from chat_tui.tui.app import ChatApp
+from chat_tui.tui.screens.chat import ChatScreen
+from chat_tui.tui.screens.code_picker import CodePicker
+from chat_tui.tui.screens.conversations import Confirm, ConversationsScreen, TextPrompt
+from chat_tui.tui.screens.details import DetailsScreen
+from chat_tui.tui.screens.help import HelpScreen
+from chat_tui.tui.widgets.prompt import PromptInput
+from chat_tui.tui.widgets.transcript import Transcript
 
 
 def action_name(action: str) -> str:

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from packaging.requirements import Requirement
 
-import chat_tui.app
-from chat_tui.app import STYLESHEET, stylesheet_path
+import chat_tui.tui.app
+from chat_tui.tui.app import STYLESHEET, stylesheet_path
 from tests.identity_endpoint import IdentityEndpoint
 from tests.openai_server import TextReply
 
@@ -61,15 +61,15 @@ PROBE = textwrap.dedent(
     import sys
 
     import chat_tui
-    import chat_tui.app
+    import chat_tui.tui.app
     import chat_tui.settings
 
     if "--without-stylesheet" in sys.argv:
-        chat_tui.app.ChatApp.CSS_PATH = None
+        chat_tui.tui.app.ChatApp.CSS_PATH = None
 
 
     async def main() -> None:
-        app = chat_tui.app.ChatApp(chat_tui.settings.Settings())
+        app = chat_tui.tui.app.ChatApp(chat_tui.settings.Settings())
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.pause()
             sidebar = app.query_one("#sidebar")
@@ -77,7 +77,7 @@ PROBE = textwrap.dedent(
             facts = {{
                 "prefix": sys.prefix,
                 "package_file": chat_tui.__file__,
-                "css_path": str(chat_tui.app.ChatApp.CSS_PATH),
+                "css_path": str(chat_tui.tui.app.ChatApp.CSS_PATH),
                 "loaded_css": [str(path) for path in app.css_path],
                 "sidebar_width": sidebar.outer_size.width,
                 "sidebar_dock": sidebar.styles.dock,
@@ -320,7 +320,7 @@ def test_stylesheet_path_prefers_the_package_copy(
     package.mkdir()
     (package / STYLESHEET).write_text("/* packaged */\n", encoding="utf-8")
     (tmp_path / STYLESHEET).write_text("/* checkout */\n", encoding="utf-8")
-    monkeypatch.setattr(chat_tui.app, "__file__", str(package / "app.py"))
+    monkeypatch.setattr(chat_tui.tui.app, "__file__", str(package / "tui" / "app.py"))
 
     assert stylesheet_path() == (package / STYLESHEET).resolve()
 
@@ -331,7 +331,7 @@ def test_stylesheet_path_fails_loudly_when_missing(
     # A broken wheel must fail at import, not start an unstyled app.
     package = tmp_path / "chat_tui"
     package.mkdir()
-    monkeypatch.setattr(chat_tui.app, "__file__", str(package / "app.py"))
+    monkeypatch.setattr(chat_tui.tui.app, "__file__", str(package / "tui" / "app.py"))
 
     with pytest.raises(FileNotFoundError, match=re.escape(STYLESHEET)):
         stylesheet_path()

@@ -9,12 +9,12 @@ from textual.widgets import TextArea
 
 from chat_tui.commands import every_command
 from chat_tui.config_file import load_config
-from chat_tui.screens.conversations import ConversationsScreen, TextPrompt
-from chat_tui.screens.help import HelpScreen
 from chat_tui.store import Store
-from chat_tui.widgets.prompt import PromptInput
-from chat_tui.widgets.settings_panel import SettingsPanel
-from chat_tui.widgets.transcript import MAX_DRAWN, Transcript
+from chat_tui.tui.screens.conversations import ConversationsScreen, TextPrompt
+from chat_tui.tui.screens.help import HelpScreen
+from chat_tui.tui.widgets.prompt import PromptInput
+from chat_tui.tui.widgets.settings_panel import SettingsPanel
+from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript
 from tests.openai_server import TextReply
 from tests.test_app import SIZE, wait_for
 from tests.test_reuse import app_for, clipboard_command, notices
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import pytest
     from textual.pilot import Pilot
 
-    from chat_tui.app import ChatApp
+    from chat_tui.tui.app import ChatApp
     from tests.openai_server import FakeOpenAIServer
 
 CODE_REPLY = "Here:\n\n```python\nprint('hi')\n```\n"

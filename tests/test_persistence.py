@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 import pytest
 from textual.widgets import Input, OptionList
 
-from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
 from chat_tui.export import MAX_IMPORT_BYTES
-from chat_tui.screens.conversations import Confirm, ConversationsScreen, TextPrompt
 from chat_tui.store import AsyncStore, Store
-from chat_tui.widgets.status_bar import StatusBar
-from chat_tui.widgets.transcript import Transcript
+from chat_tui.tui.app import ChatApp
+from chat_tui.tui.screens.conversations import Confirm, ConversationsScreen, TextPrompt
+from chat_tui.tui.widgets.status_bar import StatusBar
+from chat_tui.tui.widgets.transcript import Transcript
 from tests.conftest import compatible_settings, notice_texts, screen_text
 from tests.openai_server import ErrorReply, TextReply
 from tests.test_app import FAST_RETRY, SIZE, chat, replies, wait_for

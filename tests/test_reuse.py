@@ -6,15 +6,15 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
 from chat_tui.config_file import ConfigFile, load_config
 from chat_tui.conversation import Role
-from chat_tui.screens.code_picker import CodePicker
 from chat_tui.store import AsyncStore, Store
-from chat_tui.widgets.prompt import PromptInput
-from chat_tui.widgets.status_bar import StatusBar
-from chat_tui.widgets.transcript import Transcript
+from chat_tui.tui.app import ChatApp
+from chat_tui.tui.screens.code_picker import CodePicker
+from chat_tui.tui.widgets.prompt import PromptInput
+from chat_tui.tui.widgets.status_bar import StatusBar
+from chat_tui.tui.widgets.transcript import Transcript
 from tests.conftest import compatible_settings, screen_text
 from tests.openai_server import TextReply
 from tests.test_app import (

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 import pytest
 from textual.widgets import Input, TextArea
 
-from chat_tui.app import ChatApp
 from chat_tui.client import ChatClient
 from chat_tui.settings import Settings
 from chat_tui.store import AsyncStore, Store
-from chat_tui.widgets.messages import AssistantMessage
+from chat_tui.tui.app import ChatApp
+from chat_tui.tui.widgets.messages import AssistantMessage
 from tests.conftest import compatible_settings, screen_text
 from tests.openai_server import FakeOpenAIServer, TextReply, tokenize
 

@@ -32,15 +32,15 @@ from typing import TYPE_CHECKING, Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from chat_tui.app import ChatApp  # noqa: E402
 from chat_tui.client import ChatClient  # noqa: E402
 from chat_tui.conversation import Message, Role  # noqa: E402
 from chat_tui.events import TextDelta  # noqa: E402
 from chat_tui.reply_state import ReplyState  # noqa: E402
 from chat_tui.settings import Provider, Settings  # noqa: E402
-from chat_tui.widgets.messages import AssistantMessage, UserMessage  # noqa: E402
-from chat_tui.widgets.prompt import PromptInput  # noqa: E402
-from chat_tui.widgets.transcript import MAX_DRAWN, Transcript  # noqa: E402
+from chat_tui.tui.app import ChatApp  # noqa: E402
+from chat_tui.tui.widgets.messages import AssistantMessage, UserMessage  # noqa: E402
+from chat_tui.tui.widgets.prompt import PromptInput  # noqa: E402
+from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -2,7 +2,7 @@
 theme, the command palette, the clipboard, unexpected failures), around one ChatScreen.
 
 The chat itself (the transcript, the message box, the sidebar and the life of a reply) is the
-chat screen's: see chat_tui/screens/chat.py.
+chat screen's: see chat_tui/tui/screens/chat.py.
 """
 
 from __future__ import annotations
@@ -20,21 +20,21 @@ from textual.binding import Binding
 from textual.markup import escape as escape_markup
 from textual.worker import Worker, WorkerFailed, WorkerState
 
-from chat_tui import keymap
 from chat_tui.client import ChatClient
 from chat_tui.clipboard import CopyOutcome, copy_commands, run_copy
 from chat_tui.collector import Collector
 from chat_tui.config_file import ConfigFile, config_path, save_theme
 from chat_tui.failures import log_path, record, summary
 from chat_tui.input_history import HISTORY_SIZE
-from chat_tui.palette import ChatCommands
-from chat_tui.screens.chat import ChatScreen
-from chat_tui.screens.help import HelpScreen, describe_bindings
 from chat_tui.settings import Settings
 from chat_tui.settings_sources import DEFAULT_SOURCE, Resolved
 from chat_tui.store import AsyncStore, Store, StoreError
 from chat_tui.text import for_clipboard, visible
-from chat_tui.widgets.prompt import PromptInput
+from chat_tui.tui import keymap
+from chat_tui.tui.palette import ChatCommands
+from chat_tui.tui.screens.chat import ChatScreen
+from chat_tui.tui.screens.help import HelpScreen, describe_bindings
+from chat_tui.tui.widgets.prompt import PromptInput
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -55,8 +55,8 @@ ENDING_SIGNALS = tuple(
 
 def stylesheet_path() -> Path:
     """The app's stylesheet: inside the package in a wheel, at the top of a checkout otherwise."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / STYLESHEET, here.parent / STYLESHEET):
+    package = Path(__file__).resolve().parent.parent  # chat_tui/
+    for candidate in (package / STYLESHEET, package.parent / STYLESHEET):
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(f"{STYLESHEET} is missing from the installation")

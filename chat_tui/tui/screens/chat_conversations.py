@@ -15,17 +15,17 @@ from chat_tui.conversation import Conversation, Message, Role
 from chat_tui.export import read_export, to_json, to_markdown, write_export
 from chat_tui.private_files import expand_home
 from chat_tui.recorder import restored
-from chat_tui.screens.conversations import NEW_CONVERSATION, ConversationsScreen, TextPrompt
 from chat_tui.settings import checked_settings
 from chat_tui.store import StoreError
-from chat_tui.widgets.messages import AssistantMessage, UserMessage
-from chat_tui.widgets.prompt import PromptInput
-from chat_tui.widgets.settings_panel import SettingsPanel
-from chat_tui.widgets.status_bar import StatusBar
-from chat_tui.widgets.transcript import MAX_DRAWN, Transcript
+from chat_tui.tui.screens.conversations import NEW_CONVERSATION, ConversationsScreen, TextPrompt
+from chat_tui.tui.widgets.messages import AssistantMessage, UserMessage
+from chat_tui.tui.widgets.prompt import PromptInput
+from chat_tui.tui.widgets.settings_panel import SettingsPanel
+from chat_tui.tui.widgets.status_bar import StatusBar
+from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript
 
 if TYPE_CHECKING:
-    from chat_tui.screens.chat import ChatScreen
+    from chat_tui.tui.screens.chat import ChatScreen
 
 # A long saved conversation opens with only its latest messages drawn, as many as the transcript
 # keeps drawn; F4 draws as many again each time.

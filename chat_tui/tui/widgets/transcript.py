@@ -15,7 +15,7 @@ from textual.content import Content
 from textual.message import Message as TextualMessage
 from textual.widgets import Static
 
-from chat_tui import keymap
+from chat_tui.tui import keymap
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult

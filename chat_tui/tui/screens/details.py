@@ -9,8 +9,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import TextArea
 
-from chat_tui import keymap
 from chat_tui.text import visible
+from chat_tui.tui import keymap
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult

@@ -13,11 +13,11 @@ from textual import work
 
 from chat_tui.config_file import load_config, save_profile
 from chat_tui.settings_sources import switch_profile
-from chat_tui.widgets.settings_panel import SettingsPanel
+from chat_tui.tui.widgets.settings_panel import SettingsPanel
 
 if TYPE_CHECKING:
-    from chat_tui.screens.chat import ChatScreen
     from chat_tui.settings import Settings
+    from chat_tui.tui.screens.chat import ChatScreen
 
 
 class SettingsActions:

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.message import Message
 from textual.reactive import reactive
 
-from chat_tui import keymap
 from chat_tui.input_history import InputHistory
-from chat_tui.widgets.plain_text import PlainTextArea
+from chat_tui.tui import keymap
+from chat_tui.tui.widgets.plain_text import PlainTextArea
 
 if TYPE_CHECKING:
     from textual import events

@@ -19,7 +19,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static, Text
 
 from chat_tui.settings import VALUE_PARSERS, Auth, Provider, Settings, SettingsError
 from chat_tui.text import visible
-from chat_tui.widgets.plain_text import PlainInput, PlainTextArea
+from chat_tui.tui.widgets.plain_text import PlainInput, PlainTextArea
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

@@ -15,10 +15,10 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from chat_tui import keymap
 from chat_tui.reply_state import ReplyState, ending_note
 from chat_tui.text import visible
-from chat_tui.widgets.reply_body import ReplyBody
+from chat_tui.tui import keymap
+from chat_tui.tui.widgets.reply_body import ReplyBody
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult

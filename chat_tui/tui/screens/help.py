@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from chat_tui import keymap
+from chat_tui.tui import keymap
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

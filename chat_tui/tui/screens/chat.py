@@ -20,23 +20,23 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TextArea
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from chat_tui import keymap
 from chat_tui.code_blocks import code_blocks
 from chat_tui.conversation import Conversation, Message, Role
 from chat_tui.events import Retrying, TextDelta
 from chat_tui.recorder import Recorder
 from chat_tui.reply_outcome import ReplyOutcome
 from chat_tui.reply_state import ReplyState
-from chat_tui.screens.chat_conversations import ConversationActions
-from chat_tui.screens.chat_settings import SettingsActions
-from chat_tui.screens.code_picker import CodePicker
-from chat_tui.screens.details import DetailsScreen
 from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT, Settings
-from chat_tui.widgets.messages import AssistantMessage, Notice, UserMessage
-from chat_tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
-from chat_tui.widgets.settings_panel import SettingsPanel
-from chat_tui.widgets.status_bar import StatusBar
-from chat_tui.widgets.transcript import Transcript
+from chat_tui.tui import keymap
+from chat_tui.tui.screens.chat_conversations import ConversationActions
+from chat_tui.tui.screens.chat_settings import SettingsActions
+from chat_tui.tui.screens.code_picker import CodePicker
+from chat_tui.tui.screens.details import DetailsScreen
+from chat_tui.tui.widgets.messages import AssistantMessage, Notice, UserMessage
+from chat_tui.tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
+from chat_tui.tui.widgets.settings_panel import SettingsPanel
+from chat_tui.tui.widgets.status_bar import StatusBar
+from chat_tui.tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -386,6 +386,15 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
     def action_toggle_sidebar(self) -> None:
         sidebar = self.query_one(SettingsPanel)
         self._show_sidebar(not sidebar.display)
+        self._leave_hidden_sidebar()
+
+    def on_resize(self) -> None:
+        # Narrowed below the breakpoint, the stylesheet hides the sidebar: what is typed next
+        # must not go on into a field nobody sees (the system prompt, say).
+        self.call_after_refresh(self._leave_hidden_sidebar)
+
+    def _leave_hidden_sidebar(self) -> None:
+        sidebar = self.query_one(SettingsPanel)
         if not sidebar.display and (self.focused is None or sidebar in self.focused.ancestors):
             self.action_focus_prompt()
 

@@ -12,10 +12,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from chat_tui import keymap
 from chat_tui.store import StoreError
 from chat_tui.text import one_line, visible
-from chat_tui.widgets.plain_text import PlainInput
+from chat_tui.tui import keymap
+from chat_tui.tui.widgets.plain_text import PlainInput
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable

@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from chat_tui import keymap
 from chat_tui.text import visible
+from chat_tui.tui import keymap
 
 if TYPE_CHECKING:
     from textual import events
