@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from typing import TYPE_CHECKING
 
 import pytest
+from textual import events
 from textual.command import Command, CommandInput, CommandList, CommandPalette
 from textual.widgets import Input, Select, TextArea
 
@@ -20,7 +23,7 @@ from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
 from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript
 from tests.conftest import azure_settings, compatible_settings, screen_text
-from tests.openai_server import ErrorReply, TextReply
+from tests.openai_server import ErrorReply, TextReply, long_markdown, tokenize
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -399,23 +402,64 @@ async def test_help_screen_lists_every_key(server: FakeOpenAIServer) -> None:
         assert not isinstance(app.screen, HelpScreen)
 
 
+# How long a key may take to reach the screen, and the event loop may go without running a timer,
+# while a reply streams. A tenth of a second here; on a busy two-core machine, where the test's own
+# server thread competes for the interpreter, half a second at worst. A loop held by the stream
+# (reading it without yielding, say) holds them for the rest of the reply.
+RESPONSIVE_WALL = 2.0
+# What the loop itself may do in CPU seconds between two runs of a 50 ms timer: about 0.1 here,
+# however busy the machine; rendering the whole reply at once, say, takes far longer.
+RESPONSIVE_WORK = 1.0
+
+
+async def watch(predicate: Callable[[], bool], seconds: float = 10) -> None:
+    """Wait until `predicate` holds, looking often and without nudging the app (wait_for has
+    it handle what is pending and update the screen): what is seen is on the app's own timing."""
+    async with asyncio.timeout(seconds):
+        while True:
+            if predicate():
+                return
+            await asyncio.sleep(0.005)
+
+
 async def test_ui_stays_responsive_while_streaming(server: FakeOpenAIServer) -> None:
-    server.enqueue(TextReply(["tok tok\n\n"] * 2000, delay=0.02))
+    # A long reply of Markdown, lists and code at about a thousand tokens a second.
+    tokens = tokenize(long_markdown(8000))
+    server.enqueue(
+        TextReply(["".join(tokens[i : i + 4]) for i in range(0, len(tokens), 4)], delay=0.004)
+    )
     app = make_app(compatible_settings(server))
     async with app.run_test(size=SIZE) as pilot:
+        # When a 50 ms timer runs, by the clock and by the CPU time of the loop's thread.
+        ticks: list[tuple[float, float]] = []
+        timer = app.set_interval(0.05, lambda: ticks.append((time.monotonic(), time.thread_time())))
         await send(pilot, "talk")
-        transcript = app.query_one(Transcript)
-        await wait_for(pilot, lambda: transcript.max_scroll_y > 20)
-        await pilot.press("o", "k")
-        assert app.query_one(PromptInput).text == "ok"
-        transcript.scroll_home(animate=False)
-        await pilot.pause()
-        assert transcript.scroll_y == 0
-        await pilot.press("f1")
-        assert isinstance(app.screen, HelpScreen)
+        await wait_for(pilot, lambda: bool(replies(app)) and bool(replies(app)[-1].reply.content))
+        reply = replies(app)[-1].reply
+        prompt = app.query_one(PromptInput)
+        delays: list[float] = []
+        for char in "responsive":
+            # Spread over the reply: wait until more of it has arrived (and been handled).
+            arrived = len(reply.content)
+            await wait_for(pilot, lambda arrived=arrived: len(reply.content) > arrived + 1000)
+            typed = prompt.text + char
+            pressed = time.monotonic()
+            app.post_message(events.Key(char, char))  # as the terminal driver sends a key
+            await watch(lambda typed=typed: typed in screen_text(app, prompt))
+            delays.append(time.monotonic() - pressed)
+        timer.stop()
+        streamed_throughout = app.chat.is_streaming
         await pilot.press("escape")
-        assert app.chat.is_streaming
-        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.chat.is_streaming)
+    assert streamed_throughout  # every key was pressed while the reply streamed
+    assert prompt.text == "responsive"
+    assert max(delays) < RESPONSIVE_WALL, f"seconds from key to screen: {delays}"
+    assert len(ticks) > 10
+    pairs = list(itertools.pairwise(ticks))
+    stood_still = max(later[0] - earlier[0] for earlier, later in pairs)
+    assert stood_still < RESPONSIVE_WALL, f"no timer ran for {stood_still:.2f} s"
+    held = max(later[1] - earlier[1] for earlier, later in pairs)
+    assert held < RESPONSIVE_WORK, f"the loop worked {held:.2f} CPU seconds without a timer"
 
 
 async def test_sidebar_toggles(server: FakeOpenAIServer) -> None:

@@ -151,7 +151,13 @@ class Transcript(VerticalScroll, can_focus=True):
         await self.mount_all(widgets, after=self.query_one(EarlierMessages))
         self.set_earlier(self.earlier - len(widgets))
         if widgets and self.has_focus:
-            self.select(widgets[-1])  # the cursor goes on upwards
+            self.select(widgets[-1], scroll=False)  # the cursor goes on upwards
+            # Into view once laid out: until then the new messages have no size to scroll to.
+            self.call_after_refresh(self._show_selected, widgets[-1])
+
+    def _show_selected(self, widget: Widget) -> None:
+        if self.selected is widget:
+            self.scroll_to_widget(widget, animate=False, top=True)
 
     def set_earlier(self, count: int) -> None:
         self.earlier = max(0, count)

@@ -1,0 +1,343 @@
+"""What the README promises, each checked as a user would see it: through Pilot and `chat-tui ask`
+against the local server over real HTTP."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+
+from chat_tui.store import Store
+from tests.conftest import compatible_settings, screen_text
+from tests.openai_server import TextReply
+from tests.test_app import SIZE, chat, make_app, replies, wait_for
+from tests.test_ask import command, posix_only, to
+from tests.test_faults import words
+from tests.test_persistence import saving_app
+from tests.test_reuse import app_for, clipboard_command, exchanges
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from textual.app import App
+
+    from chat_tui.tui.app import ChatApp
+    from tests.openai_server import FakeOpenAIServer
+
+
+def focused_id(app: App[object]) -> str | None:
+    """The id of the widget that has the keyboard focus."""
+    focused = app.focused
+    return focused.id if focused is not None else None
+
+
+def reply_text(app: ChatApp, index: int = -1) -> str:
+    """A reply as drawn, its lines folded into one, as it reads."""
+    return " ".join(screen_text(app, replies(app)[index]).split())
+
+
+def sidebar_shown(app: App[object]) -> bool:
+    """Whether the settings sidebar is on screen: its labels, which nothing else shows."""
+    text = screen_text(app)
+    return "System prompt" in text and "Read timeout (s)" in text
+
+
+# -- 1. the sidebar below and from 100 columns ------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [60, 99])
+async def test_the_sidebar_starts_hidden_below_100_columns(
+    server: FakeOpenAIServer, width: int
+) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=(width, 40)) as pilot:
+        await pilot.pause()
+        assert not sidebar_shown(app)
+        await pilot.press("ctrl+b")  # still there when asked for
+        await wait_for(pilot, lambda: sidebar_shown(app))
+        await pilot.press("ctrl+b")
+        await wait_for(pilot, lambda: not sidebar_shown(app))
+
+
+@pytest.mark.parametrize("width", [100, 140])
+async def test_the_sidebar_starts_shown_from_100_columns(
+    server: FakeOpenAIServer, width: int
+) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=(width, 40)) as pilot:
+        await pilot.pause()
+        assert sidebar_shown(app)
+        await pilot.press("ctrl+b")
+        await wait_for(pilot, lambda: not sidebar_shown(app))
+
+
+async def test_narrowing_the_terminal_takes_the_focus_out_of_the_hidden_sidebar(
+    server: FakeOpenAIServer,
+) -> None:
+    # Typing on must go into the message box, not into a system prompt nobody sees any more.
+    app = make_app(compatible_settings(server, system_prompt="Be kind."))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: focused_id(app) == "system-prompt")
+        await pilot.resize_terminal(80, 40)
+        await wait_for(pilot, lambda: not sidebar_shown(app))
+        await wait_for(pilot, lambda: focused_id(app) == "prompt")
+        await pilot.press(*"hello")
+        await chat(pilot, "")
+        assert server.last_request.messages[0] == {"role": "system", "content": "Be kind."}
+        assert server.last_request.messages[-1]["content"] == "hello"
+
+
+# -- 2. tab and shift+tab -------------------------------------------------------------------
+
+# From the message box, tab goes round: the sidebar (its scrolling panel, then each field in the
+# order shown), the transcript, and back. Fields the provider does not use (API version, sign-in
+# method, the model list, profiles when there are none) are hidden and are not stops.
+TAB_ORDER = [
+    "prompt",
+    "sidebar",
+    "system-prompt",
+    "provider",
+    "endpoint",
+    "model",
+    "api_key",
+    "temperature",
+    "max_tokens",
+    "read_timeout",
+    "test",
+    "save",
+    "save-key",
+    "transcript",
+]
+
+
+async def test_tab_goes_round_the_message_box_the_settings_and_the_transcript(
+    server: FakeOpenAIServer,
+) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "hello")  # the transcript has a message to select
+        assert focused_id(app) == "prompt"
+        seen = []
+        for _ in TAB_ORDER:
+            await pilot.press("tab")
+            seen.append(focused_id(app))
+        assert seen == [*TAB_ORDER[1:], "prompt"]
+        seen = []
+        for _ in TAB_ORDER:
+            await pilot.press("shift+tab")
+            seen.append(focused_id(app))
+        assert seen == [*reversed(TAB_ORDER[1:]), "prompt"]
+
+
+async def test_a_hidden_sidebar_takes_no_tab_stops(server: FakeOpenAIServer) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=(80, 40)) as pilot:
+        await chat(pilot, "hello")
+        assert not sidebar_shown(app)
+        seen = []
+        for _ in range(4):
+            await pilot.press("tab")
+            seen.append(focused_id(app))
+        assert seen == ["transcript", "prompt", "transcript", "prompt"]
+        await pilot.press("shift+tab")
+        assert focused_id(app) == "transcript"
+
+
+# -- 3. up above the first drawn message --------------------------------------------------------
+
+
+def selected_on_screen(app: App[object]) -> str:
+    """The text of the message drawn as selected (the one in a heavy border), "" if none; a
+    reply's footer is left out."""
+    lines = screen_text(app).splitlines()
+    top = next((n for n, line in enumerate(lines) if "┏" in line), None)
+    if top is None:
+        return ""
+    inside: list[str] = []
+    for line in lines[top + 1 :]:
+        if "┗" in line:
+            break
+        inside.append(line[line.index("┃") + 1 : line.rindex("┃")].strip())
+    return " ".join(part for part in inside if part and "to first token" not in part)
+
+
+def long_conversation(path: Path, exchanges: int) -> int:
+    """A saved conversation of `exchanges` questions and answers; its id."""
+    seed = Store(path)
+    try:
+        cid = seed.create_conversation("Long", "")
+        for n in range(exchanges):
+            seed.add_message(cid, "user", f"Question {n}", "complete")
+            seed.add_message(cid, "assistant", f"Answer {n}.", "complete")
+        return cid
+    finally:
+        seed.close()
+
+
+async def test_up_above_the_first_drawn_message_draws_earlier_ones(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "chats.db"
+    cid = long_conversation(path, 50)  # 100 messages: the latest 30 are drawn
+    app = saving_app(server, path, open_conversation=cid)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "Answer 49." in screen_text(app))
+        await pilot.press("shift+tab", "home")
+        await wait_for(pilot, lambda: selected_on_screen(app) == "Question 35")
+        # Above the first drawn one: earlier ones are drawn, and the cursor goes on upwards,
+        # onto the one before, which is scrolled into view.
+        await pilot.press("up")
+        await wait_for(pilot, lambda: selected_on_screen(app) == "Answer 34.")
+        await pilot.press("up")
+        await wait_for(pilot, lambda: selected_on_screen(app) == "Question 34")
+        # Again from the first drawn one, 30 messages at a time, down to the first message.
+        for first, above in (("Question 20", "Answer 19."), ("Question 5", "Answer 4.")):
+            await pilot.press("home")
+            await wait_for(pilot, lambda first=first: selected_on_screen(app) == first)
+            await pilot.press("up")
+            await wait_for(pilot, lambda above=above: selected_on_screen(app) == above)
+        await pilot.press("home")
+        await wait_for(pilot, lambda: selected_on_screen(app) == "Question 0")
+        assert "earlier messages are not shown" not in screen_text(app)
+        await pilot.press("up")  # nothing earlier: the first stays selected
+        await pilot.pause()
+        assert selected_on_screen(app) == "Question 0"
+        assert server.requests == []  # drawn from the conversation, not asked for again
+
+
+# -- 4. g, G and y in the transcript ------------------------------------------------------------
+
+
+@pytest.fixture
+def clipboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The file a copy lands in: CHAT_TUI_CLIPBOARD is a program that writes it there, in place
+    of the desktop's; and no tmux buffer is filled, should the tests run inside tmux."""
+    copied = tmp_path / "copied.txt"
+    monkeypatch.setenv("CHAT_TUI_CLIPBOARD", clipboard_command(copied))
+    monkeypatch.delenv("TMUX", raising=False)
+    return copied
+
+
+async def test_g_and_G_go_to_the_first_and_last_message_and_y_copies(
+    server: FakeOpenAIServer, tmp_path: Path, clipboard: Path
+) -> None:
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await exchanges(pilot, server, *"ABCDEFGHIJ")  # taller than the transcript
+        assert "Question A" not in screen_text(app)
+        await pilot.press("shift+tab")
+        await wait_for(pilot, lambda: selected_on_screen(app) == "Answer J.")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: selected_on_screen(app) == "Question A")
+        assert "Answer J." not in screen_text(app)  # scrolled to the first message
+        await pilot.press("y")
+        await wait_for(pilot, lambda: clipboard.exists() and clipboard.read_text() == "Question A")
+        await wait_for(pilot, lambda: "Copied your message (10 characters)" in words(app))
+        await pilot.press("G")
+        await wait_for(pilot, lambda: selected_on_screen(app) == "Answer J.")
+        assert "Question A" not in screen_text(app)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: clipboard.read_text() == "Answer J.")
+        assert app.clipboard == "Answer J."  # what the terminal was sent (OSC 52)
+        await wait_for(pilot, lambda: "Copied the reply (9 characters)" in words(app))
+
+
+# -- 5. HTML and links in a reply -----------------------------------------------------------------
+
+HTML_AND_LINKS = (
+    "Inline <b>not bold</b> and <script>alert(1)</script> tags.\n\n"
+    '<div align="center">an HTML block</div>\n\n'
+    "See [the docs](http://docs.example/guide) or "
+    "[http://bank.example](http://evil.example/login)."
+)
+
+
+async def test_html_in_a_reply_is_shown_as_written_and_links_show_their_address(
+    server: FakeOpenAIServer,
+) -> None:
+    server.enqueue(TextReply(HTML_AND_LINKS))
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "show me")
+        text = reply_text(app)
+        assert "Inline <b>not bold</b> and <script>alert(1)</script> tags." in text
+        assert '<div align="center">an HTML block</div>' in text
+        assert "the docs (http://docs.example/guide)" in text
+        # Link text that looks like an address cannot hide where the link goes.
+        assert "http://bank.example (http://evil.example/login)" in text
+
+
+# -- 6. no retry once text has arrived ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "shown"),
+    [
+        (TextReply(["kept ", "so ", "far ", "lost"], drop_after=3), "Connection lost"),
+        (TextReply(["kept ", "so ", "far "], raw_chunks=["{not json"]), "Malformed response"),
+        (
+            TextReply(["kept ", "so ", "far ", "lost"], stall_after=3, stall_seconds=10),
+            "No response for 1 s",
+        ),
+    ],
+    ids=["dropped", "malformed", "stalled"],
+)
+async def test_a_reply_that_breaks_off_after_text_is_not_retried(
+    server: FakeOpenAIServer, reply: TextReply, shown: str
+) -> None:
+    # Were it retried, the second attempt would get this reply, and replace the partial one.
+    server.enqueue(reply, TextReply("A whole new answer."), TextReply("Next."))
+    app = make_app(compatible_settings(server, read_timeout=1))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "go")
+        assert len(replies(app)) == 1
+        text = reply_text(app)
+        assert text.startswith("kept so far ✖ Interrupted"), text
+        assert shown in text
+        assert "A whole new answer." not in screen_text(app)
+        assert len(server.requests) == 1
+        # The reply has ended (final, nothing streams): no retry can come later. The next
+        # request is the second the server sees, and carries the partial text.
+        await chat(pilot, "and then?")
+        assert len(server.requests) == 2
+        assert server.last_request.messages[-3:] == [
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": "kept so far "},
+            {"role": "user", "content": "and then?"},
+        ]
+
+
+# -- 7. `chat-tui ask | head` ---------------------------------------------------------------------
+
+
+@posix_only
+def test_ask_exits_141_when_stdout_closes_in_the_middle_of_a_reply(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    # 20 s of reply: `head` has what it wants, and closes the pipe, long before the end.
+    server.enqueue(TextReply(["word "] * 400, delay=0.05))
+    ask = subprocess.Popen(
+        command("hi", *to(server)),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,  # the environment is the test's own (see conftest)
+    )
+    try:
+        assert ask.stdout is not None
+        head = subprocess.run(
+            ["head", "-c", "10"], stdin=ask.stdout, capture_output=True, timeout=60, check=True
+        )
+        ask.stdout.close()  # `head` has ended: nothing reads the pipe any more
+        # Well before the reply would have ended.
+        _, errors = ask.communicate(timeout=15)
+    finally:
+        if ask.poll() is None:
+            ask.kill()
+            ask.communicate()
+    assert head.stdout == b"word word "
+    assert ask.returncode == 141
+    assert errors == b""  # no traceback, no "Exception ignored"
+    assert len(server.requests) == 1
