@@ -11,7 +11,7 @@ from pathlib import Path
 
 from chat_tui import __version__
 from chat_tui.config_file import config_path, load_config
-from chat_tui.console import ASK_EPILOG, EXIT_BROKEN_PIPE, run_ask, silence_stdout
+from chat_tui.console import ASK_EPILOG, EXIT_BROKEN_PIPE, EXIT_USAGE, run_ask, silence_stdout
 from chat_tui.export import ExportFormatError, read_export, to_json, to_markdown, write_export
 from chat_tui.private_files import looks_like_a_file
 from chat_tui.settings import ENVIRONMENT_HELP, Provider
@@ -197,7 +197,8 @@ def _run(args: argparse.Namespace) -> int:
         print(describe(resolved))
         for problem in resolved.problems:
             print(f"chat-tui: {one_line(problem)}", file=sys.stderr)
-        return 0
+        # A --profile that does not exist is a mistake in the command, as for `ask`.
+        return EXIT_USAGE if args.profile and resolved.profile != args.profile else 0
 
     from chat_tui.tui.app import ChatApp  # after parsing, so --help and --version stay instant
 

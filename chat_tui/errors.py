@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from chat_tui.retry import asked_to_wait
 from chat_tui.settings import host_of
 from chat_tui.text import visible
 
@@ -232,17 +233,20 @@ def _describe(exc: BaseException, settings: Settings, *, mid_stream: bool) -> Ch
                 status,
             )
         if isinstance(exc, openai.RateLimitError):
-            return ChatError("Rate limited", message, "Wait a moment, then send again.", status)
+            asked = asked_to_wait(exc)
+            hint = (
+                f"The server asks to wait {asked:.0f} s before the next request; send again then."
+                if asked is not None and asked >= 1
+                else "Wait a moment, then send again."
+            )
+            return ChatError("Rate limited", message, hint, status)
         if status >= 500:
             return ChatError(f"Server error {status}", message, "", status)
         return ChatError(f"Request rejected ({status})", message, "", status)
     if isinstance(exc, json.JSONDecodeError):
         return ChatError(
             "Malformed response",
-            _clip(
-                f"{where} sent a chunk that is not valid JSON ({exc.msg} at position {exc.pos}): "
-                f"{exc.doc[:120]!r}"
-            ),
+            _clip(f"{where} sent a chunk that is not valid JSON ({exc}): {exc.doc[:120]!r}"),
             "What arrived before it is kept.",
         )
     if type(exc).__name__ == "InvalidURL":  # the HTTP client's own check, should ours miss one

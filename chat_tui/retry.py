@@ -1,8 +1,9 @@
 """When and how long to wait before trying a failed request again.
 
-chat-tui retries by itself, visibly, instead of letting the SDK sleep in silence: rate limits
-(429) and server errors (500, 502, 503, 504, and 408) are retried, honouring Retry-After; a request
-the server refused for a reason that will not change (400, 401, 403, 404) never is.
+chat-tui retries by itself, visibly, instead of letting the SDK sleep in silence. The statuses
+in RETRY_STATUSES are retried, honouring Retry-After (up to MAX_RETRY_AFTER); a request the
+server refused for a reason that will not change (400, 401, 403, 404, 422, 501…) never is. The
+README lists the same statuses.
 """
 
 from __future__ import annotations
@@ -11,15 +12,21 @@ import email.utils
 import time
 from dataclasses import dataclass
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Transient by their meaning: a timeout, a conflict (409, which OpenAI sends when a request
+# collides with another), too many requests, a server fault, a bad gateway, unavailable, a gateway
+# timeout, overloaded (529). 501 says the server cannot do this at all: never retried.
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     attempts: int = 4  # tries in all, the first one included
     base_delay: float = 1.0  # the first back-off; it doubles each time
-    max_delay: float = 30.0  # a longer Retry-After is not waited for
-    max_total_wait: float = 90.0  # the most a single request waits, in all
+    max_delay: float = 30.0  # the longest back-off of chat-tui's own choosing
+    max_total_wait: float = 90.0  # the most a single request waits, in all, unless asked
+    # A server's Retry-After is waited out up to this (with a countdown Esc cancels), and the
+    # total rises with it; a longer one is given up at once, saying how long it asked.
+    max_retry_after: float = 300.0
 
 
 def retry_after(headers: object) -> float | None:
@@ -53,12 +60,20 @@ def retry_delay(
     status = getattr(exc, "status_code", None)
     if status not in RETRY_STATUSES or attempt >= policy.attempts:
         return None
-    response = getattr(exc, "response", None)
-    asked = retry_after(getattr(response, "headers", None))
-    if asked is not None and asked > policy.max_delay:
-        return None
-    delay = asked if asked is not None else policy.base_delay * 2 ** (attempt - 1)
-    delay = min(delay, policy.max_delay)
-    if waited + delay > policy.max_total_wait:
+    asked = asked_to_wait(exc)
+    if asked is not None:
+        if asked > policy.max_retry_after:
+            return None
+        delay, limit = asked, max(policy.max_total_wait, policy.max_retry_after)
+    else:
+        delay = min(policy.base_delay * 2 ** (attempt - 1), policy.max_delay)
+        limit = policy.max_total_wait
+    if waited + delay > limit:
         return None
     return delay
+
+
+def asked_to_wait(exc: BaseException) -> float | None:
+    """The Retry-After of the failed request's response, in seconds, if it gave one."""
+    response = getattr(exc, "response", None)
+    return retry_after(getattr(response, "headers", None))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from typing import TYPE_CHECKING
 
-from textual.widgets import Input, Select
+from textual.widgets import Input, Select, TextArea
 from textual.widgets._toast import Toast
 
 from chat_tui.client import ChatClient
@@ -93,6 +93,24 @@ async def test_a_profile_chosen_in_the_palette_is_applied_once(
         assert toasts(app).count("Using profile azure") == 1
         assert transcript_text(app).count("Profile azure has problems") == 1
         assert app.query_one("#profile", Select).value == "azure"
+
+
+async def test_a_profile_that_sets_a_system_prompt_applies_it(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    server.enqueue(TextReply("Aye."))
+    app = profiles_app(server, tmp_path, extra='system_prompt = "Talk like a pirate."\n')
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await app.chat.use_profile("azure")
+        await wait_for(
+            pilot, lambda: app.query_one("#system-prompt", TextArea).text == "Talk like a pirate."
+        )
+        await chat(pilot, "hello")
+        assert server.last_request.messages[0] == {
+            "role": "system",
+            "content": "Talk like a pirate.",
+        }
+        assert toasts(app).count("Using profile azure") == 1
 
 
 async def test_save_keeps_the_file_and_the_key_out_unless_asked(

@@ -129,6 +129,16 @@ def test_odd_env_files_are_read_or_reported_never_a_traceback(
     assert not any(c in result.stdout + result.stderr for c in CONTROLS)
 
 
+def test_print_config_with_a_profile_that_does_not_exist_fails(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[profiles.work]\nmodel = "m"\n')
+    result = cli("--config", "config.toml", "--print-config", "--profile", "nope", cwd=tmp_path)
+    assert result.returncode == EXIT_USAGE
+    assert "--profile nope: no such profile" in result.stderr
+    assert "(profiles: work)" in result.stderr
+    chosen = cli("--config", "config.toml", "--print-config", "--profile", "work", cwd=tmp_path)
+    assert chosen.returncode == 0
+
+
 @pytest.mark.parametrize("flag", ["--config", "--env-file"])
 def test_a_file_that_cannot_even_be_looked_at_is_reported(tmp_path: Path, flag: str) -> None:
     # Looking at it fails (the name is too long here; a directory that denies access does the

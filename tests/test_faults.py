@@ -123,6 +123,24 @@ async def test_rate_limit_is_retried_visibly(server: FakeOpenAIServer, headers: 
         assert server.requests[1].headers.get("x-stainless-retry-count") in (None, "0")
 
 
+async def test_a_long_retry_after_is_waited_out_visibly_or_named(
+    server: FakeOpenAIServer,
+) -> None:
+    server.enqueue(ErrorReply(529, headers={"retry-after": "45"}))
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "hello")
+        await wait_for(pilot, lambda: "retrying in" in words(app))
+        assert "retrying in 45 s (attempt 2 of 4) esc cancels" in words(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: settled(app))
+        # Longer than chat-tui waits by itself: it stops at once and says how long.
+        server.enqueue(ErrorReply(429, headers={"retry-after": "900"}))
+        await chat(pilot, "again")
+        assert "The server asks to wait 900 s before the next request" in words(app)
+        assert len(server.requests) == 2
+
+
 async def test_server_errors_are_retried_then_explained(server: FakeOpenAIServer) -> None:
     server.enqueue(ErrorReply(500), ErrorReply(502), ErrorReply(503), ErrorReply(503))
     app = make_app(compatible_settings(server))
@@ -193,7 +211,8 @@ async def test_a_malformed_chunk_keeps_the_partial_reply(server: FakeOpenAIServe
         text = words(app)
         assert "good text" in text
         assert "Malformed response" in text
-        assert "at position 1" in text
+        assert "line 1 column 2 (char 1)" in text
+        assert "at at" not in text
         assert replies(app)[0].state is ReplyState.INTERRUPTED
 
 

@@ -18,7 +18,7 @@ from chat_tui.tui.widgets.transcript import Transcript
 
 
 def action_name(action: str) -> str:
-    return action.removeprefix("app.").split("(")[0]
+    return action.removeprefix("app.").removeprefix("screen.").split("(")[0]
 
 
 # Textual's own keys, active everywhere: quit, the palette, focus moves (ctrl+c is Textual's to
@@ -58,6 +58,8 @@ def test_every_key_reaches_an_action_of_its_own_widget_or_screen() -> None:
         assert owner.BINDINGS is bindings, owner  # the class takes its keys from the map
         for binding in bindings:
             target = ChatApp if binding.action.startswith("app.") else owner
+            if binding.action.startswith("screen."):
+                target = ChatScreen  # the prompt and transcript live on the chat screen
             name = action_name(binding.action)
             assert hasattr(target, f"action_{name}"), (owner.__name__, binding.action)
 

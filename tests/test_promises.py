@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chat_tui.store import Store
+from chat_tui.tui.widgets.prompt import PromptInput
+from chat_tui.tui.widgets.transcript import Transcript
 from tests.conftest import compatible_settings, screen_text
 from tests.openai_server import TextReply
 from tests.test_app import SIZE, chat, make_app, replies, wait_for
@@ -341,3 +343,44 @@ def test_ask_exits_141_when_stdout_closes_in_the_middle_of_a_reply(
     assert ask.returncode == 141
     assert errors == b""  # no traceback, no "Exception ignored"
     assert len(server.requests) == 1
+
+
+# -- reading with the keyboard ----------------------------------------------------------------
+
+
+async def test_the_page_keys_in_the_message_box_scroll_the_transcript(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await exchanges(pilot, server, *"ABCDEF")
+        transcript = app.query_one(Transcript)
+        await wait_for(pilot, lambda: transcript.max_scroll_y > 0)
+        await pilot.press(*"draft")
+        await pilot.press("ctrl+home")
+        await wait_for(pilot, lambda: transcript.scroll_y == 0)
+        await pilot.press("pagedown")
+        await wait_for(pilot, lambda: transcript.scroll_y > 0)
+        await pilot.press("ctrl+end")
+        await wait_for(pilot, lambda: transcript.scroll_y == transcript.max_scroll_y)
+        await pilot.press("pageup")
+        await wait_for(pilot, lambda: transcript.scroll_y < transcript.max_scroll_y)
+        assert focused_id(app) == "prompt"
+        assert app.query_one(PromptInput).text == "draft"  # the keys did not edit the box
+
+
+async def test_esc_in_the_messages_goes_back_to_the_box_and_leaves_the_reply_streaming(
+    server: FakeOpenAIServer,
+) -> None:
+    server.enqueue(TextReply(["tok "] * 3000, delay=0.02))
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"talk", "enter")
+        await wait_for(pilot, lambda: app.chat.is_streaming)
+        await pilot.press("shift+tab")
+        await wait_for(pilot, lambda: focused_id(app) == "transcript")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: focused_id(app) == "prompt")
+        assert app.chat.is_streaming  # Esc in the messages never stops a reply
+        await pilot.press("escape")  # in the message box it does
+        await wait_for(pilot, lambda: not app.chat.is_streaming)

@@ -296,7 +296,6 @@ class ChatApp(App[None]):
             Binding("ctrl+q", "", "Quit (also while a reply streams)"),
             Binding("", "", "With the messages focused:"),
             *keymap.TRANSCRIPT,
-            Binding("escape", "", "Back to the message box"),
         ]
         return describe_bindings(bindings, lambda key: self.get_key_display(Binding(key, "")))
 

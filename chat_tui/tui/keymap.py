@@ -45,10 +45,41 @@ PROMPT = [
         "New line",
         tooltip="New line in the message (shift+enter where the terminal reports it)",
     ),
+    # Reading while typing: the page keys scroll the transcript, not the box.
+    Binding(
+        "pageup",
+        "screen.scroll_transcript('up')",
+        "Page up",
+        show=False,
+        tooltip="Scroll the transcript up a page",
+    ),
+    Binding(
+        "pagedown",
+        "screen.scroll_transcript('down')",
+        "Page down",
+        show=False,
+        tooltip="Scroll the transcript down a page",
+    ),
+    Binding(
+        "ctrl+home",
+        "screen.scroll_transcript('top')",
+        "Top",
+        show=False,
+        tooltip="To the start of the transcript",
+    ),
+    Binding(
+        "ctrl+end",
+        "screen.scroll_transcript('bottom')",
+        "Bottom",
+        show=False,
+        tooltip="To the end of the transcript (and follow new text again)",
+    ),
 ]
 
 # The transcript, when it has the focus: a message is selected, and these act on it.
 TRANSCRIPT = [
+    # Back to typing; it never stops a reply from here (Esc in the message box does).
+    Binding("escape", "screen.focus_prompt", "Back", tooltip="Back to the message box"),
     Binding("up,k", "select(-1)", "Previous", show=False, tooltip="Previous message"),
     Binding("down,j", "select(1)", "Next", show=False, tooltip="Next message"),
     Binding("home,g", "select_first", "First", show=False, tooltip="First message"),
@@ -106,6 +137,7 @@ CONTEXTS: dict[str, list[Binding]] = {
 # A focused widget's key over the screen's is listed too.
 SHARED = {
     ("escape", "stop", "escape"),
+    ("escape", "stop", "screen.focus_prompt"),  # the transcript's Esc, over the screen's
 }
 
 

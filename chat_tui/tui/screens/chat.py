@@ -312,6 +312,18 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
             prompt.cancel_edit()
         self.action_focus_prompt()
 
+    def action_scroll_transcript(self, where: str) -> None:
+        """PageUp/PageDown and ctrl+home/ctrl+end from the message box: read while typing."""
+        transcript = self.query_one(Transcript)
+        if where == "up":
+            transcript.scroll_page_up(animate=False)
+        elif where == "down":
+            transcript.scroll_page_down(animate=False)
+        elif where == "top":
+            transcript.scroll_home(animate=False)
+        else:
+            transcript.scroll_end(animate=False)  # and follow new text again
+
     def action_focus_transcript(self) -> None:
         self.query_one(Transcript).focus()
 

@@ -55,6 +55,11 @@ class SettingsActions:
         self.settings = self.resolved.settings
         panel = self.query_one(SettingsPanel)
         panel.show(self.settings, self.resolved.sources)
+        if "system_prompt" in self.app.config.profiles[name]:
+            # The profile's own system prompt applies from the next request, as the README says.
+            self.conversation.system_prompt = self.settings.system_prompt
+            panel.show_system_prompt(self.settings.system_prompt)
+            self._save_soon()
         panel.show_profiles(self.app.config.profiles, name)
         self.notify(f"Using profile {name}: {self.settings.target}")
         if self.resolved.problems:
