@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chat_tui.store import Store
+from chat_tui.tui.widgets.messages import AssistantMessage
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.transcript import Transcript
 from tests.conftest import compatible_settings, screen_text
@@ -383,4 +384,50 @@ async def test_esc_in_the_messages_goes_back_to_the_box_and_leaves_the_reply_str
         await wait_for(pilot, lambda: focused_id(app) == "prompt")
         assert app.chat.is_streaming  # Esc in the messages never stops a reply
         await pilot.press("escape")  # in the message box it does
+        await wait_for(pilot, lambda: not app.chat.is_streaming)
+
+
+# -- typing always lands in the message box ----------------------------------------------------
+
+
+async def test_after_a_click_on_a_reply_typing_goes_into_the_message_box(
+    server: FakeOpenAIServer,
+) -> None:
+    server.enqueue(TextReply("Here is the first half."))
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await chat(pilot, "hello")
+        await pilot.click(AssistantMessage)  # many people click what they read
+        await pilot.click("#sidebar", offset=(2, 1))  # and between the sidebar's fields
+        await pilot.press(*"yes please continue")  # y and c would copy, e would edit
+        assert app.query_one(PromptInput).text == "yes please continue"
+        assert focused_id(app) == "prompt"
+        assert not [n for n in app._notifications if "Copied" in n.message]
+
+
+# -- signs of life ---------------------------------------------------------------------------
+
+
+async def test_a_reply_that_has_not_started_says_it_waits_and_for_how_long(
+    server: FakeOpenAIServer,
+) -> None:
+    server.enqueue(TextReply(["Late ", "but ", "here."], first_delay=2.5, delay=0.01))
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"think first", "enter")
+        await wait_for(pilot, lambda: "waiting for the first token · 0 s" in words(app))
+        assert "streaming" not in words(app)  # nothing has streamed yet
+        await wait_for(pilot, lambda: "waiting for the first token · 1 s" in words(app))
+        await wait_for(pilot, lambda: "Late but here." in words(app))
+        assert "waiting" not in words(app)
+
+
+async def test_a_stalled_reply_says_how_long_nothing_has_come(server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply(["Half ", "a ", "thought"], stall_after=3, stall_seconds=30))
+    app = make_app(compatible_settings(server, read_timeout=30))  # a stall, not yet a failure
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"go on", "enter")
+        await wait_for(pilot, lambda: "● streaming… esc stops" in words(app))
+        await wait_for(pilot, lambda: "no text for 6 s" in words(app), seconds=15)
+        await pilot.press("escape")
         await wait_for(pilot, lambda: not app.chat.is_streaming)

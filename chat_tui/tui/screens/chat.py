@@ -160,7 +160,7 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
     async def _send(self, event: PromptInput.Submitted) -> None:
         if self.is_streaming:
             # Keep the text in the box: nothing the user typed is thrown away. The prompt's
-            # border already says a reply is streaming; a toast would cover what they type.
+            # border already says a reply is on its way; a toast would cover what they type.
             self.app.bell()
             return
         if event.replaces is not None and not await self._rewind_to(event.replaces):
@@ -268,7 +268,7 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
             # After the reply's last frame, while the user reads it.
             self.set_timer(COLLECT_DELAY, self._collect_garbage)
         for prompt in self.query(PromptInput):
-            prompt.border_subtitle = "a reply is streaming · esc stops it" if streaming else ""
+            prompt.border_subtitle = "a reply is on its way · esc stops it" if streaming else ""
 
     def _collect_garbage(self) -> None:
         if not self.is_streaming:

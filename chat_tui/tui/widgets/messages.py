@@ -37,6 +37,11 @@ STATE_ICONS: dict[ReplyState, str] = {
     ReplyState.FAILED: "✖",
 }
 STREAMING_NOTE = "● streaming…  esc stops"
+# After this long with no text, the note says how long nothing has come (a stall, or a model
+# that thinks before it writes), so a waiting reply never looks frozen.
+QUIET_AFTER = 5.0
+SPINNER = "◐◓◑◒"
+TICK = 0.5
 
 
 def state_note(state: ReplyState, filtered: tuple[str, ...] = ()) -> str:
@@ -94,6 +99,10 @@ class AssistantMessage(Vertical):
         # A retry being waited for, and when it starts (time.monotonic()).
         self._retry: tuple[Retrying, float] | None = None
         self._countdown: Timer | None = None
+        # When text last arrived (or the request went out), for the waiting note.
+        self._last_text = time.monotonic()
+        self._ticker: Timer | None = None
+        self._note = ""
         self.set_reactive(AssistantMessage.state, reply.state)
 
     @property
@@ -110,10 +119,28 @@ class AssistantMessage(Vertical):
         yield Static(id="stats")
 
     def on_mount(self) -> None:
+        if self.state is ReplyState.STREAMING:
+            self._ticker = self.set_interval(TICK, self._tick)
         self.show_status()
+
+    def _tick(self) -> None:
+        # Cheap: the status is redrawn only when its words change (not while text flows).
+        if self._waiting_note() != self._note:
+            self.show_status()
+
+    def _waiting_note(self) -> str:
+        """While streaming: waiting for the first token, quiet for a while, or streaming."""
+        quiet = time.monotonic() - self._last_text
+        spin = SPINNER[int(time.monotonic() / TICK) % len(SPINNER)]
+        if not self.reply.content:
+            return f"{spin} waiting for the first token · {quiet:.0f} s  esc stops"
+        if quiet >= QUIET_AFTER:
+            return f"{spin} no text for {quiet:.0f} s  esc stops"
+        return STREAMING_NOTE
 
     def more_arrived(self) -> None:
         """The reply's text grew; cheap per token, drawn with the body's next render."""
+        self._last_text = time.monotonic()
         if self._retry is not None:
             self._end_retry()
         self.query_one(ReplyBody).more_arrived()
@@ -137,6 +164,9 @@ class AssistantMessage(Vertical):
     ) -> None:
         """Mark the reply ended and draw its final form."""
         self.query_one(ReplyBody).finish()
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
         self._error = error
         self._filtered = filtered
         if self._retry is not None:
@@ -152,7 +182,11 @@ class AssistantMessage(Vertical):
             self.set_class(each is self.state, f"-{each.value}")
         self.set_class(bool(self.reply.content), "-has-text")
         status = self.query_one("#status", Static)
-        note = state_note(self.state, self._filtered)
+        note = (
+            self._waiting_note()
+            if self.state is ReplyState.STREAMING
+            else state_note(self.state, self._filtered)
+        )
         if self._retry is not None and self.state is ReplyState.STREAMING:
             retry, start = self._retry
             seconds = math.ceil(max(0.0, start - time.monotonic()))
@@ -160,6 +194,7 @@ class AssistantMessage(Vertical):
                 f"⟳ {retry.reason}: retrying in {seconds} s "
                 f"(attempt {retry.attempt} of {retry.attempts})  esc cancels"
             )
+        self._note = note
         if self._error is not None:
             status.update(Content.assemble(note, " ", error_content(self._error)))
         else:

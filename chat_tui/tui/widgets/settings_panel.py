@@ -84,6 +84,9 @@ class SettingsPanel(VerticalScroll):
     """
 
     settings: reactive[Settings] = reactive(Settings, init=False)
+    # A click between the fields must not take the typing away from the message box; a click on
+    # a field focuses that field.
+    FOCUS_ON_CLICK = False
 
     class SettingsChanged(Message):
         def __init__(self, settings: Settings) -> None:

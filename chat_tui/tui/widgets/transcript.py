@@ -48,6 +48,9 @@ class Transcript(VerticalScroll, can_focus=True):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = keymap.TRANSCRIPT
+    # A click is for reading (or selecting text): the typing stays in the message box, and the
+    # message keys (c, e, y…) act only once the user moved here with the keyboard (shift+tab).
+    FOCUS_ON_CLICK = False
 
     class Selected(TextualMessage):
         """A key asked for `action` ('copy', 'copy_code', 'details' or 'edit') on `message`."""
