@@ -155,8 +155,15 @@ def _checked_profile(
     path: Path, name: str, table: dict[str, Any], problems: list[str]
 ) -> dict[str, Any]:
     profile: dict[str, Any] = {}
-    for key, value in table.items():
-        key = _ALIASES.get(key, key)
+    named: dict[str, str] = {}  # setting -> the key the file names it by
+    for written, value in table.items():
+        key = _ALIASES.get(written, written)
+        if key in named:
+            problems.append(
+                f"{path}: profiles.{name} sets both {named[key]} and {written}, one setting; "
+                f"{written} (the later) is used"
+            )
+        named[key] = written
         types = PROFILE_KEYS.get(key)
         if types is None:
             problems.append(f"{path}: profiles.{name}: unknown key {key!r} (ignored)")

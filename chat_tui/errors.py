@@ -37,6 +37,12 @@ class ChatError:
     def __str__(self) -> str:
         return sentence(self.title, self.detail, self.hint)
 
+    @property
+    def about_the_connection(self) -> bool:
+        """Whether it says the connection is wrong (unreachable, key, deployment, server), not
+        the request (a message the filter blocked, a conversation too long)."""
+        return self.status is None or self.status in (401, 403, 404, 408) or self.status >= 429
+
     def cleaned(self, settings: Settings) -> ChatError:
         """Every field with the connection's secrets masked, and made visible.
 

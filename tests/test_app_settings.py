@@ -374,3 +374,22 @@ async def test_save_without_the_key_says_a_saved_key_stays_in_the_file(
         await wait_for(pilot, lambda: removed in toasts(app))
         assert "api_key" not in load_config(path).profiles["azure"]
         assert "still in the file" not in toasts(app)
+
+
+async def test_the_sidebar_says_how_the_last_test_or_request_went(
+    server: FakeOpenAIServer,
+) -> None:
+    server.require_key = "sk-right"
+    app = ChatApp(compatible_settings(server, api_key="sk-wrong"), client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        assert "Ready: fake-model" in sidebar_text(app)
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: "✖ Key rejected" in sidebar_text(app))
+        assert "Ready" not in sidebar_text(app)  # it stays said, not only in a toast
+        app.query_one("#api_key", Input).value = "sk-right"  # new settings: not tested yet
+        await wait_for(pilot, lambda: "Ready: fake-model" in sidebar_text(app))
+        await chat(pilot, "hello")
+        await wait_for(pilot, lambda: "✔ fake-model answered the last request" in sidebar_text(app))
+        app.query_one("#api_key", Input).value = "sk-wrong-again"
+        await chat(pilot, "and again")
+        await wait_for(pilot, lambda: "✖ Key rejected (the last request)" in sidebar_text(app))

@@ -171,3 +171,12 @@ def test_save_writes_under_the_name_the_file_uses(tmp_path: Path) -> None:
     assert 'deployment = "new"  # Azure calls it that' in text
     assert "model" not in text
     assert load_config(path).profiles["work"] == {"model": "new"}
+
+
+def test_a_profile_that_names_one_setting_twice_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[profiles.work]\nmodel = "a"\ndeployment = "b"\n')
+    config = load_config(path)
+    assert config.profiles["work"] == {"model": "b"}
+    [problem] = config.problems
+    assert "profiles.work sets both model and deployment, one setting; deployment" in problem

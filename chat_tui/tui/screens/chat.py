@@ -252,8 +252,18 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
                 reply.state = outcome.state
                 reply.stats = outcome.stats()
                 view.finish(outcome.state, outcome.error, outcome.filtered)
+                self._show_connection(outcome)
             self._save_soon()
         self.is_streaming = False
+
+    def _show_connection(self, outcome: ReplyOutcome) -> None:
+        """The sidebar's connection state follows the last request, as it does a test."""
+        panel = self.query_one(SettingsPanel)
+        error = outcome.error
+        if error is not None and error.about_the_connection:
+            panel.show_check(False, f"{error.title} (the last request)")
+        elif outcome.model is not None:
+            panel.show_check(True, f"{outcome.model} answered the last request")
 
     def _show_totals(self) -> None:
         bar = self.query_one(StatusBar)

@@ -74,7 +74,7 @@ class SettingsActions:
         self.action_save_settings(event.include_key)
 
     def action_test_connection(self: ChatScreen) -> None:
-        self.query_one(SettingsPanel).show_check(True, "Testing…")
+        self.query_one(SettingsPanel).show_check(None, "Testing…")
         self._test_connection(self.settings)
 
     @work(exclusive=True, group="test-connection", exit_on_error=False)

@@ -143,6 +143,8 @@ class AssistantMessage(Vertical):
         self._last_text = time.monotonic()
         if self._retry is not None:
             self._end_retry()
+        elif self._note != STREAMING_NOTE:
+            self.show_status()  # the first text, or text after a stall: say so at once
         self.query_one(ReplyBody).more_arrived()
 
     def show_retry(self, retry: Retrying) -> None:

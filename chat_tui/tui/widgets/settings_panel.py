@@ -20,6 +20,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static, Text
 from chat_tui.settings import VALUE_PARSERS, Auth, Provider, Settings, SettingsError
 from chat_tui.text import visible
 from chat_tui.tui.widgets.plain_text import PlainInput, PlainTextArea
+from chat_tui.tui.widgets.tick_box import TickBox
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -126,6 +127,8 @@ class SettingsPanel(VerticalScroll):
         self._profiles = list(profiles)
         self._profile = profile
         self._invalid: dict[str, str] = {}  # field -> why its text is not applied
+        # The last test's or request's outcome (ok, what it said), until the settings change.
+        self._last_check: tuple[bool | None, str] | None = None
 
     def compose(self) -> ComposeResult:
         settings = self.settings
@@ -134,6 +137,15 @@ class SettingsPanel(VerticalScroll):
             settings.system_prompt, id="system-prompt", soft_wrap=True, tab_behavior="focus"
         )
         yield Label("Connection", classes="section")
+        # Its state and buttons first, where they are seen without scrolling.
+        yield Static(id="connection-status")
+        with Horizontal(id="connection-buttons"):
+            yield Button("Test", id="test", compact=True, tooltip="Test the connection (ctrl+t)")
+            yield Button("Save", id="save", compact=True, tooltip="Save to the config file")
+        yield TickBox("save the API key too", id="save-key", compact=True)
+        label = Label("Profile", id="profile-label", classes="field-label")
+        label.display = bool(self._profiles)
+        yield label
         profiles = Select(
             [(Content(visible(name)), name) for name in self._profiles],
             value=self._profile if self._profile in self._profiles else Select.NULL,
@@ -172,12 +184,6 @@ class SettingsPanel(VerticalScroll):
                 models.display = False
                 yield models
             yield Static(id=f"{spec.name}-error", classes="field-error")
-        yield Static(id="connection-status")
-        with Horizontal(id="connection-buttons"):
-            yield Button("Test", id="test", compact=True, tooltip="Test the connection (ctrl+t)")
-            yield Button("Save", id="save", compact=True, tooltip="Save to the config file")
-        yield Checkbox("save the API key too", id="save-key", compact=True)
-        yield Static(id="check-result")
 
     def on_mount(self) -> None:
         self._show_provider(self.settings)
@@ -186,6 +192,7 @@ class SettingsPanel(VerticalScroll):
     # -- down: the app puts values in ------------------------------------------------------
 
     def watch_settings(self, settings: Settings) -> None:
+        self._last_check = None  # it was about other settings
         if self.is_mounted:
             self._show_provider(settings)
             self._show_status()
@@ -214,17 +221,18 @@ class SettingsPanel(VerticalScroll):
         select.set_options([(Content(visible(name)), name) for name in models])
         select.display = bool(models)
 
-    def show_check(self, ok: bool, text: str) -> None:
-        result = self.query_one("#check-result", Static)
-        result.set_class(ok, "-ok")
-        result.set_class(not ok, "-failed")
-        result.update(Content(visible(text)))
+    def show_check(self, ok: bool | None, text: str) -> None:
+        """The outcome of the last test or request: the status says it until the settings
+        change (None: a test is running)."""
+        self._last_check = (ok, text)
+        self._show_status()
 
     def show_profiles(self, profiles: Iterable[str], current: str | None) -> None:
         self._profiles = list(profiles)
         select = self.query_one("#profile", Select)
         select.set_options([(Content(visible(name)), name) for name in self._profiles])
         select.display = bool(self._profiles)
+        self.query_one("#profile-label").display = bool(self._profiles)
         if current in self._profiles:
             self._profile = current  # already applied: the Select's change must not apply it again
             select.value = current
@@ -316,8 +324,13 @@ class SettingsPanel(VerticalScroll):
         problems = [
             f"{labels[name]} is not applied until it is valid." for name in self._invalid
         ] + self.settings.problems()
-        status.set_class(bool(problems), "-problem")
+        ok, text = self._last_check or (True, "")
+        status.set_class(bool(problems) or ok is False, "-problem")
+        status.set_class(not problems and ok is True and bool(text), "-ok")
         if problems:
             status.update(Content("\n".join(visible(p) for p in problems)))
+        elif text:
+            mark = {True: "✔", False: "✖", None: "…"}[ok]
+            status.update(Content(f"{mark} {visible(text)}"))
         else:
             status.update(Content(f"Ready: {visible(self.settings.target)}"))
