@@ -95,8 +95,9 @@ async def test_narrowing_the_terminal_takes_the_focus_out_of_the_hidden_sidebar(
 # -- 2. tab and shift+tab -------------------------------------------------------------------
 
 # From the message box, tab goes round: the sidebar (its scrolling panel, then each field and
-# button in the order shown), the transcript, and back. Fields the provider does not use (API version, sign-in
-# method, the model list, profiles when there are none) are hidden and are not stops.
+# button in the order shown), the transcript, and back. Fields the provider does not use (API
+# version, sign-in method, the model list, profiles when there are none) are hidden and are not
+# stops.
 TAB_ORDER = [
     "prompt",
     "sidebar",
