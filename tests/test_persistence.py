@@ -11,6 +11,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -441,6 +442,32 @@ def lock(path: Path) -> sqlite3.Connection:
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     return holder
+
+
+async def test_a_chat_that_began_before_the_store_opened_is_saved_once_it_opens(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "chats.db"
+    gate = threading.Event()  # a slow disk, or another program's lock: opening waits
+
+    def slow_store() -> Store:
+        gate.wait(10)
+        return Store(path)
+
+    app = ChatApp(
+        compatible_settings(server),
+        client=ChatClient(retry=FAST_RETRY),
+        store=AsyncStore(slow_store),
+    )
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await chat(pilot, "early")
+            assert not app.store.is_open
+            gate.set()
+            await wait_for(pilot, lambda: app.store.is_open)
+            await wait_for(pilot, lambda: len(stored_messages(path)) == 2)
+    finally:
+        gate.set()
 
 
 async def test_saving_resumes_when_the_database_can_be_written_again(

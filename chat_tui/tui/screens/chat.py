@@ -101,6 +101,8 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
         self.query_one(PromptInput).prompts.prepend(prompts)
         if self._open_at_start is not None:
             await self.open_conversation(self._open_at_start)
+        elif self.conversation.messages:
+            self._save_soon()  # a chat that began before the store was open is saved now
 
     async def store_unavailable(self, exc: StoreError) -> None:
         """The database cannot be used: the chat goes on in memory (the app's store now)."""
