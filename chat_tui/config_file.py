@@ -18,7 +18,9 @@ other profiles. The file is always written owner-only (0600), since it may hold 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +105,11 @@ class ConfigFile:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     theme: str | None = None  # the app's look, as last chosen
+    # The line of each profile's key in the file, (profile, setting) -> line, for messages.
+    lines: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def line_of(self, profile: str, setting: str) -> int | None:
+        return self.lines.get((profile, setting))
 
     @property
     def exists(self) -> bool:
@@ -115,7 +122,8 @@ def load_config(path: Path) -> ConfigFile:
     if not looks_like_a_file(path):
         return config
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError) as exc:
         config.problems.append(f"{path}: cannot read: {exc}")
         return config
@@ -134,11 +142,12 @@ def load_config(path: Path) -> ConfigFile:
     if not isinstance(profiles, dict):
         config.problems.append(f"{path}: [profiles] must be a table")
         profiles = {}
+    config.lines = _key_lines(text)
     for name, table in profiles.items():
         if not isinstance(table, dict):
             config.problems.append(f"{path}: profiles.{name} must be a table")
             continue
-        config.profiles[name] = _checked_profile(path, name, table, config.problems)
+        config.profiles[name] = _checked_profile(config, name, table)
     if default is not None and default not in config.profiles:
         config.problems.append(f"{path}: default_profile {default!r} is not a profile")
         default = None
@@ -151,27 +160,64 @@ def load_config(path: Path) -> ConfigFile:
     return config
 
 
-def _checked_profile(
-    path: Path, name: str, table: dict[str, Any], problems: list[str]
-) -> dict[str, Any]:
+def _checked_profile(config: ConfigFile, name: str, table: dict[str, Any]) -> dict[str, Any]:
     profile: dict[str, Any] = {}
     named: dict[str, str] = {}  # setting -> the key the file names it by
+
+    def where(setting: str) -> str:
+        line = config.line_of(name, setting)
+        return f"{config.path} line {line}" if line else str(config.path)
+
     for written, value in table.items():
         key = _ALIASES.get(written, written)
         if key in named:
-            problems.append(
-                f"{path}: profiles.{name} sets both {named[key]} and {written}, one setting; "
-                f"{written} (the later) is used"
+            config.problems.append(
+                f"{where(key)}: profiles.{name} sets both {named[key]} and {written}, one "
+                f"setting; {written} (the later) is used"
             )
         named[key] = written
         types = PROFILE_KEYS.get(key)
         if types is None:
-            problems.append(f"{path}: profiles.{name}: unknown key {key!r} (ignored)")
+            config.problems.append(f"{where(key)}: profiles.{name}: unknown key {key!r} (ignored)")
         elif isinstance(value, bool) or not isinstance(value, types):
-            problems.append(f"{path}: profiles.{name}.{key} has the wrong type (ignored)")
+            config.problems.append(
+                f"{where(key)}: profiles.{name}.{key} has the wrong type (ignored)"
+            )
         else:
             profile[key] = value
     return profile
+
+
+# A profile's table header and a key in it, as the file writes them: enough to name the line a
+# problem is on (tomllib keeps no positions).
+_PROFILE_HEADER = re.compile(
+    r"""^\s*\[\s*profiles\s*\.\s*(?P<name>"(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*\]"""
+)
+_KEY_LINE = re.compile(r"""^\s*(?P<key>"(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
+
+
+def _key_lines(text: str) -> dict[tuple[str, str], int]:
+    lines: dict[tuple[str, str], int] = {}
+    profile: str | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if header := _PROFILE_HEADER.match(line):
+            profile = _bare(header["name"])
+        elif line.lstrip().startswith("["):
+            profile = None
+        elif profile is not None and (key := _KEY_LINE.match(line)):
+            written = _bare(key["key"])
+            lines[(profile, _ALIASES.get(written, written))] = number
+    return lines
+
+
+def _bare(token: str) -> str:
+    """A TOML key as written (bare, "basic" or 'literal') as the key it names."""
+    if token.startswith('"'):
+        try:
+            return str(json.loads(token))  # TOML's basic strings escape as JSON's do
+        except ValueError:
+            return token[1:-1]
+    return token[1:-1] if token.startswith("'") else token
 
 
 def save_profile(

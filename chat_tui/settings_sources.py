@@ -178,11 +178,18 @@ def check_endpoint(layer: Layer, problems: list[str]) -> None:
         problems.append(f"{endpoint.source}: {exc}")
 
 
-def profile_layer(profile: Mapping[str, object], source: str, problems: list[str]) -> Layer:
-    """A config-file profile as a layer; values that do not parse are reported and skipped.
+def profile_layer(
+    profile: Mapping[str, object],
+    source: str,
+    problems: list[str],
+    lines: Mapping[str, int] | None = None,
+) -> Layer:
+    """A config-file profile as a layer; values that do not parse are reported (with their line
+    in the file, where known) and skipped.
 
     An endpoint that is not a usable URL is reported and kept: see check_endpoint.
     """
+    lines = lines or {}
     layer: Layer = {}
     for key, value in profile.items():
         try:
@@ -191,7 +198,8 @@ def profile_layer(profile: Mapping[str, object], source: str, problems: list[str
             elif key in VALUE_PARSERS:
                 value = VALUE_PARSERS[key](str(value))
         except (SettingsError, ValueError) as exc:
-            problems.append(f"{source}: {key}: {exc}")
+            line = f" line {lines[key]}" if key in lines else ""
+            problems.append(f"{source}{line}: {key}: {exc}")
             continue
         layer[key] = Sourced(value, source)
     check_endpoint(layer, problems)
@@ -332,7 +340,8 @@ def _config_profile(
 ) -> Layer:
     how = f" ({chosen_by})" if chosen_by else ""
     source = f"profile {name}{how} in {config.path}"
-    return profile_layer(config.profiles[name], source, problems)
+    lines = {key: line for (profile, key), line in config.lines.items() if profile == name}
+    return profile_layer(config.profiles[name], source, problems, lines)
 
 
 def describe(resolved: Resolved) -> str:

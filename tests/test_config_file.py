@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chat_tui.config_file import ConfigError, config_path, load_config, save_profile, save_theme
+from chat_tui.settings_sources import Flags, load_settings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -180,3 +181,28 @@ def test_a_profile_that_names_one_setting_twice_is_reported(tmp_path: Path) -> N
     assert config.profiles["work"] == {"model": "b"}
     [problem] = config.problems
     assert "profiles.work sets both model and deployment, one setting; deployment" in problem
+    assert problem.startswith(f"{path} line 3: ")
+
+
+def test_a_bad_value_is_reported_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "# mine\n"
+        '[profiles."home lab"]\n'
+        'endpoint = "http://127.0.0.1:11434/v1"\n'
+        "temperature = 9\n"
+        "\n"
+        "[profiles.work]\n"
+        "colour = 'blue'\n"
+        "max_tokens = 'lots'\n"
+    )
+    config = load_config(path)
+    assert f"{path} line 7: profiles.work: unknown key 'colour' (ignored)" in config.problems
+    assert f"{path} line 8: profiles.work.max_tokens has the wrong type (ignored)" in (
+        config.problems
+    )
+    resolved = load_settings(Flags(profile="home lab"), config, cwd=tmp_path, environ={})
+    assert any(
+        f"profile home lab in {path} line 4: temperature: " in problem
+        for problem in resolved.problems
+    ), resolved.problems
