@@ -24,14 +24,14 @@ from chat_tui.events import (
     TextDelta,
     Usage,
 )
-from chat_tui.retry import RetryPolicy, retry_delay
+from chat_tui.retry import RetryPolicy, drop_retry_delay, retry_delay
 from chat_tui.settings import Auth, Provider, Settings
 from chat_tui.text import visible
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
-    from openai import AsyncOpenAI
+    from openai import AsyncOpenAI, AsyncStream
 
 # Connecting fails fast; `read` (from the settings) bounds a stall between two chunks.
 CONNECT_TIMEOUT = 10.0
@@ -258,8 +258,11 @@ class ChatClient:
             yield ReplyFailed(ChatError("Not configured", " ".join(problems)))
             return
         answered = False  # the server sent its response headers: later failures are drops
+        text = False  # some of the reply arrived: from then on nothing is asked again
         try:
             sdk = await self._client_for(settings)
+            import openai  # loaded by now; imported here to keep it out of start-up
+
             attempt, waited = 1, 0.0
             while True:
                 yield RequestSent(attempt)
@@ -271,41 +274,58 @@ class ChatClient:
                         stream_options={"include_usage": True},
                         **generation_params(settings),
                     )
-                    break
                 except Exception as exc:
                     delay = retry_delay(exc, attempt, waited, self.retry)
                     if delay is None:
                         raise _GaveUp(exc, attempt, waited) from exc
                     reason = describe_error(exc, settings).title
-                    yield Retrying(reason, attempt + 1, self.retry.attempts, delay)
-                    await asyncio.sleep(delay)  # Esc cancels the wait
-                    attempt, waited = attempt + 1, waited + delay
-            answered = True
-            finish_reason: str | None = None
-            filtered: tuple[str, ...] = ()
-            started = False
-            async with stream:
-                async for chunk in stream:
-                    # Azure's content-filter prelude names no model: wait for a chunk that does.
-                    if not started and (chunk.model or chunk.choices):
-                        started = True
-                        yield ReplyStarted(chunk.model or settings.model)
-                    if chunk.usage is not None:
-                        usage = chunk.usage
-                        yield Usage(
-                            usage.prompt_tokens, usage.completion_tokens, usage.total_tokens
-                        )
-                    # Azure's content-filter prelude and the usage chunk carry no choices.
-                    if not chunk.choices:
-                        continue
-                    choice = chunk.choices[0]
-                    if choice.delta is not None and choice.delta.content:
-                        yield TextDelta(choice.delta.content)
-                    if choice.finish_reason:
-                        finish_reason = choice.finish_reason
-                        filtered = filtered_categories(choice.model_extra)
-            yield ReplyFinished(finish_reason, filtered)
+                else:
+                    answered = True
+                    try:
+                        async for event in self._read(stream, settings):
+                            text = text or isinstance(event, TextDelta)
+                            yield event
+                        return
+                    except openai.APIConnectionError as exc:
+                        # Dropped before any text (a timeout is a stall, not a drop): nothing
+                        # is lost by asking again, as for any transient failure.
+                        if text or isinstance(exc, openai.APITimeoutError):
+                            raise
+                        delay = drop_retry_delay(attempt, waited, self.retry)
+                        if delay is None:
+                            raise
+                        reason = "Connection lost before the reply began"
+                yield Retrying(reason, attempt + 1, self.retry.attempts, delay)
+                await asyncio.sleep(delay)  # Esc cancels the wait
+                attempt, waited = attempt + 1, waited + delay
         except _GaveUp as gave_up:
             yield ReplyFailed(gave_up.describe(settings))
         except Exception as exc:  # every failure is shown in the transcript, never raised
-            yield ReplyFailed(describe_error(exc, settings, mid_stream=answered))
+            yield ReplyFailed(describe_error(exc, settings, answered=answered, text=text))
+
+    async def _read(
+        self, stream: AsyncStream[Any], settings: Settings
+    ) -> AsyncIterator[StreamEvent]:
+        """One response's chunks as events, ending with ReplyFinished; closed when done."""
+        finish_reason: str | None = None
+        filtered: tuple[str, ...] = ()
+        started = False
+        async with stream:
+            async for chunk in stream:
+                # Azure's content-filter prelude names no model: wait for a chunk that does.
+                if not started and (chunk.model or chunk.choices):
+                    started = True
+                    yield ReplyStarted(chunk.model or settings.model)
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                    yield Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
+                # Azure's content-filter prelude and the usage chunk carry no choices.
+                if not chunk.choices:
+                    continue
+                choice = chunk.choices[0]
+                if choice.delta is not None and choice.delta.content:
+                    yield TextDelta(choice.delta.content)
+                if choice.finish_reason:
+                    finish_reason = choice.finish_reason
+                    filtered = filtered_categories(choice.model_extra)
+        yield ReplyFinished(finish_reason, filtered)

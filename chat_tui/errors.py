@@ -132,17 +132,18 @@ def _mentions_api_version(exc: Exception, message: str) -> bool:
 
 
 def describe_error(
-    exc: BaseException, settings: Settings, *, mid_stream: bool = False
+    exc: BaseException, settings: Settings, *, answered: bool = False, text: bool = False
 ) -> ChatError:
     """Map an exception from a chat request to a ChatError naming what to check.
 
-    `mid_stream`: the server had already answered, so a connection error is a drop, not an
-    unreachable server. The fields are safe to show: secrets masked, control characters visible.
+    `answered`: the server had sent its response, so a connection error is a drop, not an
+    unreachable server; `text`: some of the reply had arrived (and is kept). The fields are safe
+    to show: secrets masked, control characters visible.
     """
-    return _describe(exc, settings, mid_stream=mid_stream).cleaned(settings)
+    return _describe(exc, settings, answered=answered, text=text).cleaned(settings)
 
 
-def _describe(exc: BaseException, settings: Settings, *, mid_stream: bool) -> ChatError:
+def _describe(exc: BaseException, settings: Settings, *, answered: bool, text: bool) -> ChatError:
     import openai
 
     from chat_tui.entra import SIGN_IN_HINT, SignInError, SignInFailed
@@ -165,12 +166,19 @@ def _describe(exc: BaseException, settings: Settings, *, mid_stream: bool) -> Ch
             f"{where} sent nothing for {settings.read_timeout:g} s.",
             "The read timeout is a setting (read_timeout); reasoning models may think longer.",
         )
-    if isinstance(exc, openai.APIConnectionError) and mid_stream:
+    if isinstance(exc, openai.APIConnectionError) and text:
         cause = exc.__cause__
         return ChatError(
             "Connection lost",
             _clip(f"{where} closed the connection in the middle of the reply ({cause})."),
             "What arrived is kept; send again to retry.",
+        )
+    if isinstance(exc, openai.APIConnectionError) and answered:
+        cause = exc.__cause__
+        return ChatError(
+            "Connection lost",
+            _clip(f"{where} closed the connection before the reply began ({cause})."),
+            "Send again to retry.",
         )
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__

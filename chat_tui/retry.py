@@ -60,7 +60,18 @@ def retry_delay(
     status = getattr(exc, "status_code", None)
     if status not in RETRY_STATUSES or attempt >= policy.attempts:
         return None
-    asked = asked_to_wait(exc)
+    return _wait(asked_to_wait(exc), attempt, waited, policy)
+
+
+def drop_retry_delay(attempt: int, waited: float, policy: RetryPolicy) -> float | None:
+    """How long to wait before asking again after the server dropped the connection before
+    any text arrived (nothing is lost by asking again), or None to give up now."""
+    if attempt >= policy.attempts:
+        return None
+    return _wait(None, attempt, waited, policy)
+
+
+def _wait(asked: float | None, attempt: int, waited: float, policy: RetryPolicy) -> float | None:
     if asked is not None:
         if asked > policy.max_retry_after:
             return None

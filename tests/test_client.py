@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chat_tui.client import ChatClient
-from chat_tui.events import ReplyFailed, ReplyFinished, StreamEvent, TextDelta, Usage
+from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, StreamEvent, TextDelta, Usage
+from chat_tui.retry import RetryPolicy
 from chat_tui.settings import Auth, Provider, Settings
 from tests.conftest import azure_settings, compatible_settings
 from tests.openai_server import ErrorReply, TextReply
@@ -178,6 +179,36 @@ async def test_drop_mid_stream_keeps_the_text(client: ChatClient, server: FakeOp
     error = failure(events).error
     assert error.title == "Connection lost"
     assert "in the middle of the reply" in error.detail
+
+
+async def test_a_drop_before_any_text_is_asked_again(server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply(["never"], drop_after=0), TextReply("Second time lucky."))
+    client = ChatClient(retry=RetryPolicy(base_delay=0.05))
+    try:
+        events = await collect(client, compatible_settings(server))
+    finally:
+        await client.close()
+    assert text_of(events) == "Second time lucky."
+    [retry] = [e for e in events if isinstance(e, Retrying)]
+    assert retry.reason == "Connection lost before the reply began"
+    assert len(server.requests) == 2
+    assert isinstance(events[-1], ReplyFinished)
+
+
+async def test_drops_before_any_text_are_asked_again_a_few_times_then_named(
+    server: FakeOpenAIServer,
+) -> None:
+    server.enqueue(*[TextReply(["never"], drop_after=0) for _ in range(4)])
+    client = ChatClient(retry=RetryPolicy(base_delay=0.01))
+    try:
+        events = await collect(client, compatible_settings(server))
+    finally:
+        await client.close()
+    assert len(server.requests) == 4
+    error = failure(events).error
+    assert error.title == "Connection lost"
+    assert "before the reply began" in error.detail
+    assert "What arrived is kept" not in str(error)
 
 
 async def test_stall_times_out(client: ChatClient, server: FakeOpenAIServer) -> None:
