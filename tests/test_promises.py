@@ -432,3 +432,55 @@ async def test_a_stalled_reply_says_how_long_nothing_has_come(server: FakeOpenAI
         await wait_for(pilot, lambda: "no text for 6 s" in words(app), seconds=15)
         await pilot.press("escape")
         await wait_for(pilot, lambda: not app.chat.is_streaming)
+
+
+# -- a message sent while a reply is on its way is queued ---------------------------------------
+
+
+async def test_a_message_sent_during_a_reply_waits_for_it_then_goes(
+    server: FakeOpenAIServer,
+) -> None:
+    server.enqueue(TextReply(["one "] * 600, delay=0.01), TextReply("Two."))
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        prompt = app.query_one(PromptInput)
+        await pilot.press(*"first", "enter")
+        await wait_for(pilot, lambda: app.chat.is_streaming)
+        prompt.insert("second")
+        await pilot.press("enter")
+        assert prompt.text == ""
+        await wait_for(pilot, lambda: "⧗ queued: second" in words(app))
+        prompt.insert("third")
+        await pilot.press("enter")  # one waits at a time: this stays in the box
+        assert prompt.text == "third"
+        assert app.chat.is_streaming  # all of this happened during the first reply
+        assert len(server.requests) == 1
+        await wait_for(pilot, lambda: len(server.requests) == 2, seconds=30)
+        await wait_for(pilot, lambda: "Two." in words(app))
+        assert [m["content"] for m in server.last_request.messages[1:]] == [
+            "first",
+            "one " * 600,
+            "second",
+        ]
+        assert "queued" not in words(app)
+        assert prompt.text == "third"
+
+
+async def test_esc_takes_a_queued_message_back_then_stops_the_reply(
+    server: FakeOpenAIServer,
+) -> None:
+    server.enqueue(TextReply(["tok "] * 3000, delay=0.02))
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"first", "enter")
+        await wait_for(pilot, lambda: app.chat.is_streaming)
+        await pilot.press(*"later", "enter")
+        await wait_for(pilot, lambda: "⧗ queued: later" in words(app))
+        await pilot.press(*"draft")
+        await pilot.press("escape")  # the queued message comes back, before what was typed
+        await wait_for(pilot, lambda: "queued" not in words(app))
+        assert app.query_one(PromptInput).text == "later\n\ndraft"
+        assert app.chat.is_streaming
+        await pilot.press("escape")  # then the reply stops
+        await wait_for(pilot, lambda: not app.chat.is_streaming)
+        assert len(server.requests) == 1  # nothing queued was sent

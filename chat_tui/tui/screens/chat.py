@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, TextArea
+from textual.widgets import Footer, Header, Static, TextArea
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chat_tui.code_blocks import code_blocks
@@ -27,6 +28,7 @@ from chat_tui.recorder import Recorder
 from chat_tui.reply_outcome import ReplyOutcome
 from chat_tui.reply_state import ReplyState
 from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT, Settings
+from chat_tui.text import one_line
 from chat_tui.tui import keymap
 from chat_tui.tui.screens.chat_conversations import ConversationActions
 from chat_tui.tui.screens.chat_settings import SettingsActions
@@ -59,6 +61,8 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
     AUTO_FOCUS = "#prompt"  # the first key typed goes into the message box
 
     is_streaming: reactive[bool] = reactive(False, bindings=True)
+    # A message sent while a reply was on its way: it goes when that reply ends (one at a time).
+    queued: reactive[str] = reactive("", init=False)
     # The one copy of the settings in use: the sidebar is bound to it (and edits it by message),
     # the header shows its target, and each request is sent with it.
     settings: reactive[Settings] = reactive(Settings, init=False)
@@ -124,6 +128,9 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
             ).data_bind(ChatScreen.settings)
             with Vertical(id="chat"):
                 yield Transcript(id="transcript")
+                queued = Static(id="queued")
+                queued.display = False
+                yield queued
                 yield PromptInput(id="prompt")
                 yield StatusBar(id="status-bar")
         yield Footer()
@@ -161,9 +168,13 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
     @on(PromptInput.Submitted)
     async def _send(self, event: PromptInput.Submitted) -> None:
         if self.is_streaming:
-            # Keep the text in the box: nothing the user typed is thrown away. The prompt's
-            # border already says a reply is on its way; a toast would cover what they type.
-            self.app.bell()
+            if self.queued or event.replaces is not None:
+                # One message waits at a time, and an edit waits for the reply: the text stays
+                # in the box. The box's border says why; a toast would cover what they type.
+                self.app.bell()
+                return
+            event.prompt.sent(event.text)
+            self.queued = event.text
             return
         if event.replaces is not None and not await self._rewind_to(event.replaces):
             return
@@ -281,6 +292,37 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
             self.set_timer(COLLECT_DELAY, self._collect_garbage)
         for prompt in self.query(PromptInput):
             prompt.border_subtitle = "a reply is on its way · esc stops it" if streaming else ""
+        if not streaming and self.queued:
+            self.call_later(self._send_queued)
+
+    def watch_queued(self, text: str) -> None:
+        shown = self.query_one("#queued", Static)
+        first = one_line(text.strip().splitlines()[0]) if text.strip() else ""
+        shown.update(
+            Content.assemble(
+                ("⧗ queued: ", "bold"),
+                first,
+                ("  sent when this reply ends · esc takes it back", "dim"),
+            )
+        )
+        shown.display = bool(text)
+
+    async def _send_queued(self) -> None:
+        text, self.queued = self.queued, ""
+        if not text:
+            return
+        message = self.conversation.add_user(text)
+        await self.query_one(Transcript).add(UserMessage(message))
+        await self._start_reply()
+
+    def unqueue(self) -> None:
+        """Take the queued message back into the box, before what is being typed there."""
+        text, self.queued = self.queued, ""
+        if text:
+            prompt = self.query_one(PromptInput)
+            typed = prompt.text
+            prompt.load_text(text + (f"\n\n{typed}" if typed.strip() else ""))
+            prompt.move_cursor(prompt.document.end)
 
     def _collect_garbage(self) -> None:
         if not self.is_streaming:
@@ -293,7 +335,11 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
         return True
 
     async def _stop_reply(self) -> None:
-        """Cancel the streaming reply and wait until its worker has wound down."""
+        """Cancel the streaming reply and wait until its worker has wound down.
+
+        A queued message goes back into the box, unsent: it was meant for after this reply.
+        """
+        self.unqueue()
         running: list[Worker[None]] = [
             w for w in self.workers if w.group == REPLY_GROUP and not w.is_finished
         ]
@@ -309,6 +355,10 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
         prompt = self.query_one(PromptInput)
         if prompt.editing is not None:
             prompt.cancel_edit()  # as the box's border says; a second Esc stops the reply
+            prompt.focus()
+            return
+        if self.queued:
+            self.unqueue()  # first the queued message comes back; a second Esc stops the reply
             prompt.focus()
             return
         await self._stop_reply()
