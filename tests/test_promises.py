@@ -231,6 +231,9 @@ async def test_g_and_G_go_to_the_first_and_last_message_and_y_copies(
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await exchanges(pilot, server, *"ABCDEFGHIJ")  # taller than the transcript
         assert "Question A" not in screen_text(app)
+        transcript = app.query_one(Transcript)
+        # Following the reply to its end (on a busy machine, a frame or two after it ended).
+        await wait_for(pilot, lambda: transcript.scroll_y == transcript.max_scroll_y > 0)
         await pilot.press("shift+tab")
         await wait_for(pilot, lambda: selected_on_screen(app) == "Answer J.")
         await pilot.press("g")
