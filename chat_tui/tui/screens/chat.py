@@ -3,7 +3,8 @@ reply, from the message sent to the reply's last token.
 
 Data flows one way: the message box -> the Conversation -> the ChatClient -> its events -> the
 widgets. What the conversation does (clear, retry, open, export) and what the sidebar asks for
-(profiles, test, save) are in the two mixins beside this module.
+(profiles, test, save) and what a key does to one message (copy, details, edit) are in the
+three mixins beside this module.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TextArea
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from chat_tui.code_blocks import code_blocks
-from chat_tui.conversation import Conversation, Message, Role
+from chat_tui.conversation import Conversation, Message
 from chat_tui.events import Retrying, TextDelta
 from chat_tui.recorder import Recorder
 from chat_tui.reply_outcome import ReplyOutcome
@@ -31,9 +31,8 @@ from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT, Settings
 from chat_tui.text import one_line
 from chat_tui.tui import keymap
 from chat_tui.tui.screens.chat_conversations import ConversationActions
+from chat_tui.tui.screens.chat_messages import MessageActions
 from chat_tui.tui.screens.chat_settings import SettingsActions
-from chat_tui.tui.screens.code_picker import CodePicker
-from chat_tui.tui.screens.details import DetailsScreen
 from chat_tui.tui.widgets.messages import AssistantMessage, Notice, UserMessage
 from chat_tui.tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
@@ -54,7 +53,7 @@ CHECKPOINT_INTERVAL = 1.0
 COLLECT_DELAY = 0.3
 
 
-class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
+class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[None]):
     """One conversation with one model; the app's main screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = keymap.CHAT
@@ -389,73 +388,9 @@ class ChatScreen(ConversationActions, SettingsActions, Screen[None]):
     def action_focus_transcript(self) -> None:
         self.query_one(Transcript).focus()
 
-    @on(Transcript.Selected)
-    def _message_action(self, event: Transcript.Selected) -> None:
-        message = event.message
-        if event.action == "copy":
-            what = "your message" if message.role is Role.USER else "the reply"
-            self.app.copy_text(message.content, what)
-        elif event.action == "copy_code":
-            self.copy_code(message)
-        elif event.action == "details":
-            self.show_details(message)
-        elif message.role is Role.USER:
-            self.query_one(PromptInput).edit_message(message)
-        else:
-            self.notify(
-                "Only your own messages can be edited; ctrl+r asks for the last reply again.",
-            )
-
-    def show_details(self, message: Message) -> None:
-        view = self.query_one(Transcript).view_of(message)
-        error = view.error if isinstance(view, AssistantMessage) else None
-        if error is None or not error.more:
-            self.notify("That message has no more to show.")
-            return
-        self.app.push_screen(DetailsScreen(error.title, error.more))
-
     @on(Transcript.NeedEarlier)
     async def _need_earlier(self) -> None:
         await self.action_show_earlier()
-
-    def _last_reply(self) -> Message | None:
-        return next(
-            (m for m in reversed(self.conversation.messages) if m.role is Role.ASSISTANT), None
-        )
-
-    def action_copy_last_reply(self) -> None:
-        reply = self._last_reply()
-        if reply is None:
-            self.notify("There is no reply to copy yet.")
-        else:
-            self.app.copy_text(reply.content, "the last reply")
-
-    def action_copy_last_code(self) -> None:
-        reply = self._last_reply()
-        if reply is None:
-            self.notify("There is no reply to copy from yet.")
-        else:
-            self.copy_code(reply)
-
-    def copy_code(self, message: Message) -> None:
-        """Copy the message's only code block, or the one the user picks."""
-        blocks = code_blocks(message.content)
-        if not blocks:
-            self.notify("That message has no code blocks.")
-            return
-
-        def chosen(index: int | None) -> None:
-            if index is not None:
-                block = blocks[index]
-                name = f"code block {index + 1}" + (
-                    f" ({block.language})" if block.language else ""
-                )
-                self.app.copy_text(block.code, name)
-
-        if len(blocks) == 1:
-            chosen(0)
-        else:
-            self.app.push_screen(CodePicker(blocks), chosen)
 
     def action_toggle_sidebar(self) -> None:
         sidebar = self.query_one(SettingsPanel)

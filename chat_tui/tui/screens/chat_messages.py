@@ -1,0 +1,89 @@
+"""What the chat screen does with one message: copy it or one of its code blocks, show the
+whole text behind a reply's error, load one of your messages to edit and resend.
+
+A mixin of ChatScreen (it uses the screen's conversation and transcript), kept apart so that
+each module holds one concern. Its handler goes by its name (on_transcript_selected), not @on:
+Textual collects @on handlers only from the classes of its own hierarchy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chat_tui.code_blocks import code_blocks
+from chat_tui.conversation import Message, Role
+from chat_tui.tui.screens.code_picker import CodePicker
+from chat_tui.tui.screens.details import DetailsScreen
+from chat_tui.tui.widgets.messages import AssistantMessage
+from chat_tui.tui.widgets.prompt import PromptInput
+from chat_tui.tui.widgets.transcript import Transcript
+
+if TYPE_CHECKING:
+    from chat_tui.tui.screens.chat import ChatScreen
+
+
+class MessageActions:
+    """The chat screen's actions on one message (mixed into ChatScreen)."""
+
+    def on_transcript_selected(self: ChatScreen, event: Transcript.Selected) -> None:
+        message = event.message
+        if event.action == "copy":
+            what = "your message" if message.role is Role.USER else "the reply"
+            self.app.copy_text(message.content, what)
+        elif event.action == "copy_code":
+            self.copy_code(message)
+        elif event.action == "details":
+            self.show_details(message)
+        elif message.role is Role.USER:
+            self.query_one(PromptInput).edit_message(message)
+        else:
+            self.notify(
+                "Only your own messages can be edited; ctrl+r asks for the last reply again.",
+            )
+
+    def show_details(self: ChatScreen, message: Message) -> None:
+        view = self.query_one(Transcript).view_of(message)
+        error = view.error if isinstance(view, AssistantMessage) else None
+        if error is None or not error.more:
+            self.notify("That message has no more to show.")
+            return
+        self.app.push_screen(DetailsScreen(error.title, error.more))
+
+    def _last_reply(self: ChatScreen) -> Message | None:
+        return next(
+            (m for m in reversed(self.conversation.messages) if m.role is Role.ASSISTANT), None
+        )
+
+    def action_copy_last_reply(self: ChatScreen) -> None:
+        reply = self._last_reply()
+        if reply is None:
+            self.notify("There is no reply to copy yet.")
+        else:
+            self.app.copy_text(reply.content, "the last reply")
+
+    def action_copy_last_code(self: ChatScreen) -> None:
+        reply = self._last_reply()
+        if reply is None:
+            self.notify("There is no reply to copy from yet.")
+        else:
+            self.copy_code(reply)
+
+    def copy_code(self: ChatScreen, message: Message) -> None:
+        """Copy the message's only code block, or the one the user picks."""
+        blocks = code_blocks(message.content)
+        if not blocks:
+            self.notify("That message has no code blocks.")
+            return
+
+        def chosen(index: int | None) -> None:
+            if index is not None:
+                block = blocks[index]
+                name = f"code block {index + 1}" + (
+                    f" ({block.language})" if block.language else ""
+                )
+                self.app.copy_text(block.code, name)
+
+        if len(blocks) == 1:
+            chosen(0)
+        else:
+            self.app.push_screen(CodePicker(blocks), chosen)
