@@ -166,19 +166,12 @@ def _describe(exc: BaseException, settings: Settings, *, answered: bool, text: b
             f"{where} sent nothing for {settings.read_timeout:g} s.",
             "The read timeout is a setting (read_timeout); reasoning models may think longer.",
         )
-    if isinstance(exc, openai.APIConnectionError) and text:
-        cause = exc.__cause__
+    if isinstance(exc, openai.APIConnectionError) and (answered or text):
+        when = "in the middle of the reply" if text else "before the reply began"
         return ChatError(
             "Connection lost",
-            _clip(f"{where} closed the connection in the middle of the reply ({cause})."),
-            "What arrived is kept; send again to retry.",
-        )
-    if isinstance(exc, openai.APIConnectionError) and answered:
-        cause = exc.__cause__
-        return ChatError(
-            "Connection lost",
-            _clip(f"{where} closed the connection before the reply began ({cause})."),
-            "Send again to retry.",
+            _clip(f"{where} closed the connection {when} ({exc.__cause__})."),
+            "What arrived is kept; send again to retry." if text else "Send again to retry.",
         )
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__
