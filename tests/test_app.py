@@ -323,15 +323,18 @@ async def test_stop_keeps_the_partial_reply(server: FakeOpenAIServer) -> None:
         ]
 
 
-async def test_sending_while_a_reply_streams_keeps_the_text(server: FakeOpenAIServer) -> None:
+async def test_sending_while_a_reply_streams_queues_the_text(server: FakeOpenAIServer) -> None:
+    # Queued, not sent and not lost: Esc gives it back (tests/test_promises.py has the rest).
     server.enqueue(SLOW)
     app = make_app(compatible_settings(server))
     async with app.run_test(size=SIZE) as pilot:
         await send(pilot, "talk")
         await streaming_with_text(pilot)
         await send(pilot, "not yet")
-        assert app.query_one(PromptInput).text == "not yet"
+        assert app.chat.queued == "not yet"
         assert len(server.requests) == 1
+        await pilot.press("escape")
+        assert app.query_one(PromptInput).text == "not yet"
         await pilot.press("escape")
 
 
