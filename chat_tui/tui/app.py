@@ -290,6 +290,7 @@ class ChatApp(App[None]):
             *keymap.PROMPT,
             Binding("up,down", "", "Earlier prompts (on the first or last line of the box)"),
             *keymap.CHAT,
+            Binding("escape", "", f"Esc, the first that applies: {keymap.ESC_ORDER}"),
             Binding("ctrl+p", "", "Command palette: every action by name, and the Theme"),
             Binding("shift+tab", "", "From the message box up to the messages"),
             Binding("tab,shift+tab", "", "Move between the prompt, transcript and settings"),

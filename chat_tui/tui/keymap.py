@@ -20,6 +20,12 @@ def key(keys: str, action: str, *, show: bool = True, target: str = "") -> Bindi
     return Binding(keys, call, entry.label, show=show, tooltip=entry.help)
 
 
+# What Esc does, the first that applies (the help screen shows it; the README says the same).
+ESC_ORDER = (
+    "close a dialog · leave the messages · cancel an edit · take back a queued message · "
+    "stop the reply · go to the message box"
+)
+
 # The chat screen: active whatever has the focus on it.
 CHAT = [
     key("escape", "stop"),
