@@ -138,6 +138,24 @@ async def test_a_model_name_in_the_reply_chunks(server: FakeOpenAIServer, tmp_pa
         assert_shown_safely(app, "CHUNKED")
 
 
+async def test_a_queued_message_is_shown_safely(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        server.enqueue(TextReply(["tok "] * 3000, delay=0.02))
+        await chat_started(pilot)
+        app.query_one(PromptInput).insert(hostile("QUEUED"))  # as a paste would bring it
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "⧗ queued: QUEUED" in screen_text(app))
+        assert_shown_safely(app, "QUEUED")
+        await pilot.press("escape", "escape")
+
+
+async def chat_started(pilot: Pilot[None]) -> None:
+    app: ChatApp = pilot.app  # type: ignore[assignment]
+    await pilot.press(*"go", "enter")
+    await wait_for(pilot, lambda: app.chat.is_streaming)
+
+
 # -- from the environment, the config file and flags ------------------------------------------
 
 
