@@ -155,6 +155,5 @@ def keys_for(action: str) -> str:
 
 def command_keys(actions: tuple[str, ...]) -> str:
     """The keys for `actions`, with what each does: "ctrl+o Drop oldest exchange · …"."""
-    return " · ".join(
-        f"{keys_for(action)} {command(action).title}" for action in actions if keys_for(action)
-    )
+    keyed = ((keys_for(action), command(action).title) for action in actions)
+    return " · ".join(f"{keys} {title}" for keys, title in keyed if keys)
