@@ -31,7 +31,13 @@ CHAT = (
         "drop_oldest",
         "Drop oldest exchange",
         "Drop oldest",
-        "Drop the oldest exchange from the conversation",
+        "Take the oldest exchange out of the conversation (kept saved; it can be restored)",
+    ),
+    Command(
+        "restore",
+        "Restore taken-out messages",
+        "Restore",
+        "Bring back the exchange last taken out of the conversation",
     ),
     Command(
         "show_earlier",

@@ -5,7 +5,13 @@ What a reply contributes to the next request (documented in the README):
 - a reply that was stopped, cut off, filtered, left incomplete or interrupted is sent with the text
   that arrived, since the user saw it and may refer to it;
 - a reply with no text (failed before the first token) is not sent at all; the user's message
-  that asked for it stays and is sent again with the next request.
+  that asked for it is pending: it is sent again with the next request;
+- unless the server refused the request for what that message is (too long, filtered, a bad
+  request): then the message is not sent again until the user retries or edits it, or later
+  messages would fail with it.
+
+Nothing the user saw is deleted: a message taken out of the conversation (with its replies) and
+the turns a retry or an edit replaced stay, hidden, and are saved with how they were hidden.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from typing import TYPE_CHECKING
 from chat_tui.reply_state import ReplyState
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from chat_tui.errors import ChatError
     from chat_tui.reply_stats import ReplyStats
 
 
@@ -24,6 +33,27 @@ class Role(StrEnum):
     SYSTEM = "system"
     USER = "user"
     ASSISTANT = "assistant"
+
+
+class Hidden(StrEnum):
+    """Why a message is no longer shown nor sent (it stays saved)."""
+
+    REMOVED = "removed"  # the user took it out; it can be restored
+    SUPERSEDED = "superseded"  # a retry or an edit replaced it
+
+    @classmethod
+    def saved(cls, value: object) -> Hidden | None:
+        """As read back from the store or a file: anything unknown is shown (nothing lost)."""
+        return cls(value) if isinstance(value, str) and value in cls._value2member_map_ else None
+
+
+class Delivery(StrEnum):
+    """Where one of the user's messages stands, as its reply left it."""
+
+    SENT = "sent"  # answered, or carried by a later request that was
+    WAITING = "waiting"  # its reply is on its way
+    PENDING = "pending"  # its reply failed (network, key, server): it goes with the next request
+    REFUSED = "refused"  # the server refused it for what it is: not sent again as it is
 
 
 @dataclass(slots=True)
@@ -34,16 +64,20 @@ class Message:
     state: ReplyState = ReplyState.COMPLETE
     id: int | None = None  # the row in the conversation store, once saved
     stats: ReplyStats | None = None  # how a reply went, once it has ended
+    error: ChatError | None = None  # why a reply failed, kept with it
+    hidden: Hidden | None = None
 
     def append(self, text: str) -> None:
         self.content += text
 
     @property
-    def counts_in_history(self) -> bool:
-        """Whether this message is sent with later requests (see the module docstring)."""
-        if self.role is not Role.ASSISTANT:
-            return True
-        return self.state.is_final and bool(self.content)
+    def shown(self) -> bool:
+        return self.hidden is None
+
+    @property
+    def refused(self) -> bool:
+        """A reply that failed because the server refused the request for what it carried."""
+        return self.role is Role.ASSISTANT and self.error is not None and self.error.refused
 
 
 @dataclass(slots=True)
@@ -62,45 +96,126 @@ class Conversation:
         self.messages.append(reply)
         return reply
 
+    @property
+    def shown(self) -> list[Message]:
+        """The messages on screen, in order: those not hidden."""
+        return [m for m in self.messages if m.hidden is None]
+
+    def exchanges(self) -> Iterator[tuple[Message | None, list[Message]]]:
+        """The shown messages as (user message, its replies); None for replies before any."""
+        user: Message | None = None
+        replies: list[Message] = []
+        for message in self.shown:
+            if message.role is Role.USER:
+                if user is not None or replies:
+                    yield user, replies
+                user, replies = message, []
+            else:
+                replies.append(message)
+        if user is not None or replies:
+            yield user, replies
+
+    def deliveries(self) -> dict[int, Delivery]:
+        """Where each shown user message stands, by `id()` of the message."""
+        found: dict[int, Delivery] = {}
+        unanswered: list[Message] = []  # pending until a later request gets an answer
+        for user, replies in self.exchanges():
+            if user is None:
+                continue
+            last = replies[-1] if replies else None
+            found[id(user)] = delivery = _delivery(last)
+            if delivery is Delivery.PENDING:
+                unanswered.append(user)
+            elif last is not None and last.content:
+                for earlier in unanswered:  # this request carried them, and was answered
+                    found[id(earlier)] = Delivery.SENT
+                unanswered.clear()
+        return found
+
     def request_messages(self) -> list[dict[str, str]]:
-        """The messages for the next request: the system prompt, then the history that counts."""
+        """The messages for the next request: the system prompt, then the history that counts
+        (see the module docstring)."""
         sent: list[dict[str, str]] = []
         if self.system_prompt.strip():
             sent.append({"role": Role.SYSTEM.value, "content": self.system_prompt})
-        sent.extend(
-            {"role": m.role.value, "content": m.content}
-            for m in self.messages
-            if m.counts_in_history
-        )
+        for user, replies in self.exchanges():
+            if any(reply.refused for reply in replies):
+                continue
+            if user is not None:
+                sent.append({"role": user.role.value, "content": user.content})
+            sent.extend(
+                {"role": reply.role.value, "content": reply.content}
+                for reply in replies
+                if reply.state.is_final and reply.content
+            )
         return sent
 
-    def remove_last_reply(self) -> Message | None:
-        """Take back the last reply (to retry or regenerate it), if the last message is one."""
-        if self.messages and self.messages[-1].role is Role.ASSISTANT:
-            return self.messages.pop()
-        return None
+    def last_reply(self) -> Message | None:
+        """The last shown message, if it is a reply."""
+        shown = self.shown
+        return shown[-1] if shown and shown[-1].role is Role.ASSISTANT else None
+
+    def supersede_last_reply(self) -> Message | None:
+        """Set aside the last reply (to ask for it again), if the last message is one."""
+        reply = self.last_reply()
+        if reply is not None:
+            reply.hidden = Hidden.SUPERSEDED
+        return reply
 
     @property
     def can_retry(self) -> bool:
         """A request can be made again: there is a user message to answer."""
-        return any(m.role is Role.USER for m in self.messages)
+        return any(m.role is Role.USER for m in self.shown)
+
+    def exchange_of(self, message: Message) -> list[Message]:
+        """The shown exchange `message` belongs to: the user message and its replies."""
+        for user, replies in self.exchanges():
+            group = [user, *replies] if user is not None else replies
+            if any(m is message for m in group):
+                return group
+        return []
+
+    def take_out(self, messages: list[Message]) -> list[Message]:
+        """Hide `messages` as removed by the user: no longer sent, kept, restorable."""
+        for message in messages:
+            message.hidden = Hidden.REMOVED
+        return messages
 
     def drop_oldest_exchange(self) -> list[Message]:
-        """Remove the first user message and the replies to it, to shorten the history."""
-        starts = [i for i, m in enumerate(self.messages) if m.role is Role.USER]
-        if not starts:
+        """Take out the first exchange, to shorten the history."""
+        first = next(self.exchanges(), None)
+        if first is None:
             return []
-        end = starts[1] if len(starts) > 1 else len(self.messages)
-        dropped, self.messages[:end] = self.messages[:end], []
-        return dropped
+        user, replies = first
+        return self.take_out([user, *replies] if user is not None else replies)
+
+    def restore(self, messages: list[Message]) -> None:
+        """Bring messages taken out back, in their place."""
+        for message in messages:
+            if message.hidden is Hidden.REMOVED:
+                message.hidden = None
+
+    def last_removed(self) -> list[Message]:
+        """The last exchange taken out, in order; [] if none.
+
+        Exchanges are taken out whole, so it is the last user message taken out and the replies
+        taken out after it.
+        """
+        removed = [m for m in self.messages if m.hidden is Hidden.REMOVED]
+        starts = [i for i, m in enumerate(removed) if m.role is Role.USER]
+        return removed[starts[-1] :] if starts else removed
+
+    def supersede(self, messages: list[Message]) -> list[Message]:
+        """Set aside `messages` as replaced (by a message sent again or edited)."""
+        for message in messages:
+            message.hidden = Hidden.SUPERSEDED
+        return messages
 
     def rewind_to(self, message: Message) -> list[Message]:
-        """Remove `message` and everything after it (to edit and resend it); returns them."""
-        index = next((i for i, m in enumerate(self.messages) if m is message), None)
-        if index is None:
-            return []
-        removed, self.messages[index:] = self.messages[index:], []
-        return removed
+        """Set aside `message` and every shown message after it (to edit and resend it)."""
+        shown = self.shown
+        index = next((i for i, m in enumerate(shown) if m is message), None)
+        return [] if index is None else self.supersede(shown[index:])
 
     @property
     def tokens_used(self) -> int:
@@ -110,7 +225,7 @@ class Conversation:
     @property
     def context_tokens(self) -> int | None:
         """The size of the last reported exchange: about what the next request will carry."""
-        for message in reversed(self.messages):
+        for message in reversed(self.shown):
             if message.stats is not None and message.stats.prompt_tokens is not None:
                 return message.stats.total_tokens
         return None
@@ -120,4 +235,16 @@ class Conversation:
         self.messages.clear()
 
     def __len__(self) -> int:
-        return len(self.messages)
+        """How many messages are shown (and may be sent)."""
+        return len(self.shown)
+
+
+def _delivery(reply: Message | None) -> Delivery:
+    """Where a user message stands, as its (last) reply says."""
+    if reply is None:  # never asked: a message queued when the app quit
+        return Delivery.PENDING
+    if reply.state is ReplyState.STREAMING:
+        return Delivery.WAITING
+    if reply.refused:
+        return Delivery.REFUSED
+    return Delivery.PENDING if reply.state is ReplyState.FAILED else Delivery.SENT

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chat_tui.retry import asked_to_wait
 from chat_tui.settings import host_of
@@ -33,6 +33,9 @@ class ChatError:
     # Commands the hint suggests, by action name: the app shows their keys beside the hint
     # (the core does not know the keys; `chat-tui ask` has none).
     actions: tuple[str, ...] = ()
+    # The server refused the request for what the user's message is (too long, filtered, a bad
+    # request): sending it again as it is would fail again, and take later messages down too.
+    refused: bool = False
 
     def __str__(self) -> str:
         return sentence(self.title, self.detail, self.hint)
@@ -42,6 +45,46 @@ class ChatError:
         """Whether it says the connection is wrong (unreachable, key, deployment, server), not
         the request (a message the filter blocked, a conversation too long)."""
         return self.status is None or self.status in (401, 403, 404, 408) or self.status >= 429
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as saved with its reply (and exported): only what is set."""
+        saved: dict[str, Any] = {"title": self.title}
+        for name in ("detail", "hint", "more"):
+            if value := getattr(self, name):
+                saved[name] = value
+        if self.status is not None:
+            saved["status"] = self.status
+        if self.actions:
+            saved["actions"] = list(self.actions)
+        if self.refused:
+            saved["refused"] = True
+        return saved
+
+    @classmethod
+    def from_dict(cls, data: object) -> ChatError | None:
+        """An error read back from the store or an export (untrusted): None if it is not one.
+
+        Only known fields of the right types are kept; the text is shown through `visible()`
+        like any other.
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("title"), str):
+            return None
+
+        def text(name: str) -> str:
+            value = data.get(name)
+            return value if isinstance(value, str) else ""
+
+        status = data.get("status")
+        actions = data.get("actions")
+        return cls(
+            text("title"),
+            text("detail"),
+            text("hint"),
+            status if isinstance(status, int) and not isinstance(status, bool) else None,
+            text("more"),
+            tuple(a for a in actions if isinstance(a, str)) if isinstance(actions, list) else (),
+            data.get("refused") is True,
+        )
 
     def cleaned(self, settings: Settings) -> ChatError:
         """Every field with the connection's secrets masked, and made visible.
@@ -228,16 +271,19 @@ def _describe(exc: BaseException, settings: Settings, *, answered: bool, text: b
             return ChatError(
                 "Conversation too long",
                 message,
-                "Drop the oldest exchange or clear the conversation, then retry.",
+                "Your message is not sent again as it is: edit it, or drop the oldest "
+                "exchange or clear the conversation, then retry.",
                 status,
                 actions=("drop_oldest", "clear", "retry"),
+                refused=True,
             )
         if isinstance(exc, openai.BadRequestError) and code == "content_filter":
             return ChatError(
                 "Blocked by the content filter",
                 f"{_filter_summary(exc)}{message}",
-                "Rephrase the message; it stays in the conversation until you clear it.",
+                "Your message is not sent again as it is: edit it (e on it) or take it out (x).",
                 status,
+                refused=True,
             )
         if isinstance(exc, openai.RateLimitError):
             asked = asked_to_wait(exc)
@@ -249,7 +295,9 @@ def _describe(exc: BaseException, settings: Settings, *, answered: bool, text: b
             return ChatError("Rate limited", message, hint, status)
         if status >= 500:
             return ChatError(f"Server error {status}", message, "", status)
-        return ChatError(f"Request rejected ({status})", message, "", status)
+        # What is left of 400, 413 (too large) and 422 (unprocessable) is about the request.
+        refused = status in (400, 413, 422)
+        return ChatError(f"Request rejected ({status})", message, "", status, refused=refused)
     if isinstance(exc, json.JSONDecodeError):
         return ChatError(
             "Malformed response",

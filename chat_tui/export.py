@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.command import Command
+from chat_tui.conversation import Hidden
+from chat_tui.errors import ChatError, sentence
 from chat_tui.private_files import create_private, replace_private
 from chat_tui.reply_state import ReplyState
 from chat_tui.reply_stats import ReplyStats
@@ -29,7 +31,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 FORMAT = "chat-tui-conversation"
-FORMAT_VERSION = 1
+# Version 2 added each message's "hidden" (taken out, or replaced by a retry or an edit) and a
+# failed reply's "error"; version 1 files are read as they are (nothing hidden, no errors).
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 # chat-tui never writes a system message among the messages: its instructions are the system
 # prompt, which the sidebar shows. A file with one was made or edited elsewhere, and the message
 # would be sent as an instruction the user never sees as one (drawn like a reply, or buried in
@@ -95,6 +100,10 @@ def _message_document(message: StoredMessage) -> dict[str, Any]:
     }
     if message.stats:
         document["stats"] = message.stats
+    if message.hidden:
+        document["hidden"] = message.hidden
+    if message.error:
+        document["error"] = message.error
     return document
 
 
@@ -137,7 +146,7 @@ def from_json(text: str) -> Imported:
         raise ExportFormatError(f"not JSON: {exc}") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ExportFormatError(f'not a chat-tui conversation (no "format": "{FORMAT}")')
-    if document.get("version") != FORMAT_VERSION:
+    if document.get("version") not in READABLE_VERSIONS:
         raise ExportFormatError(f"unsupported version {document.get('version')!r}")
     items = document.get("messages") or []
     if not isinstance(items, list):
@@ -183,7 +192,16 @@ def _message(number: int, item: object) -> StoredMessage:
         raise ExportFormatError(f"message {number} has no text content")
     state = _text(item, "state", f"message {number}'s state", "complete") or "complete"
     stats = ReplyStats.from_dict(item.get("stats"))  # only what a footer can show
-    return StoredMessage(role, content, state, stats=stats.to_dict() if stats else None)
+    error = ChatError.from_dict(item.get("error"))  # only the fields an error card shows
+    hidden = Hidden.saved(item.get("hidden"))
+    return StoredMessage(
+        role,
+        content,
+        state,
+        stats=stats.to_dict() if stats else None,
+        hidden=hidden.value if hidden else None,
+        error=error.to_dict() if error else None,
+    )
 
 
 def _text(document: dict[str, Any], key: str, what: str, default: str | None) -> str | None:
@@ -216,11 +234,16 @@ def to_markdown(conversation: StoredConversation) -> str:
     if conversation.system_prompt.strip():
         lines += ["## System prompt", "", _quote(conversation.system_prompt), ""]
     for message in conversation.messages:
+        if not message.shown:  # what is on screen: not what was taken out or replaced
+            continue
         heading = "You" if message.role == "user" else message.role.capitalize()
         lines += [f"## {heading}", "", message.content.rstrip(), ""]
         state = ReplyState.saved(message.state)
         if message.role == "assistant" and state is not ReplyState.COMPLETE:
-            lines += [f"_({state.ending})_", ""]
+            error = ChatError.from_dict(message.error)
+            # One line, or the italics would end at the first line break.
+            why = f": {' '.join(sentence(error.title, error.detail).split())}" if error else ""
+            lines += [f"_({state.ending}{why})_", ""]
     return visible("\n".join(lines))
 
 

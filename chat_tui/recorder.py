@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from chat_tui.conversation import Conversation, Message, Role
+from chat_tui.conversation import Conversation, Hidden, Message, Role
+from chat_tui.errors import ChatError
 from chat_tui.reply_state import ReplyState
 from chat_tui.reply_stats import ReplyStats
 from chat_tui.settings import saved_settings
 from chat_tui.store import ConversationGone, StoreError, title_for
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable
 
     from chat_tui.settings import Settings
     from chat_tui.store import AsyncStore, StoredConversation
@@ -34,15 +35,37 @@ def restored(stored: StoredConversation) -> tuple[Conversation, int]:
     kept = [m for m in stored.messages if m.role in (Role.USER, Role.ASSISTANT)]
     messages = [
         Message(
-            Role(m.role), m.content, ReplyState.saved(m.state), m.id, ReplyStats.from_dict(m.stats)
+            Role(m.role),
+            m.content,
+            ReplyState.saved(m.state),
+            m.id,
+            ReplyStats.from_dict(m.stats),
+            ChatError.from_dict(m.error),
+            Hidden.saved(m.hidden),
         )
         for m in kept
     ]
     return Conversation(stored.system_prompt, messages, stored.id), len(stored.messages) - len(kept)
 
 
-def _written(message: Message) -> tuple[int, str, bool]:
-    return (len(message.content), message.state.value, message.stats is not None)
+def _columns(message: Message) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """A message's stats, and its hidden and error fields, as the store keeps them."""
+    stats = message.stats.to_dict() if message.stats is not None else None
+    return stats, {
+        "hidden": message.hidden.value if message.hidden is not None else None,
+        "error": message.error.to_dict() if message.error is not None else None,
+    }
+
+
+def _written(message: Message) -> tuple[int, str, bool, Hidden | None, bool]:
+    """What says whether a saved message changed (its text only grows)."""
+    return (
+        len(message.content),
+        message.state.value,
+        message.stats is not None,
+        message.hidden,
+        message.error is not None,
+    )
 
 
 class Recorder:
@@ -62,9 +85,8 @@ class Recorder:
         # Why saving fails, until a save works again (the status line shows it meanwhile).
         self.failing: StoreError | None = None
         # What a failed save left unwritten: conversations put aside meanwhile (cleared,
-        # switched from) and messages taken out; each later save tries them first.
+        # switched from); each later save tries them first.
         self._behind: dict[int, tuple[Conversation, Settings, str | None]] = {}
-        self._unforgotten: list[int] = []
 
     @property
     def busy(self) -> bool:
@@ -88,7 +110,6 @@ class Recorder:
             if conversation.messages:
                 self._behind[id(conversation)] = (conversation, settings, profile)
             try:
-                await self._forget()
                 for key, (behind, kept, name) in list(self._behind.items()):
                     try:
                         await self._save(behind, kept, name)
@@ -134,7 +155,7 @@ class Recorder:
     async def _save_message(self, conversation_id: int, message: Message) -> None:
         store = self._store
         written = _written(message)
-        stats = message.stats.to_dict() if message.stats is not None else None
+        stats, marks = _columns(message)
         if message.id is None:
             message.id = await store.add_message(
                 conversation_id,
@@ -142,27 +163,13 @@ class Recorder:
                 message.content,
                 message.state.value,
                 stats,
+                **marks,
             )
         elif self._saved.get(message.id) != written:
-            await store.update_message(message.id, message.content, message.state.value, stats)
+            await store.update_message(
+                message.id, message.content, message.state.value, stats, **marks
+            )
         self._saved[message.id] = written
-
-    async def forget(self, messages: Iterable[Message]) -> None:
-        """Delete messages taken out of the conversation (a retried reply, a dropped turn)."""
-        self._unforgotten += [m.id for m in messages if m.id is not None]
-        if not self._unforgotten or not self._store.is_open:
-            return
-        async with self._lock:
-            try:
-                await self._forget()
-            except (StoreError, OSError) as exc:
-                self._fail(exc)
-
-    async def _forget(self) -> None:
-        ids = self._unforgotten[:]  # forget() may add more meanwhile, at the end
-        if ids:
-            await self._store.delete_messages(ids)
-            del self._unforgotten[: len(ids)]
 
     def _fail(self, exc: StoreError | OSError) -> None:
         problem = exc if isinstance(exc, StoreError) else StoreError(self._store.path, str(exc))

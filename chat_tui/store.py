@@ -56,6 +56,12 @@ MIGRATIONS: dict[int, str] = {
         );
         CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
     """,
+    # Nothing a user saw is deleted: messages taken out or replaced are kept, hidden, and a
+    # failed reply keeps its error (as JSON, like the usage).
+    2: """
+        ALTER TABLE messages ADD COLUMN hidden TEXT;
+        ALTER TABLE messages ADD COLUMN error TEXT
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -114,6 +120,12 @@ class StoredMessage:
     state: str
     id: int | None = None
     stats: dict[str, Any] | None = None  # a reply's ReplyStats, as a dict
+    hidden: str | None = None  # why it is not shown: "removed", "superseded"
+    error: dict[str, Any] | None = None  # why a reply failed: a ChatError, as a dict
+
+    @property
+    def shown(self) -> bool:
+        return self.hidden is None
 
 
 @dataclass(slots=True)
@@ -226,43 +238,60 @@ class Store:
         content: str,
         state: str,
         stats: dict[str, Any] | None = None,
+        *,
+        hidden: str | None = None,
+        error: dict[str, Any] | None = None,
     ) -> int:
+        message = StoredMessage(role, content, state, None, stats, hidden, error)
         with self._transaction():
-            return self._insert_message(conversation_id, role, content, state, stats)
+            return self._insert_message(conversation_id, message)
 
-    def _insert_message(
-        self,
-        conversation_id: int,
-        role: str,
-        content: str,
-        state: str,
-        stats: dict[str, Any] | None,
-    ) -> int:
+    def _insert_message(self, conversation_id: int, message: StoredMessage) -> int:
         now = time.time()
         self._touch(conversation_id, now)  # first: it says whether the conversation is there
         cursor = self._db.execute(
-            "INSERT INTO messages (conversation_id, role, content, state, created, usage)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (conversation_id, role, content, state, now, _json_or_null(stats)),
+            "INSERT INTO messages (conversation_id, role, content, state, created, usage,"
+            " hidden, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                conversation_id,
+                message.role,
+                message.content,
+                message.state,
+                now,
+                _json_or_null(message.stats),
+                message.hidden,
+                _json_or_null(message.error),
+            ),
         )
         return int(cursor.lastrowid or 0)
 
     @_reported
     def update_message(
-        self, message_id: int, content: str, state: str, stats: dict[str, Any] | None = None
+        self,
+        message_id: int,
+        content: str,
+        state: str,
+        stats: dict[str, Any] | None = None,
+        *,
+        hidden: str | None = None,
+        error: dict[str, Any] | None = None,
     ) -> None:
+        message = StoredMessage("", content, state, message_id, stats, hidden, error)
         with self._transaction():
             cursor = self._db.execute(
-                "UPDATE messages SET content = ?, state = ?, usage = ? WHERE id = ?",
-                (content, state, _json_or_null(stats), message_id),
+                "UPDATE messages SET content = ?, state = ?, usage = ?, hidden = ?, error = ?"
+                " WHERE id = ?",
+                (
+                    message.content,
+                    message.state,
+                    _json_or_null(message.stats),
+                    message.hidden,
+                    _json_or_null(message.error),
+                    message_id,
+                ),
             )
             if cursor.rowcount == 0:
                 raise ConversationGone(self.path, "the message is no longer saved")
-
-    @_reported
-    def delete_messages(self, message_ids: list[int]) -> None:
-        with self._transaction():
-            self._db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in message_ids])
 
     @_reported
     def update_conversation(self, conversation_id: int, **fields: Any) -> None:
@@ -298,7 +327,8 @@ class Store:
         """Newest first; `search` matches titles and message text, case-insensitively."""
         query = (
             "SELECT c.id, c.title, c.created, c.updated, c.system_prompt, c.profile, c.settings,"
-            " (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
+            " (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id"
+            " AND m.hidden IS NULL)"
             " FROM conversations c"
         )
         parameters: tuple[str, ...] = ()
@@ -323,14 +353,16 @@ class Store:
             raise KeyError(conversation_id)
         conversation = _conversation(row)
         conversation.messages = [
-            StoredMessage(role, content, state, message_id, _dict_or_none(stats))
-            for message_id, role, content, state, stats in self._db.execute(
-                "SELECT id, role, content, state, usage FROM messages WHERE conversation_id = ?"
-                " ORDER BY id",
+            StoredMessage(
+                role, content, state, message_id, _dict_or_none(stats), hidden, _dict_or_none(error)
+            )
+            for message_id, role, content, state, stats, hidden, error in self._db.execute(
+                "SELECT id, role, content, state, usage, hidden, error FROM messages"
+                " WHERE conversation_id = ? ORDER BY id",
                 (conversation_id,),
             )
         ]
-        conversation.message_count = len(conversation.messages)
+        conversation.message_count = sum(m.shown for m in conversation.messages)
         return conversation
 
     @_reported
@@ -360,9 +392,7 @@ class Store:
                 conversation.settings,
             )
             for message in conversation.messages:
-                self._insert_message(
-                    new_id, message.role, message.content, message.state, message.stats
-                )
+                self._insert_message(new_id, message)
         return new_id
 
 
@@ -481,7 +511,6 @@ class AsyncStore:
     create_conversation = _on_store_thread(Store.create_conversation)
     add_message = _on_store_thread(Store.add_message)
     update_message = _on_store_thread(Store.update_message)
-    delete_messages = _on_store_thread(Store.delete_messages)
     update_conversation = _on_store_thread(Store.update_conversation)
     delete_conversation = _on_store_thread(Store.delete_conversation)
     list_conversations = _on_store_thread(Store.list_conversations)

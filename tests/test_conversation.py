@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import chat_tui
-from chat_tui.conversation import Conversation
+from chat_tui.conversation import Conversation, Delivery, Hidden
+from chat_tui.errors import ChatError
 from chat_tui.reply_state import ReplyState
 
 
@@ -110,3 +111,82 @@ def test_core_imports_neither_textual_nor_openai() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+# -- what failed, what was taken out, what was replaced -------------------------------------
+
+
+def exchange(conversation: Conversation, text: str, reply_text: str, **reply: object) -> None:
+    conversation.add_user(text)
+    message = conversation.begin_reply()
+    message.append(reply_text)
+    message.state = reply.get("state", ReplyState.COMPLETE)  # type: ignore[assignment]
+    message.error = reply.get("error")  # type: ignore[assignment]
+
+
+REFUSED = ChatError("Blocked", status=400, refused=True)
+UNREACHABLE = ChatError("Cannot reach x")
+
+
+def sent(conversation: Conversation) -> list[str]:
+    return [m["content"] for m in conversation.request_messages()]
+
+
+def test_a_refused_message_is_left_out_and_a_pending_one_goes_again() -> None:
+    conversation = Conversation("")
+    exchange(conversation, "first", "One.")
+    exchange(conversation, "refused", "", state=ReplyState.FAILED, error=REFUSED)
+    exchange(conversation, "unreachable", "", state=ReplyState.FAILED, error=UNREACHABLE)
+    assert sent(conversation) == ["first", "One.", "unreachable"]
+    marks = {m.content: conversation.deliveries().get(id(m)) for m in conversation.messages}
+    assert marks["first"] is Delivery.SENT
+    assert marks["refused"] is Delivery.REFUSED
+    assert marks["unreachable"] is Delivery.PENDING
+    exchange(conversation, "next", "Answered both.")
+    marks = {m.content: conversation.deliveries().get(id(m)) for m in conversation.messages}
+    assert marks["unreachable"] is Delivery.SENT  # carried by the request that was answered
+    assert marks["refused"] is Delivery.REFUSED
+
+
+def test_taking_out_restoring_and_replacing_hide_without_deleting() -> None:
+    conversation = Conversation("")
+    exchange(conversation, "a", "A.")
+    exchange(conversation, "b", "B.")
+    exchange(conversation, "c", "C.")
+    b = conversation.messages[2]
+    conversation.take_out(conversation.exchange_of(conversation.messages[3]))
+    assert sent(conversation) == ["a", "A.", "c", "C."]
+    assert len(conversation) == 4
+    assert len(conversation.messages) == 6
+    assert conversation.last_removed() == [b, conversation.messages[3]]
+    conversation.restore(conversation.last_removed())
+    assert sent(conversation) == ["a", "A.", "b", "B.", "c", "C."]
+    dropped = conversation.drop_oldest_exchange()
+    assert [m.content for m in dropped] == ["a", "A."]
+    assert all(m.hidden is Hidden.REMOVED for m in dropped)
+    replaced = conversation.rewind_to(b)
+    assert [m.content for m in replaced] == ["b", "B.", "c", "C."]
+    assert all(m.hidden is Hidden.SUPERSEDED for m in replaced)
+    assert conversation.shown == []
+    assert len(conversation.messages) == 6
+    assert conversation.last_removed() == dropped  # replaced turns are not "taken out"
+
+
+def test_a_retry_sets_the_last_reply_aside() -> None:
+    conversation = Conversation("")
+    exchange(conversation, "q", "first try")
+    old = conversation.supersede_last_reply()
+    assert old is not None
+    assert old.hidden is Hidden.SUPERSEDED
+    assert sent(conversation) == ["q"]
+    assert conversation.supersede_last_reply() is None  # the last shown is the question now
+
+
+def test_an_error_round_trips_and_untrusted_fields_are_dropped() -> None:
+    error = ChatError("T", "d", "h", 400, "more", ("retry",), refused=True)
+    assert ChatError.from_dict(error.to_dict()) == error
+    assert ChatError.from_dict({"title": "T", "status": True, "actions": [1, "x"]}) == ChatError(
+        "T", actions=("x",)
+    )
+    assert ChatError.from_dict({"detail": "no title"}) is None
+    assert ChatError.from_dict("text") is None

@@ -40,13 +40,16 @@ if TYPE_CHECKING:
     from tests.openai_server import FakeOpenAIServer
 
 
-def saved_rows(path: Path) -> list[tuple[str, str, str]]:
-    """The latest saved conversation's messages, (role, content, state), as the app wrote them."""
+def saved_rows(path: Path, *, hidden: bool = False) -> list[tuple[str, str, str]]:
+    """The latest saved conversation's shown messages, (role, content, state), as the app wrote
+    them; with `hidden`, (role, content, state, why hidden) for every message, hidden or not."""
     store = Store(path)
     try:
         latest = store.latest_id()
         messages = store.load(latest).messages if latest is not None else []
-        return [(m.role, m.content, m.state) for m in messages]
+        if hidden:
+            return [(m.role, m.content, m.state, m.hidden) for m in messages]  # type: ignore[misc]
+        return [(m.role, m.content, m.state) for m in messages if m.shown]
     finally:
         store.close()
 
@@ -118,6 +121,12 @@ async def test_retry_replaces_the_saved_reply(server: FakeOpenAIServer, tmp_path
         expected = [("user", "hello", "complete"), ("assistant", "Second try.", "complete")]
         await wait_for(pilot, lambda: saved_rows(path) == expected)
     assert saved_rows(path) == expected
+    # The failed reply is not deleted: it stays saved, as replaced.
+    assert saved_rows(path, hidden=True) == [
+        ("user", "hello", "complete", None),
+        ("assistant", "", "failed", "superseded"),
+        ("assistant", "Second try.", "complete", None),
+    ]
 
 
 async def test_clear_starts_a_new_conversation_and_keeps_the_old(

@@ -25,6 +25,7 @@ from chat_tui.export import (
 )
 from chat_tui.settings import checked_settings
 from chat_tui.store import (
+    MIGRATIONS,
     SCHEMA_VERSION,
     AsyncStore,
     Store,
@@ -540,3 +541,91 @@ def test_a_fifo_is_neither_read_nor_replaced(tmp_path: Path) -> None:
     reader.join(timeout=10)
     assert received == [b"through the pipe"]
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+# -- messages kept hidden, and errors kept with their replies (schema 2, export version 2) ----
+
+
+def test_a_version_1_database_is_migrated_with_its_messages(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[1])
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO conversations (id, title, created, updated) VALUES (1, 'Old', 0, 0)")
+    db.execute(
+        "INSERT INTO messages (conversation_id, role, content, state, created)"
+        " VALUES (1, 'user', 'kept', 'complete', 0)"
+    )
+    db.commit()
+    db.close()
+    store = Store(path)
+    assert store.version == SCHEMA_VERSION
+    [message] = store.load(1).messages
+    assert (message.content, message.hidden, message.error) == ("kept", None, None)
+
+
+def test_hidden_messages_and_errors_are_saved_counted_and_exported(store: Store) -> None:
+    cid = store.create_conversation("Chat", "")
+    store.add_message(cid, "user", "gone", "complete", hidden="removed")
+    store.add_message(cid, "assistant", "old", "complete", hidden="superseded")
+    store.add_message(cid, "user", "hi", "complete")
+    error = {"title": "Key rejected", "detail": "401", "status": 401}
+    store.add_message(cid, "assistant", "", "failed", error=error)
+    loaded = store.load(cid)
+    assert [m.hidden for m in loaded.messages] == ["removed", "superseded", None, None]
+    assert loaded.messages[3].error == error
+    assert store.list_conversations()[0].message_count == 2  # what is shown
+    document = json.loads(to_json(loaded))
+    assert document["version"] == 2
+    assert document["messages"][0]["hidden"] == "removed"
+    assert document["messages"][3]["error"] == error
+    copy = store.load(store.import_conversation(from_json(to_json(loaded)).conversation))
+    assert [(m.hidden, m.error) for m in copy.messages] == [
+        (m.hidden, m.error) for m in loaded.messages
+    ]
+    markdown = to_markdown(loaded)
+    assert "gone" not in markdown
+    assert "old" not in markdown
+    assert "_(failed: Key rejected. 401.)_" in markdown
+
+
+def test_a_version_1_export_still_imports() -> None:
+    text = json.dumps(
+        {
+            "format": "chat-tui-conversation",
+            "version": 1,
+            "title": "From before",
+            "messages": [
+                {"role": "user", "content": "hi", "state": "complete"},
+                {"role": "assistant", "content": "", "state": "failed"},
+            ],
+        }
+    )
+    conversation = from_json(text).conversation
+    assert [(m.content, m.state, m.hidden, m.error) for m in conversation.messages] == [
+        ("hi", "complete", None, None),
+        ("", "failed", None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("hidden", "error", "kept_hidden", "kept_error"),
+    [
+        ("removed", {"title": "T", "status": 400, "refused": True}, "removed", True),
+        ("deleted!", {"title": 3}, None, False),  # unknown: shown; not an error: none
+        (["x"], "text", None, False),
+        (None, {"title": "T", "status": "400", "actions": "drop"}, None, True),
+    ],
+)
+def test_imported_hidden_and_error_fields_are_checked(
+    hidden: object, error: object, kept_hidden: str | None, kept_error: bool
+) -> None:
+    message = {"role": "assistant", "content": "", "state": "failed"}
+    message |= {"hidden": hidden, "error": error}
+    document = {"format": "chat-tui-conversation", "version": 2, "messages": [message]}
+    [imported] = from_json(json.dumps(document)).conversation.messages
+    assert imported.hidden == kept_hidden
+    assert (imported.error is not None) is kept_error
+    if imported.error is not None:  # only fields of the right type survive
+        assert all(isinstance(v, (str, int, bool, list)) for v in imported.error.values())
+        assert "status" not in imported.error or isinstance(imported.error["status"], int)

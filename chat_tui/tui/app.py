@@ -111,12 +111,17 @@ class ChatApp(App[None]):
         # 128 + N, the status a shell gives a command that a signal ended.
         self.exit(return_code=128 + signum)
 
+    @property
+    def is_ending(self) -> bool:
+        """Quitting (a key, a signal, a failure): nothing new is started."""
+        return not self.is_running or self.return_code is not None
+
     def carries_on(self, error: Exception) -> bool:
         """Whether the app can go on after `error`: raised in its own loop (a handler, an action,
         a key, a timer, a callback), in the chat screen's (which goes on the same way) or in a
         worker, after start-up and before quitting. Another widget or screen whose handler
         failed handles nothing more, so the app cannot go on."""
-        if not self._started or not self.is_running or self.return_code is not None:
+        if not self._started or self.is_ending:
             return False  # starting, or ending (quit, a signal, an earlier failure)
         return isinstance(error, WorkerFailed) or active_message_pump.get(None) in (self, self.chat)
 
@@ -248,6 +253,7 @@ class ChatApp(App[None]):
             self._theme_timer.stop()
             self._remember_theme()
         self.collector.release()  # quitting mid-reply: the process may go on (tests)
+        self.chat.keep_queued()
         await self.chat.save()  # whatever arrived last, even mid-reply
         await self.store.close()
         await self.client.close()

@@ -107,6 +107,20 @@ TRANSCRIPT = [
         "Edit",
         tooltip="Edit the selected message of yours and resend it (later turns are replaced)",
     ),
+    Binding(
+        "r",
+        "act('resend')",
+        "Send again",
+        show=False,
+        tooltip="Send the selected message again: the last one, or one the server refused",
+    ),
+    Binding(
+        "x,delete",
+        "act('take_out')",
+        "Take out",
+        tooltip="Take the selected exchange out of the conversation (kept saved; u restores)",
+    ),
+    key("u", "restore", show=False, target="screen"),
 ]
 
 # The saved conversations (F3).
@@ -145,6 +159,12 @@ SHARED = {
     ("escape", "stop", "escape"),
     ("escape", "stop", "screen.focus_prompt"),  # the transcript's Esc, over the screen's
 }
+
+
+def restore_hint() -> str:
+    """How to bring back what was taken out, with the keys."""
+    keys = next(b.key.split(",")[0] for b in TRANSCRIPT if b.action == "screen.restore")
+    return f"To bring it back: {keys} in the messages (shift+tab), or Restore in ctrl+p."
 
 
 def keys_for(action: str) -> str:

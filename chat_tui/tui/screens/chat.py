@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TextArea
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from chat_tui.conversation import Conversation, Message
+from chat_tui.conversation import Conversation, Delivery, Hidden, Message
 from chat_tui.events import Retrying, TextDelta
 from chat_tui.recorder import Recorder
 from chat_tui.reply_outcome import ReplyOutcome
@@ -77,6 +77,9 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         self.set_reactive(ChatScreen.settings, resolved.settings)
         self.conversation = Conversation(self.settings.system_prompt)
         self._streaming: tuple[Message, AssistantMessage] | None = None
+        self._replacing: Message | None = None  # see _start_reply
+        # What was taken out of the conversation on screen, latest last: restore brings it back.
+        self._removed: list[list[Message]] = []
         self.recorder = Recorder(store, self._saving_failed, self._saving_resumed)
         self._open_at_start = open_conversation
 
@@ -178,13 +181,18 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         if event.replaces is not None and not await self._rewind_to(event.replaces):
             return
         event.prompt.sent(event.text)
-        message = self.conversation.add_user(event.text)
+        await self._send_text(event.text)
+
+    async def _send_text(self, text: str) -> None:
+        """Add `text` as the user's next message and ask for the reply."""
+        message = self.conversation.add_user(text)
         await self.query_one(Transcript).add(UserMessage(message))
         await self._start_reply()
 
     async def _rewind_to(self, message: Message) -> bool:
-        """Take back `message` and all that followed, to resend it edited."""
-        if not any(m is message for m in self.conversation.messages):
+        """Set aside `message` and all that followed (kept saved, as replaced), to resend it
+        edited."""
+        if not any(m is message for m in self.conversation.shown):
             self.query_one(PromptInput).forget_edit()
             self.notify(
                 "The message being edited is no longer in this conversation. Your text is "
@@ -192,15 +200,16 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
                 severity="warning",
             )
             return False
-        removed = self.conversation.rewind_to(message)
-        await self._remove_views(removed)
-        transcript = self.query_one(Transcript)
-        transcript.set_earlier(min(transcript.earlier, len(self.conversation)))
-        await self.recorder.forget(removed)
+        await self._hide_views(self.conversation.rewind_to(message))
         return True
 
-    async def _start_reply(self) -> None:
-        """Ask for a reply to the conversation as it stands."""
+    async def _start_reply(self, replacing: Message | None = None) -> None:
+        """Ask for a reply to the conversation as it stands.
+
+        `replacing`: a reply with text that this one is asked in place of (a retry). It stays
+        on screen until the new reply has text, and comes back if the new one has none.
+        """
+        self._replacing = replacing
         messages = self.conversation.request_messages()
         reply = self.conversation.begin_reply()
         view = AssistantMessage(reply)
@@ -239,6 +248,8 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
                         case TextDelta(text):
                             reply.append(text)
                             view.more_arrived()
+                            if self._replacing is not None:
+                                self._replaced()
                         case Retrying():
                             view.show_retry(event)
                         case _:
@@ -263,10 +274,33 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             else:
                 reply.state = outcome.state
                 reply.stats = outcome.stats()
+                reply.error = outcome.error
                 view.finish(outcome.state, outcome.error, outcome.filtered)
                 self._show_connection(outcome)
+            if self._replacing is not None:
+                self._keep_replaced(reply, view)
             self._save_soon()
         self.is_streaming = False
+
+    def _replaced(self) -> None:
+        """The retry's first text arrived: the reply it replaces leaves the screen (it stays
+        saved, as replaced)."""
+        replaced, self._replacing = self._replacing, None
+        if replaced is not None and (old := self.query_one(Transcript).view_of(replaced)):
+            old.remove()
+
+    def _keep_replaced(self, attempt: Message, view: AssistantMessage) -> None:
+        """A retry ended without text: the reply it was to replace is kept, on screen and in
+        the conversation; the attempt is saved as replaced, and its failure told."""
+        replaced, self._replacing = self._replacing, None
+        if replaced is None:
+            return
+        replaced.hidden = None
+        attempt.hidden = Hidden.SUPERSEDED
+        view.remove()
+        old = self.query_one(Transcript).view_of(replaced)
+        if isinstance(old, AssistantMessage):
+            old.show_retry_ended(attempt.state, attempt.error)
 
     def _show_connection(self, outcome: ReplyOutcome) -> None:
         """The sidebar's connection state follows the last request, as it does a test."""
@@ -282,6 +316,10 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         bar.messages = len(self.conversation)
         bar.tokens_used = self.conversation.tokens_used
         bar.context = self.conversation.context_tokens
+        deliveries = self.conversation.deliveries()
+        for view in self.query_one(Transcript).drawn_messages():
+            if isinstance(view, UserMessage):
+                view.delivery = deliveries.get(id(view.message), Delivery.SENT)
 
     def watch_is_streaming(self, streaming: bool) -> None:
         if streaming:
@@ -291,8 +329,8 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             self.set_timer(COLLECT_DELAY, self._collect_garbage)
         for prompt in self.query(PromptInput):
             prompt.border_subtitle = "a reply is on its way · esc stops it" if streaming else ""
-        if not streaming and self.queued:
-            self.call_later(self._send_queued)
+        if not streaming and self.queued and not self.app.is_ending:
+            self.call_later(self._send_queued)  # at quitting, it is kept instead
 
     def watch_queued(self, text: str) -> None:
         shown = self.query_one("#queued", Static)
@@ -307,12 +345,18 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         shown.display = bool(text)
 
     async def _send_queued(self) -> None:
+        if self.app.is_ending:
+            return  # keep_queued saves it
         text, self.queued = self.queued, ""
-        if not text:
-            return
-        message = self.conversation.add_user(text)
-        await self.query_one(Transcript).add(UserMessage(message))
-        await self._start_reply()
+        if text:
+            await self._send_text(text)
+
+    def keep_queued(self) -> None:
+        """Quitting with a message queued: it joins the conversation unanswered (marked as not
+        answered, and sent with the next request), so it is saved and --continue finds it."""
+        if self.queued:
+            self.conversation.add_user(self.queued)
+            self.set_reactive(ChatScreen.queued, "")  # its line may be gone already
 
     def unqueue(self) -> None:
         """Take the queued message back into the box, before what is being typed there."""

@@ -17,6 +17,7 @@ from chat_tui.private_files import expand_home
 from chat_tui.recorder import restored
 from chat_tui.settings import checked_settings
 from chat_tui.store import StoreError
+from chat_tui.tui import keymap
 from chat_tui.tui.screens.conversations import NEW_CONVERSATION, ConversationsScreen, TextPrompt
 from chat_tui.tui.widgets.messages import AssistantMessage, UserMessage
 from chat_tui.tui.widgets.prompt import PromptInput
@@ -153,51 +154,82 @@ class ConversationActions:
             return
         end = transcript.earlier
         start = max(0, end - SHOWN_WHEN_OPENED)
-        views = [self._view_for(m) for m in self.conversation.messages[start:end]]
+        views = [self._view_for(m) for m in self.conversation.shown[start:end]]
         await transcript.add_earlier(views)
+        self._show_totals()  # the marks on the messages just drawn
 
     async def action_retry(self: ChatScreen) -> None:
-        """Send the last request again; the failed, partial or unwanted reply is replaced."""
+        """Ask for the last reply again. The reply it replaces stays saved (as replaced), and
+        on screen until the new one has text: a retry that fails takes nothing away."""
         if self.is_streaming:
             self.app.bell()
             return
         if not self.conversation.can_retry:
             self.notify("Nothing to retry yet: send a message first.")
             return
-        dropped = self.conversation.remove_last_reply()
-        if dropped is not None:
-            await self._remove_views([dropped])
-            await self.recorder.forget([dropped])
-        await self._start_reply()
+        replaced = self.conversation.supersede_last_reply()
+        if replaced is not None and not replaced.content:
+            await self._hide_views([replaced])  # nothing on it to keep in view
+            replaced = None
+        await self._start_reply(replacing=replaced)
 
     async def action_drop_oldest(self: ChatScreen) -> None:
-        """Forget the oldest exchange, to bring a long conversation under the model's limit."""
+        """Take out the oldest exchange, to bring a long conversation under the model's limit."""
         await self._stop_reply()
         dropped = self.conversation.drop_oldest_exchange()
         if not dropped:
             self.notify("The conversation is already empty.")
             return
-        removed = await self._remove_views(dropped)
-        transcript = self.query_one(Transcript)
-        transcript.set_earlier(transcript.earlier - (len(dropped) - removed))
-        await self.recorder.forget(dropped)
-        prompt = self.query_one(PromptInput)
-        if any(m is prompt.editing for m in dropped):
-            prompt.forget_edit()
-        self._show_totals()
-        self.notify(f"Dropped the oldest exchange ({len(dropped)} messages).")
+        await self._take_out(dropped, "The oldest exchange is")
 
-    async def _remove_views(self: ChatScreen, messages: list[Message]) -> int:
-        """Remove the drawn widgets of `messages`; returns how many were drawn."""
+    async def take_out_exchange(self: ChatScreen, message: Message) -> None:
+        """Take `message` out of the conversation with the rest of its exchange."""
+        exchange = self.conversation.exchange_of(message)
+        if self._streaming is not None and any(m is self._streaming[0] for m in exchange):
+            self.notify("That reply is still on its way: stop it first (esc).")
+            return
+        if not exchange:
+            return
+        self.conversation.take_out(exchange)
+        await self._take_out(
+            exchange, "That message is" if len(exchange) == 1 else "That exchange is"
+        )
+
+    async def _take_out(self: ChatScreen, messages: list[Message], what: str) -> None:
+        await self._hide_views(messages)
+        prompt = self.query_one(PromptInput)
+        if any(m is prompt.editing for m in messages):
+            prompt.forget_edit()
+        self._removed.append(messages)
+        self._save_soon()
+        self.notify(
+            f"{what} out of the conversation: not sent from now on, and kept in the saved copy. "
+            f"{keymap.restore_hint()}"
+        )
+
+    async def action_restore(self: ChatScreen) -> None:
+        """Bring back the exchange taken out last (in this session, else the last saved so)."""
+        messages = self._removed.pop() if self._removed else self.conversation.last_removed()
+        if not messages:
+            self.notify("Nothing was taken out of this conversation.")
+            return
+        self.conversation.restore(messages)
+        await self._redraw()
+        self._save_soon()
+        self.notify("Brought back into the conversation.")
+
+    async def _hide_views(self: ChatScreen, messages: list[Message]) -> None:
+        """Remove the drawn widgets of messages no longer shown; those not drawn were earlier."""
         gone = {id(message) for message in messages}
+        transcript = self.query_one(Transcript)
         views = [
             view
-            for view in self.query_one(Transcript).children
+            for view in transcript.drawn_messages()
             if id(getattr(view, "message", None)) in gone
         ]
         for view in views:
             await view.remove()
-        return len(views)
+        transcript.set_earlier(transcript.earlier - (len(messages) - len(views)))
 
     async def action_clear(self: ChatScreen) -> None:
         # Stop first and wait, so no text from the stopped reply lands after the clear.
@@ -210,6 +242,7 @@ class ConversationActions:
     async def _switch_to(self: ChatScreen, conversation: Conversation) -> None:
         """Put `conversation` on screen in place of the current one (drawn by the caller)."""
         self.conversation = conversation
+        self._removed.clear()
         await self.query_one(Transcript).clear()
         self.query_one(PromptInput).forget_edit()  # its message belonged to the old one
         self._show_totals()
@@ -241,11 +274,8 @@ class ConversationActions:
             await self.use_profile(stored.profile)
         self.settings = self.settings.with_changes(**generation)
         self.query_one(SettingsPanel).show(self.settings, self.resolved.sources)
-        transcript = self.query_one(Transcript)
-        shown = conversation.messages[-SHOWN_WHEN_OPENED:]
-        transcript.set_earlier(len(conversation.messages) - len(shown))
-        await transcript.add(*(self._view_for(message) for message in shown))
-        transcript.scroll_end(animate=False)
+        self._removed.clear()
+        await self._redraw()
         self.action_focus_prompt()
         if skipped:
             left_out.append(
@@ -254,6 +284,17 @@ class ConversationActions:
             )
         if left_out:
             await self._notice("Some of this saved conversation could not be used", left_out)
+
+    async def _redraw(self: ChatScreen) -> None:
+        """Draw the conversation's latest shown messages afresh, scrolled to the end."""
+        transcript = self.query_one(Transcript)
+        await transcript.clear()
+        shown = self.conversation.shown
+        drawn = shown[-SHOWN_WHEN_OPENED:]
+        transcript.set_earlier(len(shown) - len(drawn))
+        await transcript.add(*(self._view_for(message) for message in drawn))
+        transcript.scroll_end(animate=False)
+        self._show_totals()
 
     @staticmethod
     def _view_for(message: Message) -> UserMessage | AssistantMessage:

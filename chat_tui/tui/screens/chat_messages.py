@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chat_tui.code_blocks import code_blocks
-from chat_tui.conversation import Message, Role
+from chat_tui.conversation import Delivery, Message, Role
 from chat_tui.tui.screens.code_picker import CodePicker
 from chat_tui.tui.screens.details import DetailsScreen
 from chat_tui.tui.widgets.messages import AssistantMessage
@@ -34,11 +34,35 @@ class MessageActions:
             self.copy_code(message)
         elif event.action == "details":
             self.show_details(message)
+        elif event.action == "take_out":
+            self.run_worker(self.take_out_exchange(message), exit_on_error=False)
+        elif event.action == "resend":
+            self.run_worker(self.send_again(message), exit_on_error=False)
         elif message.role is Role.USER:
             self.query_one(PromptInput).edit_message(message)
         else:
             self.notify(
                 "Only your own messages can be edited; ctrl+r asks for the last reply again.",
+            )
+
+    async def send_again(self: ChatScreen, message: Message) -> None:
+        """Send the selected exchange's message again: the last one is retried; one the server
+        refused goes again at the end (it is not in the conversation otherwise)."""
+        exchange = self.conversation.exchange_of(message)
+        user = next((m for m in exchange if m.role is Role.USER), None)
+        if self.is_streaming:
+            self.app.bell()
+        elif user is None:
+            self.notify("There is no message of yours there to send again.")
+        elif exchange[-1] is self.conversation.shown[-1]:
+            await self.action_retry()
+        elif self.conversation.deliveries().get(id(user)) is Delivery.REFUSED:
+            await self._hide_views(self.conversation.supersede(exchange))
+            await self._send_text(user.content)
+        else:
+            self.notify(
+                "Only the last message, or one the server refused, is sent again as it is; "
+                "e edits this one and resends it."
             )
 
     def show_details(self: ChatScreen, message: Message) -> None:

@@ -15,6 +15,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from chat_tui.conversation import Delivery
 from chat_tui.reply_state import ReplyState, ending_note
 from chat_tui.text import visible
 from chat_tui.tui import keymap
@@ -68,13 +69,35 @@ def error_content(error: ChatError) -> Content:
     return Content.assemble(*parts)
 
 
+# What a message of the user's that is not answered says about itself (its reply says why).
+DELIVERY_MARKS = {
+    Delivery.PENDING: "⧗ not answered · sent again with your next message",
+    Delivery.REFUSED: "✖ refused · not sent again unless you edit or resend it",
+}
+
+
+def retry_ended_content(state: ReplyState, error: ChatError | None) -> Content:
+    """Under a reply that stays: how asking for it again ended without any text."""
+    if error is not None:
+        head = Content.assemble(("⟳ Asking again failed; this reply is kept. ", "bold"))
+        return Content.assemble(head, error_content(error))
+    return Content(f"⟳ Asking again ended without text ({state.ending}); this reply is kept.")
+
+
 class UserMessage(Static):
-    """What the user sent, shown exactly as typed."""
+    """What the user sent, shown exactly as typed, marked when it was not answered."""
+
+    delivery: reactive[Delivery] = reactive(Delivery.SENT)
 
     def __init__(self, message: Message) -> None:
         super().__init__(Content(visible(message.content)), classes="message")
         self.message = message
         self.border_title = "you"
+
+    def watch_delivery(self, delivery: Delivery) -> None:
+        for each in Delivery:
+            self.set_class(each is delivery, f"-{each.value}")
+        self.border_subtitle = DELIVERY_MARKS.get(delivery, "")
 
 
 class Notice(Static):
@@ -94,7 +117,9 @@ class AssistantMessage(Vertical):
         super().__init__(classes="message")
         self.reply = reply
         self.border_title = "assistant"
-        self._error: ChatError | None = None
+        self._error: ChatError | None = reply.error  # saved with a reply that failed
+        # How asking for this reply again ended, when it brought no text: (ended, error).
+        self._retry_ended: tuple[ReplyState, ChatError | None] | None = None
         self._filtered: tuple[str, ...] = ()
         # A retry being waited for, and when it starts (time.monotonic()).
         self._retry: tuple[Retrying, float] | None = None
@@ -114,9 +139,18 @@ class AssistantMessage(Vertical):
         return self._error
 
     def compose(self) -> ComposeResult:
-        yield ReplyBody(self.reply, streaming=self.state is ReplyState.STREAMING)
-        yield Static(id="status")
-        yield Static(id="stats")
+        # Kept, not queried: looked up per token otherwise, and gone while the app quits
+        # mid-reply, when the last tokens may still arrive.
+        self._body = ReplyBody(self.reply, streaming=self.state is ReplyState.STREAMING)
+        self._status = Static(id="status")
+        self._stats = Static(id="stats")
+        yield self._body
+        yield self._status
+        yield self._stats
+
+    @property
+    def _drawn(self) -> bool:
+        return hasattr(self, "_body") and self._body.is_attached
 
     def on_mount(self) -> None:
         if self.state is ReplyState.STREAMING:
@@ -141,11 +175,13 @@ class AssistantMessage(Vertical):
     def more_arrived(self) -> None:
         """The reply's text grew; cheap per token, drawn with the body's next render."""
         self._last_text = time.monotonic()
+        if not self._drawn:
+            return
         if self._retry is not None:
             self._end_retry()
         elif self._note != STREAMING_NOTE:
             self.show_status()  # the first text, or text after a stall: say so at once
-        self.query_one(ReplyBody).more_arrived()
+        self._body.more_arrived()
 
     def show_retry(self, retry: Retrying) -> None:
         """Count down to the next attempt, visibly (the user can cancel with Esc)."""
@@ -165,7 +201,8 @@ class AssistantMessage(Vertical):
         self, state: ReplyState, error: ChatError | None = None, filtered: tuple[str, ...] = ()
     ) -> None:
         """Mark the reply ended and draw its final form."""
-        self.query_one(ReplyBody).finish()
+        if self._drawn:
+            self._body.finish()
         if self._ticker is not None:
             self._ticker.stop()
             self._ticker = None
@@ -175,15 +212,21 @@ class AssistantMessage(Vertical):
             self._end_retry()
         self.state = state
 
+    def show_retry_ended(self, state: ReplyState, error: ChatError | None) -> None:
+        """Asking for this reply again brought no text: say so under the reply, which stays."""
+        self._retry_ended = (state, error)
+        self.show_status()
+
     def watch_state(self) -> None:
         if self.is_mounted:
             self.show_status()
 
     def show_status(self) -> None:
+        if not self._drawn:
+            return
         for each in ReplyState:
             self.set_class(each is self.state, f"-{each.value}")
         self.set_class(bool(self.reply.content), "-has-text")
-        status = self.query_one("#status", Static)
         note = (
             self._waiting_note()
             if self.state is ReplyState.STREAMING
@@ -197,12 +240,14 @@ class AssistantMessage(Vertical):
                 f"(attempt {retry.attempt} of {retry.attempts})  esc cancels"
             )
         self._note = note
+        parts: list[Content | str] = [note]
         if self._error is not None:
-            status.update(Content.assemble(note, " ", error_content(self._error)))
-        else:
-            status.update(Content(note))
-        status.display = bool(note)
-        stats = self.query_one("#stats", Static)
+            parts += [" ", error_content(self._error)]
+        if self._retry_ended is not None:
+            parts += ["\n" if note else "", retry_ended_content(*self._retry_ended)]
+        shown = Content.assemble(*parts)
+        self._status.update(shown)
+        self._status.display = bool(shown.plain.strip())
         summary = self.reply.stats.summary() if self.reply.stats is not None else ""
-        stats.update(Content(visible(summary)))
-        stats.display = bool(summary)
+        self._stats.update(Content(visible(summary)))
+        self._stats.display = bool(summary)
