@@ -126,6 +126,23 @@ async def test_unconfigured_start_says_what_is_missing() -> None:
         assert app.focused is app.query_one(PromptInput)
 
 
+async def test_the_not_connected_card_goes_once_the_sidebar_is_filled_in(
+    server: FakeOpenAIServer,
+) -> None:
+    app = make_app(Settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "Not connected yet" in screen_text(app)
+        app.query_one("#provider", Select).value = Provider.COMPATIBLE
+        await type_into(pilot, "endpoint", server.base_url)
+        await pilot.pause()
+        assert "Not connected yet" in screen_text(app)  # no model yet: still not usable
+        await type_into(pilot, "model", "fake-model")
+        await wait_for(pilot, lambda: "Not connected yet" not in screen_text(app))
+        await chat(pilot, "hello")
+        assert replies(app)[-1].state is ReplyState.COMPLETE
+
+
 async def test_unconfigured_send_keeps_the_message(server: FakeOpenAIServer) -> None:
     app = make_app(Settings())
     async with app.run_test(size=SIZE) as pilot:
