@@ -66,6 +66,12 @@ CHAT = (
         "Select a message to copy, edit and resend (↑ ↓ home end move)",
     ),
     Command("test_connection", "Test connection", "Test", "Test the connection"),
+    Command(
+        "use_local_server",
+        "Use the local server found",
+        "Use server",
+        "Connect to the OpenAI-compatible server found on this machine, with its first model",
+    ),
     Command("help", "Help", "Help", "This help"),
 )
 

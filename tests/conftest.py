@@ -41,6 +41,8 @@ def isolated_environment(
     # Should a test reach azure-identity's default chain by mistake, only the developer-tool
     # credentials are in it: the managed-identity probe would leave this machine.
     monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "dev")
+    # No test finds the developer's own local server: a test of discovery names its port.
+    monkeypatch.setenv("CHAT_TUI_DISCOVER", "0")
     # A home of the test's own: every per-user place (config, data, logs, caches, sign-ins)
     # lies inside it, whichever variable a library reads. Beside the test's folder, not in it:
     # tests look at what their folder holds.
@@ -74,6 +76,7 @@ def server(_session_server: FakeOpenAIServer) -> FakeOpenAIServer:
     """The local server, with no scripted replies or recorded requests left from other tests."""
     _session_server.reset()
     _session_server.require_key = None
+    _session_server.models = ["fake-model", "fake-model-mini"]  # a test may have listed others
     return _session_server
 
 

@@ -21,7 +21,7 @@ from chat_tui.tui.screens.help import HelpScreen
 from chat_tui.tui.widgets.messages import AssistantMessage
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
-from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript
+from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript, Welcome
 from tests.conftest import azure_settings, compatible_settings, screen_text
 from tests.openai_server import ErrorReply, TextReply, long_markdown, tokenize
 
@@ -124,6 +124,47 @@ async def test_unconfigured_start_says_what_is_missing() -> None:
         assert "AZURE_OPENAI_ENDPOINT" in text
         assert "No model" in str(app.query_one("#connection-status").render())
         assert app.focused is app.query_one(PromptInput)
+
+
+async def test_the_not_connected_card_goes_once_the_sidebar_is_filled_in(
+    server: FakeOpenAIServer,
+) -> None:
+    app = make_app(Settings())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "Not connected yet" in screen_text(app)
+        app.query_one("#provider", Select).value = Provider.COMPATIBLE
+        await type_into(pilot, "endpoint", server.base_url)
+        await pilot.pause()
+        assert "Not connected yet" in screen_text(app)  # no model yet: still not usable
+        await type_into(pilot, "model", "fake-model")
+        await wait_for(pilot, lambda: "Not connected yet" not in screen_text(app))
+        await chat(pilot, "hello")
+        assert replies(app)[-1].state is ReplyState.COMPLETE
+
+
+async def test_an_empty_transcript_welcomes_with_the_keys_to_start(
+    server: FakeOpenAIServer,
+) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        welcome = app.query_one(Welcome)
+
+        def shown() -> str:
+            return screen_text(app, app.query_one(Transcript))
+
+        assert "Welcome to chat-tui" in shown()
+        assert "f1 help · ctrl+p commands · ctrl+b settings" in shown()
+        await chat(pilot, "hello")
+        assert not welcome.display
+        assert "Welcome" not in shown()
+        await pilot.press("ctrl+l")  # a new conversation: empty again
+        await wait_for(pilot, lambda: "Welcome to chat-tui" in shown())
+        await chat(pilot, "again")
+        assert "Welcome" not in shown()
+        await pilot.press("ctrl+o")  # its only exchange dropped: empty again
+        await wait_for(pilot, lambda: "Welcome to chat-tui" in shown())
 
 
 async def test_unconfigured_send_keeps_the_message(server: FakeOpenAIServer) -> None:

@@ -18,6 +18,8 @@ from textual.widgets import Input, Select, Static, TextArea
 
 from chat_tui.client import ChatClient
 from chat_tui.config_file import ConfigFile, load_config
+from chat_tui.discovery import Discovery
+from chat_tui.settings import Settings
 from chat_tui.settings_sources import Flags, load_settings
 from chat_tui.store import AsyncStore, Store
 from chat_tui.tui.app import ChatApp
@@ -128,6 +130,24 @@ async def test_a_model_picked_from_the_servers_list(
         await wait_for(pilot, lambda: "LISTED" in field.value)
         assert "\x1b" not in field.value
         assert_shown_safely(app, "LISTED")
+
+
+async def test_the_model_ids_of_a_server_found_at_start(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server, "models", [hostile("FOUND"), "fake-model"])
+    # Nothing configured: the app looks for a local server, and finds this one.
+    app = ChatApp(
+        Settings(),
+        client=ChatClient(retry=FAST_RETRY),
+        config=ConfigFile(tmp_path / "config.toml"),
+        discovery=Discovery({server.port: "Ollama"}, timeout=5),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "FOUND" in screen_text(app))
+        assert_shown_safely(app, "FOUND")
+        await pilot.press("ctrl+g")
+        assert app.chat.settings.model == "fake-model"  # the hostile id is no model to use
 
 
 async def test_a_model_name_in_the_reply_chunks(server: FakeOpenAIServer, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Input, TextArea
 
 from chat_tui.commands import every_command
 from chat_tui.tui import keymap
@@ -40,6 +41,21 @@ def test_no_key_means_two_things_in_one_context() -> None:
                         f"{context}: {key} is both {seen[key]} and {binding.action}"
                     )
                 seen.setdefault(key, binding.action)
+
+
+def test_no_chat_key_is_taken_by_a_text_fields_own_keys() -> None:
+    # The message box and the sidebar's fields keep Textual's editing keys (ctrl+u deletes to
+    # the start of the line): a chat key among them would not reach the screen from there.
+    own = {
+        key
+        for widget in (TextArea, Input)
+        for binding in widget.BINDINGS
+        if isinstance(binding, Binding)
+        for key in binding.key.split(",")
+    }
+    for binding in keymap.CHAT:
+        for key in binding.key.split(","):
+            assert key not in own, f"{key} ({binding.action}) is a text field's own key"
 
 
 def test_every_key_reaches_an_action_of_its_own_widget_or_screen() -> None:

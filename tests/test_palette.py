@@ -7,16 +7,20 @@ from typing import TYPE_CHECKING
 from textual.command import Command, CommandInput, CommandList, CommandPalette
 from textual.widgets import TextArea
 
+from chat_tui.client import ChatClient
 from chat_tui.commands import every_command
-from chat_tui.config_file import load_config
+from chat_tui.config_file import ConfigFile, load_config
+from chat_tui.discovery import Discovery
+from chat_tui.settings import Settings
 from chat_tui.store import Store
+from chat_tui.tui.app import ChatApp
 from chat_tui.tui.screens.conversations import ConversationsScreen, TextPrompt
 from chat_tui.tui.screens.help import HelpScreen
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
 from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript
 from tests.openai_server import TextReply
-from tests.test_app import SIZE, wait_for
+from tests.test_app import FAST_RETRY, SIZE, wait_for
 from tests.test_reuse import app_for, clipboard_command, notices
 
 if TYPE_CHECKING:
@@ -26,7 +30,6 @@ if TYPE_CHECKING:
     import pytest
     from textual.pilot import Pilot
 
-    from chat_tui.tui.app import ChatApp
     from tests.openai_server import FakeOpenAIServer
 
 CODE_REPLY = "Here:\n\n```python\nprint('hi')\n```\n"
@@ -125,6 +128,22 @@ async def test_the_palette_runs_every_command(
             await check(call, title, lambda screen=screen: isinstance(app.screen, screen))
             await pilot.press("escape")
             await wait_for(pilot, lambda: app.screen is chat_screen)
+
+    # Offered only on a first run that found a local server: nothing configured, one found.
+    app = ChatApp(
+        Settings(),
+        client=ChatClient(retry=FAST_RETRY),
+        config=ConfigFile(tmp_path / "other.toml"),
+        discovery=Discovery({server.port: "Ollama"}, timeout=5),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.chat.found is not None)
+        await run(
+            pilot,
+            "Use the local server found",
+            lambda: app.chat.settings.endpoint == server.base_url,
+        )
+        done.add("use_local_server")
 
     # Every registered command was run here: a new one fails this test until it is added.
     assert done == {command.call for command in every_command(["work"])}

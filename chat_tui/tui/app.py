@@ -8,6 +8,7 @@ chat screen's: see chat_tui/tui/screens/chat.py.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from contextlib import suppress
 from pathlib import Path
@@ -24,6 +25,7 @@ from chat_tui.client import ChatClient
 from chat_tui.clipboard import CopyOutcome, copy_commands, run_copy
 from chat_tui.collector import Collector
 from chat_tui.config_file import ConfigFile, config_path, save_theme
+from chat_tui.discovery import Discovery
 from chat_tui.failures import log_path, record, summary
 from chat_tui.input_history import HISTORY_SIZE
 from chat_tui.settings import Settings
@@ -80,7 +82,10 @@ class ChatApp(App[None]):
         config: ConfigFile | None = None,
         store: AsyncStore | None = None,
         open_conversation: int | None = None,
+        discovery: Discovery | None = None,
     ) -> None:
+        """`discovery`: where to look for a local server when nothing is configured (by default
+        the usual ports, unless CHAT_TUI_DISCOVER=0)."""
         super().__init__()
         if isinstance(settings, Settings):
             settings = Resolved(
@@ -90,7 +95,9 @@ class ChatApp(App[None]):
         self.client = client or ChatClient()
         # Conversations are saved as they happen; without a database, in memory only.
         self.store = store or AsyncStore(lambda: Store(None))
-        self.chat = ChatScreen(settings, self.store, open_conversation)
+        if discovery is None:
+            discovery = Discovery.from_environment(os.environ)
+        self.chat = ChatScreen(settings, self.store, open_conversation, discovery)
         self._theme_timer: Timer | None = None
         self.collector = Collector()
         # Unexpected failures (see carries_on): each told once; the line for stderr if one

@@ -37,6 +37,9 @@ CHAT = [
     key("ctrl+r", "retry"),
     key("ctrl+o", "drop_oldest", show=False),
     key("ctrl+t", "test_connection", show=False),
+    # Only while a server found on this machine is offered (check_action), and named on its
+    # card, not in the footer. Not ctrl+u: the message box's own (delete to the line's start).
+    key("ctrl+g", "use_local_server", show=False),
     key("f4", "show_earlier", show=False),
     key("f3", "conversations"),
     key("f1", "help", target="app"),

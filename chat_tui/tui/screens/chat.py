@@ -23,6 +23,7 @@ from textual.widgets import Footer, Header, Static, TextArea
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chat_tui.conversation import Conversation, Delivery, Hidden, Message
+from chat_tui.discovery import Discovery, LocalServer, worth_looking
 from chat_tui.events import Retrying, TextDelta
 from chat_tui.recorder import Recorder
 from chat_tui.reply_outcome import ReplyOutcome
@@ -70,7 +71,11 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         """The chat is on screen, with its notices: the app may open the store now."""
 
     def __init__(
-        self, resolved: Resolved, store: AsyncStore, open_conversation: int | None = None
+        self,
+        resolved: Resolved,
+        store: AsyncStore,
+        open_conversation: int | None = None,
+        discovery: Discovery | None = None,
     ) -> None:
         super().__init__()
         self.resolved = resolved
@@ -82,6 +87,12 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         self._removed: list[list[Message]] = []
         self.recorder = Recorder(store, self._saving_failed, self._saving_resumed)
         self._open_at_start = open_conversation
+        self.discovery = discovery or Discovery(ports={})
+        # A server found on this machine, offered with one key until used or no longer needed.
+        self.found: LocalServer | None = None
+        # The set-up cards, taken away once the settings can be used.
+        self._not_connected: Notice | None = None
+        self._found_card: Notice | None = None
 
     async def _dispatch_message(self, message: TextualMessage) -> None:
         # As the app's own loop (see ChatApp.carries_on): a failure in one of the chat's
@@ -99,6 +110,8 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
 
     def watch_settings(self, settings: Settings) -> None:
         self.app.sub_title = settings.target
+        if not settings.problems():
+            self.connected()
 
     # -- the store, as the app opens it ---------------------------------------------------
 
@@ -150,17 +163,18 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             if problem.removesuffix(NOTHING_SENT) not in told
         ]
         if problems:
-            await self.query_one(Transcript).add(
-                Notice(
-                    "Not connected yet",
-                    "\n".join(problems)
-                    + "\n\nFill in the settings sidebar (ctrl+b shows it), or set\n"
-                    + ENVIRONMENT_HELP,
-                )
+            self._not_connected = Notice(
+                "Not connected yet",
+                "\n".join(problems)
+                + "\n\nFill in the settings sidebar (ctrl+b shows it), or set\n"
+                + ENVIRONMENT_HELP,
             )
+            await self.query_one(Transcript).add(self._not_connected)
         if not self.settings.model and self.settings.endpoint:
             # Only a server URL so far (e.g. a local Ollama): offer the models it has.
             self._offer_models_at_start()
+        elif self.discovery.enabled and worth_looking(self.settings):
+            self._look_for_local_server()  # nothing says where to connect: a server here?
         self.set_interval(CHECKPOINT_INTERVAL, self._checkpoint)
         self.post_message(self.Ready())
 
@@ -310,6 +324,7 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             panel.show_check(False, f"{error.title} (the last request)")
         elif outcome.model is not None:
             panel.show_check(True, f"{outcome.model} answered the last request")
+            self.connected()
 
     def _show_totals(self) -> None:
         bar = self.query_one(StatusBar)
@@ -375,6 +390,8 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         if action == "stop":
             # Hidden from the footer when there is nothing to stop; Esc then means "prompt".
             return self.is_streaming
+        if action == "use_local_server":
+            return self.found is not None  # offered only while a found server is
         return True
 
     async def _stop_reply(self) -> None:

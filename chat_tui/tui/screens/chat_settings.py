@@ -1,5 +1,6 @@
 """What the chat screen does for the settings sidebar: apply edits, switch profiles, test the
-connection, offer the server's models and save to the config file.
+connection, offer the server's models (and a server found on this machine) and save to the
+config file.
 
 A mixin of ChatScreen (it uses the screen's settings and sidebar), kept apart so that each
 module holds one concern.
@@ -12,12 +13,45 @@ from typing import TYPE_CHECKING
 from textual import work
 
 from chat_tui.config_file import load_config, save_profile
+from chat_tui.discovery import worth_looking
+from chat_tui.settings import Auth, Provider
 from chat_tui.settings_sources import switch_profile
+from chat_tui.text import one_line
+from chat_tui.tui import keymap
+from chat_tui.tui.widgets.messages import Notice
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
+from chat_tui.tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
+    from chat_tui.discovery import LocalServer
     from chat_tui.settings import Settings
     from chat_tui.tui.screens.chat import ChatScreen
+
+# Of a found server's models, the card names this many, each cut to this length.
+NAMED_MODELS = 3
+MODEL_NAME_SHOWN = 100
+
+
+def _short(name: str) -> str:
+    name = one_line(name)
+    return name if len(name) <= MODEL_NAME_SHOWN else name[: MODEL_NAME_SHOWN - 1] + "…"
+
+
+def found_card_text(server: LocalServer, others: list[LocalServer], key: str) -> tuple[str, str]:
+    """The title and body of the card that offers `server` (the model ids are the server's)."""
+    title = f"Found {server.kind} at {server.base_url} · {key} uses it"
+    models = server.models
+    if not models:
+        lines = ["It has no models yet."]
+    else:
+        named = ", ".join(_short(m) for m in models[:NAMED_MODELS])
+        more = f" and {len(models) - NAMED_MODELS} more" if len(models) > NAMED_MODELS else ""
+        lines = [f"{len(models)} model{'s' if len(models) > 1 else ''}: {named}{more}"]
+        first = server.first_model
+        if first:
+            lines.append(f"{key} connects to it with {_short(first)}; the others are under Model.")
+    lines += [f"Also answering: {o.kind} at {o.base_url}" for o in others]
+    return title, "\n".join(lines)
 
 
 class SettingsActions:
@@ -96,6 +130,56 @@ class SettingsActions:
     @work(group="models", exit_on_error=False)
     async def _offer_models_at_start(self: ChatScreen) -> None:
         await self._offer_models(self.settings)
+
+    # -- a server found on this machine ---------------------------------------------------
+
+    @work(group="discovery", exit_on_error=False)
+    async def _look_for_local_server(self: ChatScreen) -> None:
+        found = await self.discovery.run()
+        if not found or not worth_looking(self.settings):
+            return  # nothing there, or the user has begun to fill in the settings meanwhile
+        self.found, others = found[0], found[1:]
+        title, body = found_card_text(self.found, others, keymap.keys_for("use_local_server"))
+        self._found_card = Notice(title, body)
+        self._found_card.add_class("-offer")
+        await self.query_one(Transcript).add(self._found_card)
+
+    def action_use_local_server(self: ChatScreen) -> None:
+        """Connect to the server found: its URL, and its first model (the others are listed)."""
+        server = self.found
+        if server is None:
+            return
+        self._withdraw_offer()
+        model = server.first_model
+        # Not the key of another service: a local port is not where OPENAI_API_KEY should go.
+        self.settings = self.settings.with_changes(
+            provider=Provider.COMPATIBLE,
+            endpoint=server.base_url,
+            model=model,
+            api_key="",
+            auth=Auth.KEY,
+        )
+        for name in ("provider", "endpoint", "model", "api_key", "auth"):
+            self.resolved.sources[name] = f"the {server.kind} server found at start"
+        self.query_one(SettingsPanel).show(self.settings, self.resolved.sources)
+        self._offer_models_at_start()  # the sidebar's list of its models, as for a URL alone
+        if model:
+            self.notify(f"Using {server.kind} at {server.base_url} with {model}.")
+        else:
+            self._show_sidebar(True)  # a model is still to be picked there
+
+    def connected(self: ChatScreen) -> None:
+        """The settings can be used: the set-up cards have said what they had to say."""
+        if self._not_connected is not None:
+            self._not_connected.remove()
+            self._not_connected = None
+        self._withdraw_offer()
+
+    def _withdraw_offer(self: ChatScreen) -> None:
+        if self._found_card is not None:
+            self._found_card.remove()
+            self._found_card = None
+        self.found = None  # its key and command are no longer offered
 
     def action_save_settings(self: ChatScreen, include_key: bool = False) -> None:
         """Write the current settings to the config file, under the current profile's name."""

@@ -40,6 +40,26 @@ class EarlierMessages(Static):
         self.display = count > 0
 
 
+class Welcome(Static):
+    """What an empty transcript shows: how to start, with the keys from the key map."""
+
+    def on_mount(self) -> None:
+        keys = [
+            (keymap.keys_for("help"), "help"),
+            (self.app.COMMAND_PALETTE_BINDING, "commands"),
+            (keymap.keys_for("toggle_sidebar"), "settings"),
+        ]
+        self.update(
+            Content.assemble(
+                ("Welcome to chat-tui", "bold"),
+                "\nType a message below; Enter sends it.\n",
+                Content(" · ").join(
+                    Content.assemble((key, "bold"), f" {what}") for key, what in keys if key
+                ),
+            )
+        )
+
+
 class Transcript(VerticalScroll, can_focus=True):
     """Anchored to the bottom; a user scroll releases the anchor, the bottom re-engages it.
 
@@ -141,6 +161,7 @@ class Transcript(VerticalScroll, can_focus=True):
         notice = EarlierMessages(classes="message")
         notice.display = False
         yield notice
+        yield Welcome()
 
     def on_mount(self) -> None:
         self.anchor()
@@ -148,6 +169,11 @@ class Transcript(VerticalScroll, can_focus=True):
     async def add(self, *widgets: Widget) -> None:
         await self.mount_all(widgets)
         await self._trim()
+        self.show_welcome_if_empty()
+
+    def show_welcome_if_empty(self) -> None:
+        """The welcome, while no message is in the transcript (notices do not count)."""
+        self.query_one(Welcome).display = not self.earlier and not self.drawn_messages()
 
     async def add_earlier(self, widgets: list[Widget]) -> None:
         """Draw messages before the first drawn one (the app picks which)."""
@@ -165,6 +191,7 @@ class Transcript(VerticalScroll, can_focus=True):
     def set_earlier(self, count: int) -> None:
         self.earlier = max(0, count)
         self.query_one(EarlierMessages).show_count(self.earlier)
+        self.show_welcome_if_empty()  # messages were taken away, or are to be drawn
 
     def drawn_messages(self) -> list[Widget]:
         return [child for child in self.children if hasattr(child, "message")]
@@ -182,6 +209,7 @@ class Transcript(VerticalScroll, can_focus=True):
             self.set_earlier(self.earlier + excess)
 
     async def clear(self) -> None:
-        await self.remove_children([c for c in self.children if not isinstance(c, EarlierMessages)])
+        kept = (EarlierMessages, Welcome)
+        await self.remove_children([c for c in self.children if not isinstance(c, kept)])
         self.set_earlier(0)
         self.anchor()
