@@ -281,7 +281,7 @@ def _describe(exc: BaseException, settings: Settings, *, answered: bool, text: b
             return ChatError(
                 "Blocked by the content filter",
                 f"{_filter_summary(exc)}{message}",
-                "Your message is not sent again as it is: edit it (e on it) or take it out (x).",
+                "Rephrase it: your message is not sent again as it is.",
                 status,
                 refused=True,
             )
@@ -297,7 +297,8 @@ def _describe(exc: BaseException, settings: Settings, *, answered: bool, text: b
             return ChatError(f"Server error {status}", message, "", status)
         # What is left of 400, 413 (too large) and 422 (unprocessable) is about the request.
         refused = status in (400, 413, 422)
-        return ChatError(f"Request rejected ({status})", message, "", status, refused=refused)
+        hint = "Your message is not sent again as it is." if refused else ""
+        return ChatError(f"Request rejected ({status})", message, hint, status, refused=refused)
     if isinstance(exc, json.JSONDecodeError):
         return ChatError(
             "Malformed response",

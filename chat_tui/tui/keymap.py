@@ -164,6 +164,13 @@ SHARED = {
 }
 
 
+def message_keys(*actions: str) -> str:
+    """How to reach the message keys for `actions` (act('…') names), with what each does."""
+    bindings = (next(b for b in TRANSCRIPT if b.action == f"act('{a}')") for a in actions)
+    keys = " · ".join(f"{b.key.split(',')[0]} {b.description.lower()}" for b in bindings)
+    return f"shift+tab to the message, then {keys}"
+
+
 def restore_hint() -> str:
     """How to bring back what was taken out, with the keys."""
     keys = next(b.key.split(",")[0] for b in TRANSCRIPT if b.action == "screen.restore")

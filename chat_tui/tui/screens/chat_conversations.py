@@ -215,18 +215,25 @@ class ConversationActions:
             return
         self.conversation.restore(messages)
         await self._redraw()
+        transcript = self.query_one(Transcript)
+        if transcript.has_focus and (view := transcript.view_of(messages[0])) is not None:
+            transcript.select(view)  # where it came back
         self._save_soon()
         self.notify("Brought back into the conversation.")
 
     async def _hide_views(self: ChatScreen, messages: list[Message]) -> None:
-        """Remove the drawn widgets of messages no longer shown; those not drawn were earlier."""
+        """Remove the drawn widgets of messages no longer shown; those not drawn were earlier.
+
+        The selection moves to the nearest message left, so the message keys go on working.
+        """
         gone = {id(message) for message in messages}
         transcript = self.query_one(Transcript)
-        views = [
-            view
-            for view in transcript.drawn_messages()
-            if id(getattr(view, "message", None)) in gone
-        ]
+        drawn = transcript.drawn_messages()
+        views = [view for view in drawn if id(getattr(view, "message", None)) in gone]
+        selected = transcript.selected
+        if selected in views:
+            after = drawn[drawn.index(selected) :] + drawn[: drawn.index(selected)][::-1]
+            transcript.select(next((v for v in after if v not in views), None), scroll=False)
         for view in views:
             await view.remove()
         transcript.set_earlier(transcript.earlier - (len(messages) - len(views)))

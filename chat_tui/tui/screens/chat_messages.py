@@ -55,8 +55,10 @@ class MessageActions:
         elif user is None:
             self.notify("There is no message of yours there to send again.")
         elif exchange[-1] is self.conversation.shown[-1]:
+            self.action_focus_prompt()  # to type on while the reply comes
             await self.action_retry()
         elif self.conversation.deliveries().get(id(user)) is Delivery.REFUSED:
+            self.action_focus_prompt()
             await self._hide_views(self.conversation.supersede(exchange))
             await self._send_text(user.content)
         else:

@@ -64,6 +64,8 @@ def error_content(error: ChatError) -> Content:
         parts += ["\n", (visible(error.hint), "italic")]
     if error.actions:
         parts += ["\n", (keymap.command_keys(error.actions), "dim")]
+    if error.refused:
+        parts += ["\n", (keymap.message_keys("resend", "edit", "take_out"), "dim")]
     if error.more:
         parts += ["\n", (MORE_HINT, "dim")]
     return Content.assemble(*parts)
