@@ -224,7 +224,7 @@ async def test_a_reopened_conversation_shows_why_a_reply_failed(
         assert "Check the API key" in text
         assert "Conversation too long" in text
         # The refused message is still not sent, after reopening.
-        assert user_views(pilot)["long one"].has_class("-refused")
+        await wait_for(pilot, lambda: user_views(pilot)["long one"].has_class("-refused"))
         assert user_views(pilot)["hello"].has_class("-pending")
 
 
@@ -262,5 +262,10 @@ async def test_a_message_queued_at_quitting_is_saved_unanswered(
     assert saved_rows(path)[-1][1] == "queued for later"
     again = saving_app(server, path, open_conversation=Store(path).latest_id())
     async with again.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "queued for later" in user_views(pilot))
-        assert user_views(pilot)["queued for later"].has_class("-pending")
+        await wait_for(
+            pilot,
+            lambda: (
+                "queued for later" in user_views(pilot)
+                and user_views(pilot)["queued for later"].has_class("-pending")
+            ),
+        )

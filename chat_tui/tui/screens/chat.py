@@ -327,14 +327,15 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             self.connected()
 
     def _show_totals(self) -> None:
-        bar = self.query_one(StatusBar)
-        bar.messages = len(self.conversation)
-        bar.tokens_used = self.conversation.tokens_used
-        bar.context = self.conversation.context_tokens
-        deliveries = self.conversation.deliveries()
-        for view in self.query_one(Transcript).drawn_messages():
-            if isinstance(view, UserMessage):
-                view.delivery = deliveries.get(id(view.message), Delivery.SENT)
+        """The status line's totals, and the marks on the user's messages."""
+        for bar in self.query(StatusBar):  # none once the app is closing
+            bar.messages = len(self.conversation)
+            bar.tokens_used = self.conversation.tokens_used
+            bar.context = self.conversation.context_tokens
+            deliveries = self.conversation.deliveries()
+            for view in self.query_one(Transcript).drawn_messages():
+                if isinstance(view, UserMessage):
+                    view.delivery = deliveries.get(id(view.message), Delivery.SENT)
 
     def watch_is_streaming(self, streaming: bool) -> None:
         if streaming:
