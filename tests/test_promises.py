@@ -13,7 +13,7 @@ from chat_tui.tui.widgets.messages import AssistantMessage
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.transcript import Transcript
 from tests.conftest import compatible_settings, screen_text
-from tests.openai_server import TextReply
+from tests.openai_server import TextReply, long_markdown
 from tests.test_app import SIZE, chat, make_app, replies, wait_for
 from tests.test_ask import command, posix_only, to
 from tests.test_faults import words
@@ -249,6 +249,21 @@ async def test_g_and_G_go_to_the_first_and_last_message_and_y_copies(
         await wait_for(pilot, lambda: clipboard.read_text() == "Answer J.")
         assert app.clipboard == "Answer J."  # what the terminal was sent (OSC 52)
         await wait_for(pilot, lambda: "Copied the reply (9 characters)" in words(app))
+
+
+async def test_end_on_a_long_reply_shows_its_end(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    server.enqueue(TextReply("Short answer."), TextReply(long_markdown(1500) + "\n\nTHE END"))
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "first")
+        await chat(pilot, "a long one")
+        transcript = app.query_one(Transcript)
+        await pilot.press("shift+tab", "g")
+        await wait_for(pilot, lambda: transcript.scroll_y == 0)
+        for key in ("G", "end"):
+            await pilot.press("home", key)
+            await wait_for(pilot, lambda: transcript.scroll_y == transcript.max_scroll_y > 0)
+            assert "THE END" in screen_text(app)
 
 
 # -- 5. HTML and links in a reply -----------------------------------------------------------------
