@@ -8,16 +8,20 @@ import sys
 import time
 from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chat_tui import __version__
 from chat_tui.config_file import config_path, load_config
 from chat_tui.console import ASK_EPILOG, EXIT_BROKEN_PIPE, EXIT_USAGE, run_ask, silence_stdout
 from chat_tui.export import ExportFormatError, read_export, to_json, to_markdown, write_export
 from chat_tui.private_files import looks_like_a_file
-from chat_tui.settings import ENVIRONMENT_HELP, Provider
-from chat_tui.settings_sources import Flags, describe, load_settings
+from chat_tui.settings import ENVIRONMENT_HELP, OPTIONS, VALUE_PARSERS, Provider
+from chat_tui.settings_sources import NAME_WIDTH, Flags, describe, load_settings
 from chat_tui.store import DATABASE_NAME, AsyncStore, Store, StoreError, default_data_dir
 from chat_tui.text import one_line, visible
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def add_settings_flags(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +47,26 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--api-version", metavar="VERSION", help="Azure OpenAI api-version")
     parser.add_argument("--system", metavar="TEXT", help="the system prompt")
+    for option in OPTIONS:
+        parser.add_argument(
+            option.flag,
+            dest=option.name,
+            type=_parsed(option.name),
+            metavar=option.metavar,
+            help=f"{option.help}; also {option.variable}",
+        )
+
+
+def _parsed(name: str) -> Callable[[str], object]:
+    """A flag's value checked as the setting is from every other source."""
+
+    def parse(text: str) -> object:
+        try:
+            return VALUE_PARSERS[name](text)
+        except ValueError as exc:  # SettingsError, or an enum's own
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,6 +206,11 @@ def _run(args: argparse.Namespace) -> int:
         api_version=args.api_version,
         system_prompt=args.system,
         profile=args.profile,
+        options={
+            option.name: getattr(args, option.name)
+            for option in OPTIONS
+            if getattr(args, option.name, None) is not None
+        },
     )
     if args.command == "ask":
         resolved = load_settings(flags, config, cwd=Path.cwd(), env_file=args.env_file)
@@ -192,8 +221,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.print_config:
         # Each value made visible on its line: a value must not pass for another setting.
         found = "" if config.exists else " (not found)"
-        print(f"config file   : {one_line(str(config.path))}{found}")
-        print(f"profile       : {one_line(resolved.profile or '(none)')}")
+        print(f"{'config file':{NAME_WIDTH}} : {one_line(str(config.path))}{found}")
+        print(f"{'profile':{NAME_WIDTH}} : {one_line(resolved.profile or '(none)')}")
         print(describe(resolved))
         for problem in resolved.problems:
             print(f"chat-tui: {one_line(problem)}", file=sys.stderr)

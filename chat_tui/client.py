@@ -59,6 +59,7 @@ def _connection_key(settings: Settings) -> ConnectionKey:
         settings.api_key,
         settings.auth.value,
         str(settings.read_timeout),
+        settings.entra_scope,
     )
 
 
@@ -191,7 +192,7 @@ class ChatClient:
     def _build(self, settings: Settings) -> AsyncOpenAI:
         token_provider = None
         if settings.auth is Auth.ENTRA:
-            token_provider = self._token_provider or self._entra.provider()
+            token_provider = self._token_provider or self._entra.provider(settings.entra_scope)
         return build_sdk_client(settings, token_provider=token_provider)
 
     async def close(self) -> None:

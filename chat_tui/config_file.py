@@ -48,6 +48,10 @@ PROFILE_KEYS: dict[str, tuple[type, ...]] = {
     "temperature": (int, float),
     "max_tokens": (int,),
     "read_timeout": (int, float),
+    "reasoning_effort": (str,),
+    "api": (str,),
+    "show_reasoning": (bool,),
+    "entra_scope": (str,),
 }
 # Accepted as another name for `model`, as Azure users call it.
 _ALIASES = {"deployment": "model"}

@@ -24,11 +24,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chat_tui.settings import DEFAULT_ENTRA_SCOPE
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-# The scope of Azure OpenAI and Azure AI Services resources for Entra ID tokens.
-ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
 AZURE_EXTRA_HINT = "pip install 'chat-tui[azure]'"
 # A token this close to expiry is replaced before it is used (azure-core's policy uses 300 s).
 REFRESH_MARGIN = 300.0
@@ -161,6 +161,7 @@ class EntraSignIn:
     def __init__(self) -> None:
         self._chain: Any = None
         self._token: Any = None  # azure.core.credentials.AccessToken
+        self._scope = ""  # the scope the token is for
         self._lock = threading.Lock()
         self._attempts: list[Attempt] = []
         self.source = ""  # which credential produced the current token, e.g. "Azure CLI"
@@ -182,14 +183,18 @@ class EntraSignIn:
             self._chain = chain
         return self._chain
 
-    def token(self) -> str:
-        """A bearer token for Azure OpenAI, fetched again only when near its expiry."""
+    def token(self, scope: str = DEFAULT_ENTRA_SCOPE) -> str:
+        """A bearer token for `scope`, fetched again only when near its expiry."""
         with self._lock:
-            if self._token is None or self._token.expires_on - time.time() < REFRESH_MARGIN:
+            if (
+                self._token is None
+                or scope != self._scope
+                or self._token.expires_on - time.time() < REFRESH_MARGIN
+            ):
                 chain = self._credential()
                 self._attempts = []
                 try:
-                    self._token = chain.get_token(ENTRA_SCOPE)
+                    self._token, self._scope = chain.get_token(scope), scope
                 except Exception as exc:
                     from azure.core.exceptions import ClientAuthenticationError
 
@@ -198,14 +203,14 @@ class EntraSignIn:
                     raise SignInFailed(tuple(self._attempts), str(exc)) from None
             return self._token.token
 
-    def provider(self) -> Callable[[], Awaitable[str]]:
+    def provider(self, scope: str = DEFAULT_ENTRA_SCOPE) -> Callable[[], Awaitable[str]]:
         """An async token provider for the openai SDK; the first call checks the extra is there."""
         import asyncio
 
         self._credential()
 
         async def bearer_token() -> str:
-            return await asyncio.to_thread(self.token)
+            return await asyncio.to_thread(self.token, scope)
 
         return bearer_token
 

@@ -34,12 +34,25 @@ class TextDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """Some more of the model's reasoning (or its summary): shown apart, never sent back."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts the server reported at the end of the stream."""
+    """Token counts the server reported at the end of the stream.
+
+    `reasoning_tokens` are part of `completion_tokens` (hidden, or shown as reasoning);
+    `cached_tokens` are part of `prompt_tokens`. None where the server does not say.
+    """
 
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    reasoning_tokens: int | None = None
+    cached_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,5 +84,12 @@ class ReplyFailed:
 
 
 StreamEvent = (
-    RequestSent | ReplyStarted | TextDelta | Usage | ReplyFinished | ReplyFailed | Retrying
+    RequestSent
+    | ReplyStarted
+    | TextDelta
+    | ReasoningDelta
+    | Usage
+    | ReplyFinished
+    | ReplyFailed
+    | Retrying
 )

@@ -78,6 +78,19 @@ class Auth(StrEnum):
     ENTRA = "entra"  # Microsoft Entra ID through azure-identity (Azure only)
 
 
+class Api(StrEnum):
+    """Which of the two wire protocols carries the chat."""
+
+    AUTO = "auto"  # Chat Completions, unless the model answers on the Responses API only
+    CHAT = "chat"  # POST …/chat/completions
+    RESPONSES = "responses"  # POST …/responses (OpenAI, Azure's v1 endpoint)
+
+
+# The scope of Azure OpenAI and Azure AI Services resources for Entra ID tokens; Azure AI
+# Foundry projects take https://ai.azure.com/.default.
+DEFAULT_ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+
 # RFC 3986, appendix B: splits any string into scheme, authority, path, query and fragment, and
 # never fails, so that showing or masking a URL works even on one that is not valid.
 _URL_PARTS = re.compile(r"^(?:([^:/?#]+):)?(?://([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$", re.S)
@@ -235,6 +248,10 @@ class Settings:
     temperature: float | None = None
     max_tokens: int | None = None
     read_timeout: float = DEFAULT_READ_TIMEOUT
+    reasoning_effort: str | None = None  # None: the model's own default, nothing sent
+    api: Api = Api.AUTO
+    show_reasoning: bool = True
+    entra_scope: str = DEFAULT_ENTRA_SCOPE
 
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -380,6 +397,43 @@ def parse_api_version(text: str) -> str:
     return text
 
 
+def parse_effort(text: str) -> str | None:
+    """A reasoning effort; blank means the model's own default."""
+    from chat_tui.model_info import EFFORTS
+
+    text = text.strip().lower()
+    if text and text not in EFFORTS:
+        raise SettingsError(f"Reasoning effort is one of {', '.join(EFFORTS)}, not {text!r}.")
+    return text or None
+
+
+def parse_api(text: str) -> Api:
+    text = text.strip().lower()
+    if text not in Api._value2member_map_:
+        choices = ", ".join(api.value for api in Api)
+        raise SettingsError(f"API is one of {choices}, not {text!r}.")
+    return Api(text)
+
+
+_YES, _NO = ("yes", "true", "on", "1"), ("no", "false", "off", "0")
+
+
+def parse_switch(text: str) -> bool:
+    """yes/no, true/false, on/off, 1/0 (TOML's true and false read as text too)."""
+    text = text.strip().lower()
+    if text not in _YES + _NO:
+        raise SettingsError(f"Use yes or no, not {text!r}.")
+    return text in _YES
+
+
+def parse_scope(text: str) -> str:
+    """An Entra ID token scope, e.g. https://cognitiveservices.azure.com/.default."""
+    text = parse_text(text)
+    if not (text.startswith("https://") and text.endswith("/.default")):
+        raise SettingsError(f"An Entra ID scope looks like {DEFAULT_ENTRA_SCOPE}, not {text!r}.")
+    return text
+
+
 def parse_text(text: str) -> str:
     """A plain one-line value (model, key): no control characters, outer spaces dropped."""
     text = text.strip()
@@ -417,7 +471,64 @@ VALUE_PARSERS: dict[str, Callable[[str], object]] = {
     "temperature": parse_temperature,
     "max_tokens": parse_max_tokens,
     "read_timeout": parse_read_timeout,
+    "reasoning_effort": parse_effort,
+    "api": parse_api,
+    "show_reasoning": parse_switch,
+    "entra_scope": parse_scope,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A setting read the same way from a flag, a variable (environment or .env) and a profile
+    key (its `name`): the settings beyond the connection's own, which the seed samples' and the
+    SDK's variables cover."""
+
+    name: str
+    variable: str
+    flag: str
+    metavar: str
+    help: str
+
+
+OPTIONS = (
+    Option(
+        "read_timeout",
+        "CHAT_TUI_READ_TIMEOUT",
+        "--read-timeout",
+        "SECONDS",
+        "seconds without data before a reply counts as stalled (default 120)",
+    ),
+    Option(
+        "reasoning_effort",
+        "CHAT_TUI_REASONING_EFFORT",
+        "--reasoning-effort",
+        "EFFORT",
+        "how hard a reasoning model thinks: none, minimal, low, medium, high or xhigh, as the "
+        "model allows (default: the model's own)",
+    ),
+    Option(
+        "api",
+        "CHAT_TUI_API",
+        "--api",
+        "API",
+        "auto (default), chat (Chat Completions) or responses (the Responses API)",
+    ),
+    Option(
+        "show_reasoning",
+        "CHAT_TUI_SHOW_REASONING",
+        "--show-reasoning",
+        "yes|no",
+        "show a reasoning model's thinking above its answer (default yes)",
+    ),
+    Option(
+        "entra_scope",
+        "CHAT_TUI_ENTRA_SCOPE",
+        "--entra-scope",
+        "SCOPE",
+        f"the Entra ID token scope (default {DEFAULT_ENTRA_SCOPE})",
+    ),
+)
 
 
 def saved_settings(settings: Settings) -> dict[str, Any]:
@@ -430,10 +541,20 @@ def saved_settings(settings: Settings) -> dict[str, Any]:
         "auth": settings.auth.value,
         "temperature": settings.temperature,
         "max_tokens": settings.max_tokens,
+        "reasoning_effort": settings.reasoning_effort,
     }
 
 
-_SAVED = ("provider", "endpoint", "model", "api_version", "auth", "temperature", "max_tokens")
+_SAVED = (
+    "provider",
+    "endpoint",
+    "model",
+    "api_version",
+    "auth",
+    "temperature",
+    "max_tokens",
+    "reasoning_effort",
+)
 
 
 def checked_settings(kept: Mapping[str, object]) -> tuple[dict[str, Any], list[str]]:
@@ -457,7 +578,7 @@ def checked_settings(kept: Mapping[str, object]) -> tuple[dict[str, Any], list[s
         except (SettingsError, ValueError) as exc:
             problems.append(f"{key}: {exc}")
             continue
-        settings[key] = parsed.value if isinstance(parsed, Provider | Auth) else parsed
+        settings[key] = parsed.value if isinstance(parsed, StrEnum) else parsed
     return settings, problems
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import io
 import os
-from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from chat_tui.private_files import looks_like_a_file
 from chat_tui.settings import (
+    OPTIONS,
     VALUE_PARSERS,
     Auth,
     Provider,
@@ -22,7 +22,6 @@ from chat_tui.settings import (
     SettingsError,
     infer_provider,
     parse_endpoint,
-    parse_read_timeout,
     redact_url,
 )
 from chat_tui.text import one_line
@@ -34,6 +33,8 @@ if TYPE_CHECKING:
     from chat_tui.config_file import ConfigFile
 
 DEFAULT_SOURCE = "default"
+# --print-config's column of names: the longest setting's.
+NAME_WIDTH = max(len(name) for name in Settings.__dataclass_fields__)
 # Pseudo-settings of the environment layer: the key variables, one per family.
 _AZURE_KEY = "azure_key"
 _OPENAI_KEY = "openai_key"
@@ -62,6 +63,8 @@ class Flags:
     api_version: str | None = None
     system_prompt: str | None = None
     profile: str | None = None
+    # The OPTIONS given as flags, by setting name, already parsed (argparse checks them).
+    options: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -112,8 +115,11 @@ def read_variables(
     return values, origins, problems
 
 
-def variables_layer(values: Mapping[str, str], origins: Mapping[str, str]) -> Layer:
-    """Settings from the seed samples' AZURE_OPENAI_* variables and the SDK's OPENAI_* ones."""
+def variables_layer(
+    values: Mapping[str, str], origins: Mapping[str, str], problems: list[str] | None = None
+) -> Layer:
+    """Settings from the seed samples' AZURE_OPENAI_* variables, the SDK's OPENAI_* ones and
+    chat-tui's own CHAT_TUI_* (OPTIONS); values that do not parse go to `problems`."""
 
     def get(name: str) -> str:
         return values.get(name, "").strip()
@@ -151,9 +157,13 @@ def variables_layer(values: Mapping[str, str], origins: Mapping[str, str]) -> La
         layer["system_prompt"] = sourced(
             "AZURE_OPENAI_SYSTEM_PROMPT", values["AZURE_OPENAI_SYSTEM_PROMPT"]
         )
-    if timeout := get("CHAT_TUI_READ_TIMEOUT"):
-        with suppress(SettingsError):  # reported by load_settings
-            layer["read_timeout"] = sourced("CHAT_TUI_READ_TIMEOUT", parse_read_timeout(timeout))
+    for option in OPTIONS:
+        if text := get(option.variable):
+            try:
+                layer[option.name] = sourced(option.variable, VALUE_PARSERS[option.name](text))
+            except SettingsError as exc:
+                if problems is not None:
+                    problems.append(f"{option.variable}: {exc}")
     if get("CHAT_TUI_AUTH").lower() in Auth._value2member_map_:
         layer["auth"] = sourced("CHAT_TUI_AUTH", Auth(get("CHAT_TUI_AUTH").lower()))
     return layer
@@ -220,6 +230,9 @@ def flags_layer(flags: Flags) -> Layer:
             value = value.strip()  # a stray space from the shell; a prompt keeps its own
         if value is not None:
             layer[name] = Sourced(value, flag)
+    for option in OPTIONS:
+        if option.name in flags.options:
+            layer[option.name] = Sourced(flags.options[option.name], option.flag)
     return layer
 
 
@@ -284,10 +297,6 @@ def load_settings(
         _config_profile(config, name, problems, chosen_by="")
     values, origins, env_problems = read_variables(env_file, cwd=cwd, environ=environ)
     problems += env_problems
-    try:
-        parse_read_timeout(values.get("CHAT_TUI_READ_TIMEOUT", ""))
-    except SettingsError as exc:
-        problems.append(f"CHAT_TUI_READ_TIMEOUT: {exc}")
     provider_name = values.get("CHAT_TUI_PROVIDER", "").strip().lower()
     if provider_name and provider_name not in Provider._value2member_map_:
         choices = ", ".join(p.value for p in Provider)
@@ -296,7 +305,7 @@ def load_settings(
     profile = config.default_profile
     if profile is not None:
         layers.append(_config_profile(config, profile, []))
-    environment = variables_layer(values, origins)
+    environment = variables_layer(values, origins, problems)
     check_endpoint(environment, problems)
     layers.append(environment)
     if flags.profile is not None:
@@ -317,7 +326,14 @@ def load_settings(
 
 # Settings that belong to the chat rather than the connection: a profile switch keeps them
 # unless the profile sets them.
-_CHAT_SETTINGS = ("system_prompt", "temperature", "max_tokens", "read_timeout")
+_CHAT_SETTINGS = (
+    "system_prompt",
+    "temperature",
+    "max_tokens",
+    "read_timeout",
+    "reasoning_effort",
+    "show_reasoning",
+)
 
 
 def switch_profile(current: Resolved, config: ConfigFile, name: str) -> Resolved:
@@ -358,5 +374,7 @@ def describe(resolved: Resolved) -> str:
         shown = "(not set)" if value in ("", None) else str(value)
         if name == "endpoint" and value:
             shown = redact_url(shown)
-        lines.append(f"{name:13} = {one_line(shown)}  ({one_line(resolved.sources[name])})")
+        lines.append(
+            f"{name:{NAME_WIDTH}} = {one_line(shown)}  ({one_line(resolved.sources[name])})"
+        )
     return "\n".join(lines)

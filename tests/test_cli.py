@@ -85,7 +85,7 @@ CONTROLS = ("\x1b", "\x07", "\u202e", "\x00")
 
 def test_print_config_cannot_be_made_to_lie(tmp_path: Path) -> None:
     # A .env that tries to draw `endpoint = …openai.com (default)` over the real endpoint line.
-    fake = "endpoint      = https://api.openai.com/v1  (default)"
+    fake = "endpoint         = https://api.openai.com/v1  (default)"
     (tmp_path / ".env").write_text(
         f'OPENAI_MODEL="gpt{HOSTILE}\\n{fake}"\n'
         "OPENAI_BASE_URL=https://me:hunter2@evil.example/v1?api-key=sk-stolen-0000\n"
@@ -100,21 +100,21 @@ def test_print_config_cannot_be_made_to_lie(tmp_path: Path) -> None:
         assert bad not in out + result.stderr
     endpoint_lines = [line for line in out.splitlines() if line.startswith("endpoint")]
     assert endpoint_lines == [
-        "endpoint      = https://•••@evil.example/v1?api-key=•••  (.env file: OPENAI_BASE_URL)"
+        "endpoint         = https://•••@evil.example/v1?api-key=•••  (.env file: OPENAI_BASE_URL)"
     ]
     assert "␛]52;c;c2VjcmV0␇␛]0;pwned␇␛[2A␛[K[bold]x[/bold]‹U+202E›␊endpoint" in out
-    assert "config file   : " in out
+    assert "config file      : " in out
     assert "conf␛]52;c;c2VjcmV0␇" in out
 
 
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b"OPENAI_MODEL=a\x00b\n", "model         = a␀b  "),
-        (b"OPENAI_MODEL=caf\xe9\n", "model         = (not set)"),
-        (b"OPENAI_MODEL=" + b"x" * 5_000_000 + b"\n", "model         = xxxx"),
-        (b'OPENAI_MODEL="' + b"\\'" * 200_000 + b"\n", "model         = (not set)"),
-        (b"\xef\xbb\xbfOPENAI_MODEL=bom\r\n=\n\x00\n", "model         = bom  "),
+        (b"OPENAI_MODEL=a\x00b\n", "model            = a␀b  "),
+        (b"OPENAI_MODEL=caf\xe9\n", "model            = (not set)"),
+        (b"OPENAI_MODEL=" + b"x" * 5_000_000 + b"\n", "model            = xxxx"),
+        (b'OPENAI_MODEL="' + b"\\'" * 200_000 + b"\n", "model            = (not set)"),
+        (b"\xef\xbb\xbfOPENAI_MODEL=bom\r\n=\n\x00\n", "model            = bom  "),
     ],
     ids=["nul", "latin-1", "huge-line", "unclosed-quote", "bom-crlf-junk"],
 )

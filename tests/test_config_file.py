@@ -93,10 +93,10 @@ def test_print_config_masks_the_key_and_names_sources(tmp_path: Path) -> None:
     )
     assert "do-not-print" not in result.stdout + result.stderr
     assert "5678" in result.stdout
-    assert f"config file   : {path}" in result.stdout
-    assert "profile       : local" in result.stdout
-    assert "model         = llama3.2  (profile local (default) in" in result.stdout
-    assert "api_key       = ••••••••5678  (environment: OPENAI_API_KEY)" in result.stdout
+    assert f"config file      : {path}" in result.stdout
+    assert "profile          : local" in result.stdout
+    assert "model            = llama3.2  (profile local (default) in" in result.stdout
+    assert "api_key          = ••••••••5678  (environment: OPENAI_API_KEY)" in result.stdout
 
 
 DEEP = "theme = " + "[" * 5000 + "]" * 5000 + "\n"

@@ -100,6 +100,21 @@ async def test_a_managed_identity_token_reaches_the_server(
     assert asked["header"] == "test-identity-header"
 
 
+async def test_the_token_scope_is_a_setting(
+    server: FakeOpenAIServer, managed_identity: IdentityEndpoint
+) -> None:
+    client = ChatClient()
+    try:
+        await collect(client, entra(server))
+        events = await collect(client, entra(server, entra_scope="https://ai.azure.com/.default"))
+    finally:
+        await client.close()
+    assert isinstance(events[-1], ReplyFinished)
+    # A new scope is a new token: asked again, for the other resource.
+    asked = [request["query"]["resource"] for request in managed_identity.requests]
+    assert asked == ["https://cognitiveservices.azure.com", "https://ai.azure.com"]
+
+
 async def test_the_azure_cli_signs_in_and_the_check_names_it(
     server: FakeOpenAIServer, tools: Path
 ) -> None:

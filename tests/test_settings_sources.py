@@ -233,9 +233,9 @@ def test_describe_masks_the_key_and_names_sources(tmp_path: Path) -> None:
     assert "super-secret" not in text
     assert "9876" in text
     assert (
-        "endpoint      = https://res.openai.azure.com  (environment: AZURE_OPENAI_ENDPOINT)" in text
+        "endpoint         = https://res.openai.azure.com  (environment: AZURE_OPENAI_ENDPOINT)" in text
     )
-    assert "temperature   = (not set)  (default)" in text
+    assert "temperature      = (not set)  (default)" in text
 
 
 def test_provider_flag_stays_a_provider(tmp_path: Path) -> None:
@@ -315,6 +315,6 @@ def test_describe_shows_every_value_on_its_own_line(tmp_path: Path) -> None:
     assert [line.split(" ", 1)[0] for line in lines] == list(Settings.__dataclass_fields__)
     for bad in ("\x1b", "\x07", "\u202e", "\t", "hunter2", "sk-secret"):
         assert bad not in text
-    assert "endpoint      = https://•••@evil.example/v1?api-key=•••&x=•••  (environment" in text
+    assert "endpoint         = https://•••@evil.example/v1?api-key=•••&x=•••  (environment" in text
     assert "␛]52;c;c2VjcmV0␇␛]0;title␇␛[2A␛[K[bold]x[/bold]‹U+202E›␊endpoint" in text
-    assert "system_prompt = two␊lines  (environment" in text
+    assert "system_prompt    = two␊lines  (environment" in text
