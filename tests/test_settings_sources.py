@@ -233,7 +233,8 @@ def test_describe_masks_the_key_and_names_sources(tmp_path: Path) -> None:
     assert "super-secret" not in text
     assert "9876" in text
     assert (
-        "endpoint         = https://res.openai.azure.com  (environment: AZURE_OPENAI_ENDPOINT)" in text
+        "endpoint         = https://res.openai.azure.com  (environment: AZURE_OPENAI_ENDPOINT)"
+        in text
     )
     assert "temperature      = (not set)  (default)" in text
 
