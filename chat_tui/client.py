@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from chat_tui.entra import EntraSignIn
 from chat_tui.errors import ChatError, describe_error, sentence
 from chat_tui.events import (
+    Adapted,
+    ReasoningDelta,
     ReplyFailed,
     ReplyFinished,
     ReplyStarted,
@@ -24,9 +26,12 @@ from chat_tui.events import (
     TextDelta,
     Usage,
 )
+from chat_tui.learned import Learned, Lesson, Shape, effort_for
+from chat_tui.model_info import UNKNOWN
 from chat_tui.retry import RetryPolicy, drop_retry_delay, retry_delay
 from chat_tui.settings import Auth, Provider, Settings
 from chat_tui.text import visible
+from chat_tui.think_tags import ThinkSplitter
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -110,17 +115,37 @@ def build_sdk_client(
             )
 
 
-def generation_params(settings: Settings) -> dict[str, Any]:
-    """Optional sampling parameters, only those the user set."""
+def chat_params(settings: Settings, shape: Shape) -> dict[str, Any]:
+    """The optional Chat Completions parameters: those the user set, shaped for the model."""
+    info = shape.info
     params: dict[str, Any] = {}
-    if settings.temperature is not None:
+    if settings.temperature is not None and info.accepts("temperature"):
         params["temperature"] = settings.temperature
     if settings.max_tokens is not None:
         # OpenAI and Azure deprecated max_tokens (reasoning models reject it); local servers
         # often know only max_tokens.
-        name = "max_tokens" if settings.provider is Provider.COMPATIBLE else "max_completion_tokens"
-        params[name] = settings.max_tokens
-    return params
+        old = settings.provider is Provider.COMPATIBLE and not info.reasoning
+        params["max_tokens" if old else "max_completion_tokens"] = settings.max_tokens
+    # A model known not to reason is not sent an effort; one the table does not know is (the
+    # user asked for it), and leaves it out from then on if it rejects it.
+    if info.reasoning or info is UNKNOWN:
+        effort = effort_for(info, settings.reasoning_effort)
+        if effort is not None:
+            params["reasoning_effort"] = effort
+    return {name: value for name, value in params.items() if name not in shape.dropped}
+
+
+def chat_messages(
+    messages: Sequence[dict[str, str]], settings: Settings, shape: Shape
+) -> list[dict[str, str]]:
+    """The conversation as Chat Completions takes it: for OpenAI's and Azure's reasoning
+    models the system prompt goes as the developer message that stands for it (never both)."""
+    if not shape.reasoning or settings.provider is Provider.COMPATIBLE:
+        return list(messages)
+    return [
+        {**message, "role": "developer"} if message["role"] == "system" else message
+        for message in messages
+    ]
 
 
 class _GaveUp(Exception):
@@ -178,6 +203,7 @@ class ChatClient:
         self._entra = EntraSignIn()
         self._sdk: AsyncOpenAI | None = None
         self._key: ConnectionKey | None = None
+        self.learned = Learned()
 
     async def _client_for(self, settings: Settings) -> AsyncOpenAI:
         key = _connection_key(settings)
@@ -212,10 +238,11 @@ class ChatClient:
         started = time.perf_counter()
         try:
             sdk = await self._client_for(settings)
+            shape = self.learned.shape(settings)
             response = await sdk.chat.completions.create(
                 model=settings.model,
                 messages=[{"role": "user", "content": "ping"}],
-                **generation_params(settings.with_changes(max_tokens=1, temperature=None)),
+                **chat_params(settings.with_changes(max_tokens=1, temperature=None), shape),
             )
         except Exception as exc:
             error = describe_error(exc, settings)
@@ -267,15 +294,23 @@ class ChatClient:
             attempt, waited = 1, 0.0
             while True:
                 yield RequestSent(attempt)
+                shape = self.learned.shape(settings)
+                params = chat_params(settings, shape)
                 try:
                     stream = await sdk.chat.completions.create(
                         model=settings.model,
-                        messages=list(messages),  # type: ignore[arg-type]
+                        messages=chat_messages(messages, settings, shape),  # type: ignore[arg-type]
                         stream=True,
                         stream_options={"include_usage": True},
-                        **generation_params(settings),
+                        **params,
                     )
                 except Exception as exc:
+                    adapted = self.learned.adapt(settings, shape, params, exc)
+                    if adapted is not None:
+                        # The one 400 asked again: the request's shape, not the message, was
+                        # refused. Each lesson is learned once, so this ends.
+                        yield Adapted(adapted.lesson.value, adapted.value, adapted.note)
+                        continue
                     delay = retry_delay(exc, attempt, waited, self.retry)
                     if delay is None:
                         raise _GaveUp(exc, attempt, waited) from exc
@@ -311,22 +346,65 @@ class ChatClient:
         finish_reason: str | None = None
         filtered: tuple[str, ...] = ()
         started = False
+        tags = ThinkSplitter()
         async with stream:
             async for chunk in stream:
                 # Azure's content-filter prelude names no model: wait for a chunk that does.
                 if not started and (chunk.model or chunk.choices):
                     started = True
-                    yield ReplyStarted(chunk.model or settings.model)
+                    model = chunk.model or settings.model
+                    self.learned.learn(Learned.key(settings), Lesson.SERVES, model)
+                    yield ReplyStarted(model)
                 if chunk.usage is not None:
-                    usage = chunk.usage
-                    yield Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
+                    yield chat_usage(chunk.usage)
                 # Azure's content-filter prelude and the usage chunk carry no choices.
                 if not chunk.choices:
                     continue
                 choice = chunk.choices[0]
-                if choice.delta is not None and choice.delta.content:
-                    yield TextDelta(choice.delta.content)
+                delta = choice.delta
+                if delta is not None:
+                    if reasoning := _reasoning_of(delta):
+                        yield ReasoningDelta(reasoning)
+                    if delta.content:
+                        for event in _split(tags.feed(delta.content)):
+                            yield event
                 if choice.finish_reason:
                     finish_reason = choice.finish_reason
                     filtered = filtered_categories(choice.model_extra)
+        for event in _split(tags.flush()):
+            yield event
         yield ReplyFinished(finish_reason, filtered)
+
+
+def _reasoning_of(delta: Any) -> str:
+    """Reasoning in a chunk's delta, in whichever field the server uses: `reasoning_content`
+    (DeepSeek, llama.cpp, older vLLM) or `reasoning` (vLLM, Ollama, OpenRouter)."""
+    extra = delta.model_extra or {}
+    for name in ("reasoning_content", "reasoning"):
+        value = extra.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _split(parts: tuple[str, str]) -> list[StreamEvent]:
+    reasoning, text = parts
+    events: list[StreamEvent] = []
+    if reasoning:
+        events.append(ReasoningDelta(reasoning))
+    if text:
+        events.append(TextDelta(text))
+    return events
+
+
+def chat_usage(usage: Any) -> Usage:
+    """Chat Completions' usage, with the reasoning and cached tokens where the server says."""
+    completion = getattr(usage, "completion_tokens_details", None)
+    prompt = getattr(usage, "prompt_tokens_details", None)
+    return Usage(
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.total_tokens,
+        getattr(completion, "reasoning_tokens", None),
+        getattr(prompt, "cached_tokens", None),
+    )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from chat_tui.client import ChatClient
 from chat_tui.conversation import Conversation
-from chat_tui.events import Retrying, TextDelta
+from chat_tui.events import Adapted, ReasoningDelta, Retrying, TextDelta
 from chat_tui.reply_outcome import ReplyOutcome
 from chat_tui.text import visible
 
@@ -94,14 +94,19 @@ class Reply(ReplyOutcome):
     def __init__(self) -> None:
         super().__init__()
         self.text = ""
+        self.reasoning = ""  # what a reasoning model showed of its thinking
 
     def as_json(self) -> str:
+        usage = self.usage
         data: dict[str, object] = {
             "text": self.text,
             "finish_reason": self.finish_reason,
             "model": self.model,
-            "usage": asdict(self.usage) if self.usage is not None else None,
+            # The reasoning and cached tokens only where the server counted them.
+            "usage": {k: v for k, v in asdict(usage).items() if v is not None} if usage else None,
         }
+        if self.reasoning:
+            data["reasoning"] = self.reasoning
         if self.error is not None:
             data["error"] = str(self.error)
         # json escapes control characters, so this is safe to show on a terminal as it is.
@@ -150,6 +155,10 @@ async def stream_reply(settings: Settings, prompt: str, output: Output, stderr: 
                     case TextDelta(text):
                         reply.text += text
                         output.write(text)
+                    case ReasoningDelta(text):
+                        reply.reasoning += text  # in --json; never mixed into the answer
+                    case Adapted(note=note):
+                        say(stderr, note)
                     case Retrying(reason, attempt, attempts, delay):
                         # Rounded up, as the app's countdown is.
                         say(

@@ -77,6 +77,17 @@ class Retrying:
 
 
 @dataclass(frozen=True, slots=True)
+class Adapted:
+    """The server refused the request's shape (a parameter the model does not take, an API it
+    does not answer on); the client changed it and asks again at once. `lesson` and `value`
+    are what to remember (see learned.py), `note` says it in a sentence."""
+
+    lesson: str
+    value: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReplyFailed:
     """The request or the stream failed; text already delivered stays valid."""
 
@@ -92,4 +103,5 @@ StreamEvent = (
     | ReplyFinished
     | ReplyFailed
     | Retrying
+    | Adapted
 )
