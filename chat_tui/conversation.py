@@ -66,6 +66,7 @@ class Message:
     stats: ReplyStats | None = None  # how a reply went, once it has ended
     error: ChatError | None = None  # why a reply failed, kept with it
     hidden: Hidden | None = None
+    reasoning: str = ""  # a reasoning model's thinking, shown apart and never sent back
 
     def append(self, text: str) -> None:
         self.content += text

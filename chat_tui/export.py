@@ -31,8 +31,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 FORMAT = "chat-tui-conversation"
-# Version 2 added each message's "hidden" (taken out, or replaced by a retry or an edit) and a
-# failed reply's "error"; version 1 files are read as they are (nothing hidden, no errors).
+# Version 2 added each message's "hidden" (taken out, or replaced by a retry or an edit), a
+# failed reply's "error" and a reasoning model's "reasoning"; version 1 files are read as they
+# are (nothing hidden, no errors, no reasoning).
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 # chat-tui never writes a system message among the messages: its instructions are the system
@@ -104,6 +105,8 @@ def _message_document(message: StoredMessage) -> dict[str, Any]:
         document["hidden"] = message.hidden
     if message.error:
         document["error"] = message.error
+    if message.reasoning:
+        document["reasoning"] = message.reasoning
     return document
 
 
@@ -194,6 +197,7 @@ def _message(number: int, item: object) -> StoredMessage:
     stats = ReplyStats.from_dict(item.get("stats"))  # only what a footer can show
     error = ChatError.from_dict(item.get("error"))  # only the fields an error card shows
     hidden = Hidden.saved(item.get("hidden"))
+    reasoning = _text(item, "reasoning", f"message {number}'s reasoning", "") or ""
     return StoredMessage(
         role,
         content,
@@ -201,6 +205,7 @@ def _message(number: int, item: object) -> StoredMessage:
         stats=stats.to_dict() if stats else None,
         hidden=hidden.value if hidden else None,
         error=error.to_dict() if error else None,
+        reasoning=reasoning if role == "assistant" else "",
     )
 
 
@@ -237,7 +242,11 @@ def to_markdown(conversation: StoredConversation) -> str:
         if not message.shown:  # what is on screen: not what was taken out or replaced
             continue
         heading = "You" if message.role == "user" else message.role.capitalize()
-        lines += [f"## {heading}", "", message.content.rstrip(), ""]
+        lines += [f"## {heading}", ""]
+        if message.reasoning.strip():  # collapsed, as in the app once the answer began
+            thinking = message.reasoning.strip()
+            lines += ["<details><summary>Thinking</summary>", "", thinking, "", "</details>", ""]
+        lines += [message.content.rstrip(), ""]
         state = ReplyState.saved(message.state)
         if message.role == "assistant" and state is not ReplyState.COMPLETE:
             error = ChatError.from_dict(message.error)

@@ -42,6 +42,7 @@ def restored(stored: StoredConversation) -> tuple[Conversation, int]:
             ReplyStats.from_dict(m.stats),
             ChatError.from_dict(m.error),
             Hidden.saved(m.hidden),
+            m.reasoning,
         )
         for m in kept
     ]
@@ -54,13 +55,15 @@ def _columns(message: Message) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     return stats, {
         "hidden": message.hidden.value if message.hidden is not None else None,
         "error": message.error.to_dict() if message.error is not None else None,
+        "reasoning": message.reasoning,
     }
 
 
-def _written(message: Message) -> tuple[int, str, bool, Hidden | None, bool]:
-    """What says whether a saved message changed (its text only grows)."""
+def _written(message: Message) -> tuple[int, int, str, bool, Hidden | None, bool]:
+    """What says whether a saved message changed (its texts only grow)."""
     return (
         len(message.content),
+        len(message.reasoning),
         message.state.value,
         message.stats is not None,
         message.hidden,

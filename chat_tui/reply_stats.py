@@ -28,18 +28,30 @@ class ReplyStats:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     ending: str = ""  # a ReplyState value
+    reasoning_tokens: int | None = None  # of completion_tokens: the model's thinking
+    cached_tokens: int | None = None  # of prompt_tokens: served from the prompt cache
 
     @property
     def total_tokens(self) -> int:
         return (self.prompt_tokens or 0) + (self.completion_tokens or 0)
 
     @property
+    def visible_tokens(self) -> int | None:
+        """The answer's tokens: the completion without the reasoning."""
+        if self.completion_tokens is None:
+            return None
+        return max(0, self.completion_tokens - (self.reasoning_tokens or 0))
+
+    @property
     def tokens_per_second(self) -> float | None:
-        if not self.completion_tokens or self.generating is None:
+        """The answer's rate, from its first text to its end: the reasoning came before it (and
+        may not have been shown at all), so counting it would overstate the rate."""
+        visible = self.visible_tokens
+        if not visible or self.generating is None:
             return None
         if self.generating < MIN_RATE_WINDOW:
             return None
-        return self.completion_tokens / self.generating
+        return visible / self.generating
 
     def summary(self) -> str:
         """One line for the reply's footer, e.g. `gpt-4o · 0.42 s to first token · 61 tok/s …`."""
@@ -52,7 +64,12 @@ class ReplyStats:
         if rate is not None:
             parts.append(f"{rate:,.0f} tok/s")
         if self.prompt_tokens is not None and self.completion_tokens is not None:
-            parts.append(f"{self.prompt_tokens:,} in → {self.completion_tokens:,} out tokens")
+            cached = f" ({self.cached_tokens:,} cached)" if self.cached_tokens else ""
+            reasoning = f" ({self.reasoning_tokens:,} reasoning)" if self.reasoning_tokens else ""
+            parts.append(
+                f"{self.prompt_tokens:,} in{cached} → {self.completion_tokens:,} out{reasoning}"
+                " tokens"
+            )
         if self.ending:
             parts.append(ReplyState.saved(self.ending).ending)
         return " · ".join(parts)
@@ -82,6 +99,8 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "prompt_tokens": (int,),
     "completion_tokens": (int,),
     "ending": (str,),
+    "reasoning_tokens": (int,),
+    "cached_tokens": (int,),
 }
 
 
@@ -126,4 +145,6 @@ class StatsMeter:
             prompt_tokens=self._usage.prompt_tokens if self._usage else None,
             completion_tokens=self._usage.completion_tokens if self._usage else None,
             ending=ending,
+            reasoning_tokens=self._usage.reasoning_tokens if self._usage else None,
+            cached_tokens=self._usage.cached_tokens if self._usage else None,
         )

@@ -62,6 +62,20 @@ MIGRATIONS: dict[int, str] = {
         ALTER TABLE messages ADD COLUMN hidden TEXT;
         ALTER TABLE messages ADD COLUMN error TEXT
     """,
+    # A reasoning model's thinking, kept with its reply (never sent back); and what servers
+    # taught about their models (a parameter a model rejects, the API it answers on, the model
+    # behind a deployment), per endpoint and model, so it is not learned again each run.
+    3: """
+        ALTER TABLE messages ADD COLUMN reasoning TEXT NOT NULL DEFAULT '';
+        CREATE TABLE lessons (
+            endpoint TEXT NOT NULL,
+            model TEXT NOT NULL,
+            lesson TEXT NOT NULL,
+            value TEXT NOT NULL,
+            learned REAL NOT NULL,
+            PRIMARY KEY (endpoint, model, lesson, value)
+        )
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -122,6 +136,7 @@ class StoredMessage:
     stats: dict[str, Any] | None = None  # a reply's ReplyStats, as a dict
     hidden: str | None = None  # why it is not shown: "removed", "superseded"
     error: dict[str, Any] | None = None  # why a reply failed: a ChatError, as a dict
+    reasoning: str = ""  # what a reasoning model showed of its thinking
 
     @property
     def shown(self) -> bool:
@@ -241,8 +256,9 @@ class Store:
         *,
         hidden: str | None = None,
         error: dict[str, Any] | None = None,
+        reasoning: str = "",
     ) -> int:
-        message = StoredMessage(role, content, state, None, stats, hidden, error)
+        message = StoredMessage(role, content, state, None, stats, hidden, error, reasoning)
         with self._transaction():
             return self._insert_message(conversation_id, message)
 
@@ -251,7 +267,7 @@ class Store:
         self._touch(conversation_id, now)  # first: it says whether the conversation is there
         cursor = self._db.execute(
             "INSERT INTO messages (conversation_id, role, content, state, created, usage,"
-            " hidden, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " hidden, error, reasoning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 conversation_id,
                 message.role,
@@ -261,6 +277,7 @@ class Store:
                 _json_or_null(message.stats),
                 message.hidden,
                 _json_or_null(message.error),
+                message.reasoning,
             ),
         )
         return int(cursor.lastrowid or 0)
@@ -275,18 +292,20 @@ class Store:
         *,
         hidden: str | None = None,
         error: dict[str, Any] | None = None,
+        reasoning: str = "",
     ) -> None:
-        message = StoredMessage("", content, state, message_id, stats, hidden, error)
+        message = StoredMessage("", content, state, message_id, stats, hidden, error, reasoning)
         with self._transaction():
             cursor = self._db.execute(
-                "UPDATE messages SET content = ?, state = ?, usage = ?, hidden = ?, error = ?"
-                " WHERE id = ?",
+                "UPDATE messages SET content = ?, state = ?, usage = ?, hidden = ?, error = ?,"
+                " reasoning = ? WHERE id = ?",
                 (
                     message.content,
                     message.state,
                     _json_or_null(message.stats),
                     message.hidden,
                     _json_or_null(message.error),
+                    message.reasoning,
                     message_id,
                 ),
             )
@@ -352,18 +371,52 @@ class Store:
         if row is None:
             raise KeyError(conversation_id)
         conversation = _conversation(row)
+        rows = self._db.execute(
+            "SELECT role, content, state, id, usage, hidden, error, reasoning FROM messages"
+            " WHERE conversation_id = ? ORDER BY id",
+            (conversation_id,),
+        )
         conversation.messages = [
             StoredMessage(
-                role, content, state, message_id, _dict_or_none(stats), hidden, _dict_or_none(error)
+                role,
+                content,
+                state,
+                message_id,
+                _dict_or_none(stats),
+                hidden,
+                _dict_or_none(error),
+                reasoning,
             )
-            for message_id, role, content, state, stats, hidden, error in self._db.execute(
-                "SELECT id, role, content, state, usage, hidden, error FROM messages"
-                " WHERE conversation_id = ? ORDER BY id",
-                (conversation_id,),
-            )
+            for role, content, state, message_id, stats, hidden, error, reasoning in rows
         ]
         conversation.message_count = sum(m.shown for m in conversation.messages)
         return conversation
+
+    @_reported
+    def learn(self, endpoint: str, model: str, lesson: str, value: str) -> None:
+        """Remember what a server taught about a model (see learned.py); a deployment serves
+        one model, so a new "serves" replaces the old."""
+        with self._transaction():
+            if lesson == "serves":
+                self._db.execute(
+                    "DELETE FROM lessons WHERE endpoint = ? AND model = ? AND lesson = ?",
+                    (endpoint, model, lesson),
+                )
+            self._db.execute(
+                "INSERT OR REPLACE INTO lessons (endpoint, model, lesson, value, learned)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (endpoint, model, lesson, value, time.time()),
+            )
+
+    @_reported
+    def lessons(self) -> list[tuple[str, str, str, str]]:
+        """Every lesson, as (endpoint, model, lesson, value)."""
+        return [
+            (str(a), str(b), str(c), str(d))
+            for a, b, c, d in self._db.execute(
+                "SELECT endpoint, model, lesson, value FROM lessons ORDER BY learned"
+            )
+        ]
 
     @_reported
     def recent_prompts(self, limit: int) -> list[str]:
@@ -516,6 +569,8 @@ class AsyncStore:
     list_conversations = _on_store_thread(Store.list_conversations)
     load = _on_store_thread(Store.load)
     recent_prompts = _on_store_thread(Store.recent_prompts)
+    learn = _on_store_thread(Store.learn)
+    lessons = _on_store_thread(Store.lessons)
     latest_id = _on_store_thread(Store.latest_id)
     import_conversation = _on_store_thread(Store.import_conversation)
 

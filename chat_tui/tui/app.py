@@ -239,6 +239,7 @@ class ChatApp(App[None]):
         try:
             await self.store.open()
             prompts = await self.store.recent_prompts(HISTORY_SIZE)
+            self.client.learned.load(await self.store.lessons())
         except StoreError as exc:
             # A damaged or locked database must not cost the user their chat: go on in memory.
             await self.store.close()

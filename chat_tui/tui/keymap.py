@@ -111,6 +111,13 @@ TRANSCRIPT = [
         tooltip="Edit the selected message of yours and resend it (later turns are replaced)",
     ),
     Binding(
+        "t",
+        "act('thinking')",
+        "Thinking",
+        show=False,
+        tooltip="Show or fold the selected reply's thinking (a reasoning model's)",
+    ),
+    Binding(
         "r",
         "act('resend')",
         "Send again",

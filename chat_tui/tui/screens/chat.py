@@ -24,7 +24,8 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chat_tui.conversation import Conversation, Delivery, Hidden, Message
 from chat_tui.discovery import Discovery, LocalServer, worth_looking
-from chat_tui.events import Retrying, TextDelta
+from chat_tui.events import Adapted, ReasoningDelta, ReplyStarted, Retrying, TextDelta
+from chat_tui.learned import Learned, Lesson
 from chat_tui.recorder import Recorder
 from chat_tui.reply_outcome import ReplyOutcome
 from chat_tui.reply_state import ReplyState
@@ -110,6 +111,8 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
 
     def watch_settings(self, settings: Settings) -> None:
         self.app.sub_title = settings.target
+        for transcript in self.query(Transcript):
+            transcript.set_class(not settings.show_reasoning, "-no-reasoning")
         if not settings.problems():
             self.connected()
 
@@ -151,7 +154,7 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.app.sub_title = self.settings.target
+        self.watch_settings(self.settings)
         self.query_one(PromptInput).focus()
         if self.resolved.problems:
             await self._notice("Some settings could not be used", self.resolved.problems)
@@ -264,6 +267,14 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
                             view.more_arrived()
                             if self._replacing is not None:
                                 self._replaced()
+                        case ReasoningDelta(text):
+                            reply.reasoning += text
+                            view.more_reasoning()
+                        case ReplyStarted(model):
+                            self._remember(settings, Lesson.SERVES.value, model)
+                        case Adapted(lesson, value, note):
+                            view.show_adapted(note)
+                            self._remember(settings, lesson, value)
                         case Retrying():
                             view.show_retry(event)
                         case _:
@@ -273,6 +284,18 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             raise
         finally:
             self._end_reply(outcome)
+
+    def _remember(self, settings: Settings, lesson: str, value: str) -> None:
+        """Keep what the server taught about its model, for the next run (see learned.py)."""
+        endpoint, model = Learned.key(settings)
+        if lesson == Lesson.SERVES.value and value == model:
+            return  # nothing to learn: the model is called as it was asked for
+        if self.app.store.is_open:
+            self.run_worker(
+                self.app.store.learn(endpoint, model, lesson, value),
+                group="save",
+                exit_on_error=False,
+            )
 
     def _end_reply(self, outcome: ReplyOutcome | None = None) -> None:
         """Give the streaming reply its final state (once) and free the prompt.

@@ -34,6 +34,10 @@ class MessageActions:
             self.copy_code(message)
         elif event.action == "details":
             self.show_details(message)
+        elif event.action == "thinking":
+            view = self.query_one(Transcript).view_of(message)
+            if not (isinstance(view, AssistantMessage) and view.toggle_thinking()):
+                self.notify("That message has no thinking to show.")
         elif event.action == "take_out":
             self.run_worker(self.take_out_exchange(message), exit_on_error=False)
         elif event.action == "resend":

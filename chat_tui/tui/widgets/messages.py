@@ -20,6 +20,7 @@ from chat_tui.reply_state import ReplyState, ending_note
 from chat_tui.text import visible
 from chat_tui.tui import keymap
 from chat_tui.tui.widgets.reply_body import ReplyBody
+from chat_tui.tui.widgets.thinking import ThinkingBlock
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -120,6 +121,8 @@ class AssistantMessage(Vertical):
         self.reply = reply
         self.border_title = "assistant"
         self._error: ChatError | None = reply.error  # saved with a reply that failed
+        # What the client changed after the server refused the request's shape, in sentences.
+        self._adapted: list[str] = []
         # How asking for this reply again ended, when it brought no text: (ended, error).
         self._retry_ended: tuple[ReplyState, ChatError | None] | None = None
         self._filtered: tuple[str, ...] = ()
@@ -127,7 +130,7 @@ class AssistantMessage(Vertical):
         self._retry: tuple[Retrying, float] | None = None
         self._countdown: Timer | None = None
         # When text last arrived (or the request went out), for the waiting note.
-        self._last_text = time.monotonic()
+        self._last_text = self._since = time.monotonic()
         self._ticker: Timer | None = None
         self._note = ""
         self.set_reactive(AssistantMessage.state, reply.state)
@@ -143,9 +146,12 @@ class AssistantMessage(Vertical):
     def compose(self) -> ComposeResult:
         # Kept, not queried: looked up per token otherwise, and gone while the app quits
         # mid-reply, when the last tokens may still arrive.
-        self._body = ReplyBody(self.reply, streaming=self.state is ReplyState.STREAMING)
+        streaming = self.state is ReplyState.STREAMING
+        self._thinking = ThinkingBlock(self.reply, live=streaming)
+        self._body = ReplyBody(self.reply, streaming=streaming)
         self._status = Static(id="status")
         self._stats = Static(id="stats")
+        yield self._thinking
         yield self._body
         yield self._status
         yield self._stats
@@ -168,17 +174,37 @@ class AssistantMessage(Vertical):
         """While streaming: waiting for the first token, quiet for a while, or streaming."""
         quiet = time.monotonic() - self._last_text
         spin = SPINNER[int(time.monotonic() / TICK) % len(SPINNER)]
+        if not self.reply.content and self.reply.reasoning:
+            thinking = time.monotonic() - self._since
+            return f"{spin} thinking · {thinking:.0f} s  esc stops"
         if not self.reply.content:
             return f"{spin} waiting for the first token · {quiet:.0f} s  esc stops"
         if quiet >= QUIET_AFTER:
             return f"{spin} no text for {quiet:.0f} s  esc stops"
         return STREAMING_NOTE
 
+    def more_reasoning(self) -> None:
+        """The model's thinking grew; cheap per token."""
+        self._last_text = time.monotonic()
+        if not self._drawn:
+            return
+        if self._retry is not None:
+            self._end_retry()
+        self._thinking.more_arrived()
+
+    def toggle_thinking(self) -> bool:
+        """Fold or unfold the reasoning; False when the reply has none."""
+        if not self.reply.reasoning:
+            return False
+        self._thinking.toggle()
+        return True
+
     def more_arrived(self) -> None:
         """The reply's text grew; cheap per token, drawn with the body's next render."""
         self._last_text = time.monotonic()
         if not self._drawn:
             return
+        self._thinking.answer_began()
         if self._retry is not None:
             self._end_retry()
         elif self._note != STREAMING_NOTE:
@@ -205,6 +231,7 @@ class AssistantMessage(Vertical):
         """Mark the reply ended and draw its final form."""
         if self._drawn:
             self._body.finish()
+            self._thinking.finish()
         if self._ticker is not None:
             self._ticker.stop()
             self._ticker = None
@@ -213,6 +240,11 @@ class AssistantMessage(Vertical):
         if self._retry is not None:
             self._end_retry()
         self.state = state
+
+    def show_adapted(self, note: str) -> None:
+        """The request was changed and sent again (a parameter the model does not take)."""
+        self._adapted.append(note)
+        self.show_status()
 
     def show_retry_ended(self, state: ReplyState, error: ChatError | None) -> None:
         """Asking for this reply again brought no text: say so under the reply, which stays."""
@@ -242,11 +274,18 @@ class AssistantMessage(Vertical):
                 f"(attempt {retry.attempt} of {retry.attempts})  esc cancels"
             )
         self._note = note
-        parts: list[Content | str] = [note]
+        head = Content(note)
         if self._error is not None:
-            parts += [" ", error_content(self._error)]
+            head = Content.assemble(note, " ", error_content(self._error))
+        # Each on its own line: what the client changed (the server's words are in it), and
+        # how asking for this reply again ended.
+        lines = [head] if note or self._error is not None else []
+        lines += [Content(f"⟳ {visible(adapted)}") for adapted in self._adapted]
         if self._retry_ended is not None:
-            parts += ["\n" if note else "", retry_ended_content(*self._retry_ended)]
+            lines.append(retry_ended_content(*self._retry_ended))
+        parts: list[Content | str] = []
+        for line in lines:
+            parts += ["\n", line] if parts else [line]
         shown = Content.assemble(*parts)
         self._status.update(shown)
         self._status.display = bool(shown.plain.strip())
