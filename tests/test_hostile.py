@@ -156,6 +156,25 @@ async def chat_started(pilot: Pilot[None]) -> None:
     await wait_for(pilot, lambda: app.chat.is_streaming)
 
 
+async def test_a_value_in_use_named_under_a_field_being_edited(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    # A model name from the environment or a profile, quoted as "still using …".
+    app = ChatApp(compatible_settings(server, model=hostile("NOTED")), client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        field = app.query_one("#model", Input)
+        field.focus()
+        await pilot.press("end", "x")  # spaces in it: not applied, and the note says why
+        note = app.query_one("#model-note", Static)
+        await wait_for(pilot, lambda: note.display)
+        await pilot.pause()
+        shown = " ".join(str(note.render()).split())
+        assert "still using NOTED" in shown
+        for part in SHOWN:
+            assert part in shown, f"{part!r} is not in the note"
+        assert_shown_safely(app, "NOTED")
+
+
 # -- from the environment, the config file and flags ------------------------------------------
 
 

@@ -199,8 +199,10 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         await self.recorder.forget(removed)
         return True
 
-    async def _start_reply(self) -> None:
-        """Ask for a reply to the conversation as it stands."""
+    async def _start_reply(self, *, asked: bool = True) -> None:
+        """Ask for a reply to the conversation as it stands; `asked`: the user asked for it
+        now (Enter, a retry), not a queued message going when the last reply ended."""
+        self.take_sidebar_edits(typing_too=asked)
         messages = self.conversation.request_messages()
         reply = self.conversation.begin_reply()
         view = AssistantMessage(reply)
@@ -312,7 +314,7 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             return
         message = self.conversation.add_user(text)
         await self.query_one(Transcript).add(UserMessage(message))
-        await self._start_reply()
+        await self._start_reply(asked=False)
 
     def unqueue(self) -> None:
         """Take the queued message back into the box, before what is being typed there."""
