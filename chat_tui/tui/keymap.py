@@ -37,6 +37,9 @@ CHAT = [
     key("ctrl+r", "retry"),
     key("ctrl+o", "drop_oldest", show=False),
     key("ctrl+t", "test_connection", show=False),
+    # Textual's key for copying a selection (a focused field's own selection comes first),
+    # bound here so that the copy goes chat-tui's way: cleaned, to tmux and the desktop too.
+    key("ctrl+c,super+c", "copy_selection", show=False),
     key("f4", "show_earlier", show=False),
     key("f3", "conversations"),
     key("f1", "help", target="app"),
