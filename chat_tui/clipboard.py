@@ -34,6 +34,12 @@ COMMAND_TIMEOUT = 3.0
 
 
 COMMANDS = (
+    Command(
+        "copy_selection",
+        "Copy selected text",
+        "Copy selection",
+        "Copy the text selected with the mouse (drag over a reply or a message)",
+    ),
     Command("copy_last_reply", "Copy last reply", "Copy", "Copy the latest reply to the clipboard"),
     Command(
         "copy_last_code",

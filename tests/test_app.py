@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 from textual import events
 from textual.command import Command, CommandInput, CommandList, CommandPalette
-from textual.widgets import Input, Select, TextArea
+from textual.widgets import Input, Select, Static, TextArea
 
 from chat_tui.client import ChatClient
 from chat_tui.reply_state import ReplyState
@@ -439,10 +439,13 @@ async def test_help_screen_lists_every_key(server: FakeOpenAIServer) -> None:
             ("f1", "This help"),
             ("^p", "Command palette"),
             ("^q", "Quit"),
+            ("^c", "Copy the text selected with the mouse"),
         ]
         lines = text.splitlines()
         for key, action in rows:
             assert any(key in line and action in line for line in lines), (key, action)
+        intro = str(app.screen.query_one("#help-intro", Static).render())
+        assert "drag the mouse over text to select it; ctrl+c copies it" in intro
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import stat
 from typing import TYPE_CHECKING
 
-from textual.widgets import Input, Select, TextArea
+import pytest
+from textual.widgets import Input, Select, Static, TextArea
 from textual.widgets._toast import Toast
 
 from chat_tui.client import ChatClient
@@ -18,14 +19,14 @@ from chat_tui.tui.widgets.settings_panel import SettingsPanel
 from chat_tui.tui.widgets.transcript import Transcript
 from tests.conftest import azure_settings, compatible_settings, notice_texts, screen_text
 from tests.openai_server import ErrorReply, TextReply
-from tests.test_app import SIZE, chat, run_from_palette, wait_for
+from tests.test_app import FAST_RETRY, SIZE, chat, run_from_palette, send, settled, wait_for
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from textual.pilot import Pilot
 
-    from tests.openai_server import FakeOpenAIServer
+    from tests.openai_server import FakeOpenAIServer, RecordedRequest
 
 
 def profiles_app(server: FakeOpenAIServer, tmp_path: Path, extra: str = "") -> ChatApp:
@@ -252,6 +253,7 @@ async def test_a_port_out_of_range_typed_in_the_sidebar_is_not_applied(
         assert "Endpoint is not applied until it is valid." in text
         app.chat.action_focus_prompt()
         await type_over(pilot, "endpoint", server.base_url)  # focusing selects it all
+        await pilot.press("enter")  # done with it: applied
         await wait_for(pilot, lambda: app.chat.settings.endpoint == server.base_url)
         await chat(pilot, "hello")
         assert server.last_request.messages[-1]["content"] == "hello"
@@ -334,6 +336,7 @@ async def test_save_with_a_malformed_config_file_loses_nothing(
     app = ChatApp(compatible_settings(server), config=config, client=ChatClient())
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await type_over(pilot, "model", "fake-model-typed")
+        await pilot.press("enter")
         assert app.chat.settings.model == "fake-model-typed"
         await pilot.click("#save")
         await wait_for(pilot, lambda: "Could not save" in toasts(app))
@@ -393,3 +396,179 @@ async def test_the_sidebar_says_how_the_last_test_or_request_went(
         app.query_one("#api_key", Input).value = "sk-wrong-again"
         await chat(pilot, "and again")
         await wait_for(pilot, lambda: "✖ Key rejected (the last request)" in sidebar_text(app))
+
+
+# -- a field applies once the user is done with it -----------------------------------------
+
+
+def note(app: ChatApp, name: str) -> str:
+    """The note under a sidebar field, as one line of words ("" when none is shown)."""
+    shown = app.query_one(f"#{name}-note", Static)
+    return " ".join(str(shown.render()).split()) if shown.display else ""
+
+
+async def test_emptying_a_field_on_the_way_to_a_new_value_keeps_the_old_one(
+    server: FakeOpenAIServer,
+) -> None:
+    # The reported defect: the emptied field applied "server default" at once, while typing
+    # "." next said "not applied". A message queued meanwhile goes with what is still in use.
+    server.enqueue(TextReply("Thinking", stall_after=1), TextReply("Queued answer."))
+    settings = compatible_settings(server, temperature=0.7, max_tokens=256, read_timeout=2)
+    app = ChatApp(settings, client=ChatClient(retry=FAST_RETRY))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "first")
+        await wait_for(pilot, lambda: app.chat.is_streaming)
+        await pilot.press(*"second", "enter")
+        await wait_for(pilot, lambda: app.chat.queued == "second")
+
+        field = app.query_one("#temperature", Input)
+        field.focus()  # which selects its text
+        await pilot.pause()
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert field.value == ""
+        assert app.chat.settings.temperature == 0.7
+        assert note(app, "temperature") == (
+            "Not applied yet: Enter applies the server's default · still using 0.7."
+        )
+        await pilot.press(".")
+        await pilot.pause()
+        assert app.chat.settings.temperature == 0.7
+        assert note(app, "temperature") == (
+            "Temperature must be a number from 0 to 2, not '.'. Not applied · still using 0.7."
+        )
+        assert "Temperature is not applied until it is valid." in sidebar_text(app)
+        assert app.chat.queued == "second"  # still waiting for the stalled reply
+
+        # The stalled reply ends; the queued message goes while the field is still being typed.
+        await wait_for(pilot, lambda: asking(server, "second") is not None)
+        queued = asking(server, "second")
+        assert queued is not None
+        assert queued.body is not None
+        assert queued.body["temperature"] == 0.7
+        assert queued.body["max_tokens"] == 256
+        assert app.focused is field
+        await wait_for(pilot, lambda: settled(app))
+
+        await pilot.press("9")
+        await pilot.pause()
+        assert app.chat.settings.temperature == 0.7
+        assert note(app, "temperature") == "Not applied yet: Enter applies 0.9 · still using 0.7."
+        await pilot.press("enter")  # done: applied, and the note has nothing more to say
+        assert app.chat.settings.temperature == 0.9
+        assert note(app, "temperature") == ""
+
+        # Emptied on purpose: leaving the field applies what empty means (no limit).
+        max_tokens = app.query_one("#max_tokens", Input)
+        max_tokens.focus()
+        await pilot.pause()
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert app.chat.settings.max_tokens == 256
+        assert (
+            note(app, "max_tokens") == "Not applied yet: Enter applies no limit · still using 256."
+        )
+        await chat(pilot, "third")  # the message box takes the focus: the field is left
+        assert app.chat.settings.max_tokens is None
+        body = server.last_request.body
+        assert body is not None
+        assert body["temperature"] == 0.9
+        assert "max_tokens" not in body
+
+
+def asking(server: FakeOpenAIServer, text: str) -> RecordedRequest | None:
+    """The request that sent the user's message `text` last, if one has arrived."""
+    return next((r for r in list(server.requests) if r.messages[-1]["content"] == text), None)
+
+
+# Each field: a text on its way to a new value (valid or not), the rest, and the value when done.
+FIELD_EDITS = [
+    ("endpoint", "http://l", "ocalhost:1/v1", "http://localhost:1/v1"),
+    ("model", "other", "-model", "other-model"),
+    ("api_key", "sk-new", "-key", "sk-new-key"),
+    ("temperature", "1.", "5", 1.5),
+    ("max_tokens", "1", "00", 100),
+    ("read_timeout", "", "30", 30.0),
+]
+
+
+@pytest.mark.parametrize(("name", "on_the_way", "rest", "done"), FIELD_EDITS)
+async def test_every_field_applies_only_when_the_user_is_done_with_it(
+    server: FakeOpenAIServer, name: str, on_the_way: str, rest: str, done: object
+) -> None:
+    settings = compatible_settings(server, api_key="sk-old-key", temperature=0.3, max_tokens=9)
+    app = ChatApp(settings, client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        before = getattr(app.chat.settings, name)
+        field = app.query_one(f"#{name}", Input)
+        field.focus()  # which selects its text: the first key replaces it
+        await pilot.pause()
+        await pilot.press("backspace", *on_the_way)
+        await pilot.pause()
+        assert field.value == on_the_way
+        # Half an endpoint, a model or a key would send the conversation (and the key) elsewhere.
+        assert getattr(app.chat.settings, name) == before
+        assert "still using" in note(app, name)
+        await pilot.press(*rest, "enter")
+        assert field.value == on_the_way + rest
+        assert getattr(app.chat.settings, name) == done
+        assert note(app, name) == ""
+
+
+async def test_the_api_version_and_the_system_prompt_wait_too(server: FakeOpenAIServer) -> None:
+    server.enqueue(TextReply("Arr."))
+    app = ChatApp(azure_settings(server, system_prompt="Be kind."), client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        field = app.query_one("#api_version", Input)
+        field.focus()
+        await pilot.pause()
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert app.chat.settings.api_version == "2024-10-21"
+        assert note(app, "api_version") == (
+            "Not applied yet: Enter applies none · still using 2024-10-21."
+        )
+        await pilot.press(*"2025-01-01", "enter")
+        assert app.chat.settings.api_version == "2025-01-01"
+
+        await pilot.press("f2")
+        area = app.query_one("#system-prompt", TextArea)
+        area.clear()  # emptied on the way to another prompt
+        await pilot.pause()
+        assert app.chat.conversation.system_prompt == "Be kind."
+        assert "Not applied yet" in note(app, "system-prompt")
+        await pilot.press(*"Talk like a pirate.")
+        await pilot.pause()
+        assert app.chat.conversation.system_prompt == "Be kind."
+        await pilot.press("escape")  # back to the message box: done
+        await wait_for(pilot, lambda: app.chat.conversation.system_prompt == "Talk like a pirate.")
+        assert note(app, "system-prompt") == ""
+        await chat(pilot, "hello")
+        request = server.last_request
+        assert request.messages[0] == {"role": "system", "content": "Talk like a pirate."}
+        assert request.query.get("api-version") == "2025-01-01"
+
+
+async def test_a_test_asked_from_a_field_tests_what_the_field_says(
+    server: FakeOpenAIServer,
+) -> None:
+    app = ChatApp(
+        compatible_settings(server, endpoint="http://127.0.0.1:9/v1"), client=ChatClient()
+    )
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await type_over(pilot, "endpoint", server.base_url)
+        assert app.chat.settings.endpoint == "http://127.0.0.1:9/v1"
+        await pilot.press("ctrl+t")  # meaning the endpoint typed, as the Test button would
+        await wait_for(pilot, lambda: "✔" in sidebar_text(app))
+        assert app.chat.settings.endpoint == server.base_url
+        assert note(app, "endpoint") == ""
+
+
+async def test_a_field_note_never_shows_the_key(server: FakeOpenAIServer) -> None:
+    app = ChatApp(compatible_settings(server, api_key="sk-secret-0123456789"))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_over(pilot, "api_key", "x")
+        assert note(app, "api_key") == (
+            "Not applied yet: Enter applies •••••••• · still using ••••••••6789."
+        )
+        assert "sk-secret" not in screen_text(app)

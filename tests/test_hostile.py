@@ -22,14 +22,17 @@ from chat_tui.discovery import Discovery
 from chat_tui.settings import Settings
 from chat_tui.settings_sources import Flags, load_settings
 from chat_tui.store import AsyncStore, Store
+from chat_tui.text import for_clipboard
 from chat_tui.tui.app import ChatApp
+from chat_tui.tui.screens.chat import ChatScreen
 from chat_tui.tui.screens.conversations import ConversationsScreen, TextPrompt
 from chat_tui.tui.widgets.prompt import PromptInput
+from chat_tui.tui.widgets.reply_body import ReplyBody
 from tests.conftest import compatible_settings, screen_text
 from tests.openai_server import ErrorReply, TextReply
 from tests.test_app import FAST_RETRY, SIZE, chat, wait_for
 from tests.test_persistence import open_list
-from tests.test_reuse import clipboard_command
+from tests.test_reuse import clipboard_command, terminal_clipboard_writes
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -176,6 +179,25 @@ async def chat_started(pilot: Pilot[None]) -> None:
     await wait_for(pilot, lambda: app.chat.is_streaming)
 
 
+async def test_a_value_in_use_named_under_a_field_being_edited(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    # A model name from the environment or a profile, quoted as "still using …".
+    app = ChatApp(compatible_settings(server, model=hostile("NOTED")), client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        field = app.query_one("#model", Input)
+        field.focus()
+        await pilot.press("end", "x")  # spaces in it: not applied, and the note says why
+        note = app.query_one("#model-note", Static)
+        await wait_for(pilot, lambda: note.display)
+        await pilot.pause()
+        shown = " ".join(str(note.render()).split())
+        assert "still using NOTED" in shown
+        for part in SHOWN:
+            assert part in shown, f"{part!r} is not in the note"
+        assert_shown_safely(app, "NOTED")
+
+
 # -- from the environment, the config file and flags ------------------------------------------
 
 
@@ -317,6 +339,50 @@ async def test_a_copied_reply_carries_no_control_characters(
         expected = "run: ls[201~rm -rf ~\n]52;c;SE9TVElMRQ==done\n\tok"
         assert app.clipboard == expected  # what the terminal's clipboard escape carries
         assert copied.read_text(encoding="utf-8") == expected  # and the clipboard program
+
+
+async def test_a_hostile_reply_selected_with_the_mouse_is_copied_clean(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copied = tmp_path / "copied.txt"
+    monkeypatch.setenv("CHAT_TUI_CLIPBOARD", clipboard_command(copied))
+    writes = terminal_clipboard_writes(monkeypatch)
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        server.enqueue(TextReply(hostile("SELECTED")))
+        await chat(pilot, "hello")
+        app.query_one(ReplyBody).text_select_all()  # as a drag over the whole reply would
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: copied.exists())
+        text = copied.read_text(encoding="utf-8")
+        assert "SELECTED" in text  # as it reads on screen: the escape shown as ␛, and so on
+        assert for_clipboard(text) == text
+        for what, raw in RAW.items():
+            assert raw not in text, f"a raw {what} reached the clipboard"
+        assert writes == [text]  # the terminal's clipboard escape carries the same
+        await toast_shown(pilot, "Copied the selected text")
+        assert_shown_safely(app, "SELECTED")
+
+
+async def test_control_characters_in_a_selection_never_reach_the_clipboard(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every widget draws text made visible; should one ever hand its selection over raw, the
+    # copy still cleans it.
+    copied = tmp_path / "copied.txt"
+    monkeypatch.setenv("CHAT_TUI_CLIPBOARD", clipboard_command(copied))
+    writes = terminal_clipboard_writes(monkeypatch)
+    raw = hostile("GRABBED")
+    monkeypatch.setattr(ChatScreen, "get_selected_text", lambda self: raw)
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: copied.exists())
+        assert copied.read_text(encoding="utf-8") == for_clipboard(raw)
+        assert writes == [for_clipboard(raw)]
+        assert "\x1b" not in for_clipboard(raw)
+        assert RLO not in for_clipboard(raw)
+        assert "GRABBED" in for_clipboard(raw)
 
 
 async def test_a_copied_reply_in_the_fallback_file_carries_none_either(

@@ -17,6 +17,7 @@ from chat_tui.tui.app import ChatApp
 from chat_tui.tui.screens.conversations import ConversationsScreen, TextPrompt
 from chat_tui.tui.screens.help import HelpScreen
 from chat_tui.tui.widgets.prompt import PromptInput
+from chat_tui.tui.widgets.reply_body import MarkdownChunk
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
 from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript
 from tests.openai_server import TextReply
@@ -94,6 +95,8 @@ async def test_the_palette_runs_every_command(
 
         await check("copy_last_reply", "Copy last reply", told(app, "Copied the last reply"))
         await check("copy_last_code", "Copy code from last reply", told(app, "Copied code block"))
+        app.query(MarkdownChunk).last().text_select_all()  # as a drag over the reply would
+        await check("copy_selection", "Copy selected text", told(app, "Copied the selected text"))
         await check("export('md')", "Export as Markdown", told(app, "Exported to"))
         await check("export('json')", "Export as JSON", told(app, "Exported to"))
         exported = {p.suffix for p in tmp_path.glob("chat-*")}  # noqa: ASYNC240

@@ -6,13 +6,19 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from textual.app import App
+from textual.geometry import Offset
+from textual.widgets import Input
+
 from chat_tui.client import ChatClient
 from chat_tui.config_file import ConfigFile, load_config
 from chat_tui.conversation import Role
 from chat_tui.store import AsyncStore, Store
 from chat_tui.tui.app import ChatApp
 from chat_tui.tui.screens.code_picker import CodePicker
+from chat_tui.tui.widgets.messages import UserMessage
 from chat_tui.tui.widgets.prompt import PromptInput
+from chat_tui.tui.widgets.reply_body import MarkdownChunk
 from chat_tui.tui.widgets.status_bar import StatusBar
 from chat_tui.tui.widgets.transcript import Transcript
 from tests.conftest import compatible_settings, screen_text
@@ -33,6 +39,7 @@ if TYPE_CHECKING:
 
     import pytest
     from textual.pilot import Pilot
+    from textual.widget import Widget
 
     from tests.openai_server import FakeOpenAIServer
 
@@ -222,6 +229,133 @@ async def test_copy_falls_back_to_a_file_when_no_program_takes_it(
         notice = f"If your terminal ignores OSC 52, it is also in {fallback}"
         await wait_for(pilot, lambda: any(notice in n for n in notices(app)))
         assert "(python: exit status 1)" in notices(app)[-1]
+
+
+# -- copy what the mouse selected -------------------------------------------------------------
+
+
+def terminal_clipboard_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every text Textual's own clipboard writer (OSC 52) is given, from now on."""
+    writes: list[str] = []
+    original = App.copy_to_clipboard
+
+    def spy(app: App[object], text: str) -> None:
+        writes.append(text)
+        original(app, text)
+
+    monkeypatch.setattr(App, "copy_to_clipboard", spy)
+    return writes
+
+
+async def drag(pilot: Pilot[None], widget: Widget, start: Offset, end: Offset) -> None:
+    """Press the mouse button at `start` in `widget`, move to `end` and let go there."""
+    await pilot.mouse_down(widget, offset=start)
+    await pilot.hover(widget, offset=end)
+    await pilot.mouse_up(widget, offset=end)
+
+
+REPLY = "Alpha **beta** gamma.\n\n- one\n- two\n\n```python\nprint('x')\n```\n"
+
+
+async def test_text_selected_with_the_mouse_is_copied_the_apps_way(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copied = tmp_path / "copied.txt"
+    monkeypatch.setenv("CHAT_TUI_CLIPBOARD", clipboard_command(copied))
+    writes = terminal_clipboard_writes(monkeypatch)
+    server.enqueue(TextReply(REPLY))
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await chat(pilot, "Say hello there")
+        body = app.query(MarkdownChunk).last()
+        # Part of the reply as it reads on screen: from "beta" to the first item's "on".
+        await drag(pilot, body, Offset(6, 0), Offset(4, 2))
+        assert app.screen.get_selected_text() == "beta gamma.\n\n • on"
+        prompt = app.query_one(PromptInput)
+        assert app.focused is prompt  # a drag in the transcript leaves the typing where it was
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: copied.exists())
+        assert copied.read_text() == "beta gamma.\n\n • on"  # through the clipboard program
+        assert writes == ["beta gamma.\n\n • on"]  # the terminal's, with the same cleaned text
+        assert app.clipboard == "beta gamma.\n\n • on"
+        await wait_for(pilot, lambda: any("Copied the selected text" in n for n in notices(app)))
+        assert (
+            "the selected text (18 characters, 3 lines) via the terminal (OSC 52), python"
+            in (notices(app)[-1])
+        )
+
+        # Your own message, the same way; what is typed next still goes into the message box.
+        await drag(pilot, app.query_one(UserMessage), Offset(6, 1), Offset(10, 1))
+        assert app.screen.get_selected_text() == "hello"
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: copied.read_text() == "hello")
+        assert writes[-1] == "hello"
+        await pilot.press(*"typed")
+        assert prompt.text == "typed"
+
+
+async def test_a_reply_can_be_selected_while_it_streams_and_after(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    # The reply body allows selection: the live tail as it streams, the settled chunks after.
+    server.enqueue(TextReply(["tok "] * 5, stall_after=5))  # streaming, and holding still
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press(*"talk", "enter")
+        await wait_for(pilot, lambda: "tok tok tok tok tok" in screen_text(app))
+        live = app.query_one("#live", MarkdownChunk)
+        assert live.allow_select
+        await drag(pilot, live, Offset(0, 0), Offset(6, 0))
+        assert app.screen.get_selected_text() == "tok tok"
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: app.clipboard == "tok tok")
+        assert app.chat.is_streaming  # ctrl+c copies; it does not stop or quit
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.chat.is_streaming)
+        settled = app.query(MarkdownChunk).last()
+        await drag(pilot, settled, Offset(4, 0), Offset(10, 0))
+        assert app.screen.get_selected_text() == "tok tok"
+
+
+async def test_ctrl_c_with_nothing_selected_says_how_to_select(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes = terminal_clipboard_writes(monkeypatch)
+    server.enqueue(TextReply("Some reply."))
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await chat(pilot, "hi")
+        await pilot.click(app.query(MarkdownChunk).last())  # a click clears any selection
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: any("Nothing is selected" in n for n in notices(app)))
+        assert "drag the mouse over text to select it, then ctrl+c copies it" in notices(app)[-1]
+        assert writes == []
+        assert app.is_running
+
+
+async def test_textuals_own_copies_go_the_apps_way_too(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ctrl+c on a selection in the message box or a sidebar field is the widget's own copy.
+    copied = tmp_path / "copied.txt"
+    monkeypatch.setenv("CHAT_TUI_CLIPBOARD", clipboard_command(copied))
+    writes = terminal_clipboard_writes(monkeypatch)
+    app = app_for(server, tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        prompt = app.query_one(PromptInput)
+        prompt.insert("a draft to keep")
+        prompt.select_all()
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: copied.exists())
+        assert copied.read_text() == "a draft to keep"
+        assert writes == ["a draft to keep"]
+        await wait_for(pilot, lambda: any("Copied the selected text" in n for n in notices(app)))
+
+        app.query_one("#model", Input).focus()  # which selects the field's text
+        await pilot.pause()
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: copied.read_text() == "fake-model")
+        assert writes[-1] == "fake-model"
 
 
 # -- edit and resend -------------------------------------------------------------------------

@@ -273,9 +273,19 @@ class ChatApp(App[None]):
         if not text:
             self.notify(f"Nothing to copy: {what} is empty.")
             return
-        self.copy_to_clipboard(text)
+        super().copy_to_clipboard(text)  # the terminal's clipboard, with the cleaned text
         path = self.store.path
         self._copy_with_programs(text, what, path.parent if path is not None else None)
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Textual's own copies (ctrl+c on a selection in a field, the message box or a dialog;
+        ctrl+x) go the one way chat-tui copies: cleaned, to tmux and the desktop's program too,
+        and told. Textual's would write the terminal's clipboard only, with the text as is."""
+        self.copy_text(text, "the selected text")
+
+    def action_help_quit(self) -> None:
+        # ctrl+c where nothing is selected. Textual's words carry markup, shown here as typed.
+        self.notify("Nothing is selected to copy; ctrl+q quits.")
 
     @work(thread=True, group="copy", exclusive=True, exit_on_error=False)
     def _copy_with_programs(self, text: str, what: str, fallback_dir: Path | None) -> None:

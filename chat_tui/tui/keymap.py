@@ -40,6 +40,9 @@ CHAT = [
     # Only while a server found on this machine is offered (check_action), and named on its
     # card, not in the footer. Not ctrl+u: the message box's own (delete to the line's start).
     key("ctrl+g", "use_local_server", show=False),
+    # Textual's key for copying a selection (a focused field's own selection comes first),
+    # bound here so that the copy goes chat-tui's way: cleaned, to tmux and the desktop too.
+    key("ctrl+c,super+c", "copy_selection", show=False),
     key("f4", "show_earlier", show=False),
     key("f3", "conversations"),
     key("f1", "help", target="app"),

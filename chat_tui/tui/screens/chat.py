@@ -200,11 +200,11 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         event.prompt.sent(event.text)
         await self._send_text(event.text)
 
-    async def _send_text(self, text: str) -> None:
-        """Add `text` as the user's next message and ask for the reply."""
+    async def _send_text(self, text: str, *, asked: bool = True) -> None:
+        """Add `text` as the user's next message and ask for the reply (see _start_reply)."""
         message = self.conversation.add_user(text)
         await self.query_one(Transcript).add(UserMessage(message))
-        await self._start_reply()
+        await self._start_reply(asked=asked)
 
     async def _rewind_to(self, message: Message) -> bool:
         """Set aside `message` and all that followed (kept saved, as replaced), to resend it
@@ -220,12 +220,15 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         await self._hide_views(self.conversation.rewind_to(message))
         return True
 
-    async def _start_reply(self, replacing: Message | None = None) -> None:
+    async def _start_reply(self, replacing: Message | None = None, *, asked: bool = True) -> None:
         """Ask for a reply to the conversation as it stands.
 
         `replacing`: a reply with text that this one is asked in place of (a retry). It stays
         on screen until the new reply has text, and comes back if the new one has none.
+        `asked`: the user asked for it now (Enter, a retry), not a queued message going when
+        the last reply ended.
         """
+        self.take_sidebar_edits(typing_too=asked)
         self._replacing = replacing
         messages = self.conversation.request_messages()
         reply = self.conversation.begin_reply()
@@ -388,7 +391,7 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             return  # keep_queued saves it
         text, self.queued = self.queued, ""
         if text:
-            await self._send_text(text)
+            await self._send_text(text, asked=False)
 
     def keep_queued(self) -> None:
         """Quitting with a message queued: it joins the conversation unanswered (marked as not

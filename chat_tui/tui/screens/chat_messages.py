@@ -1,5 +1,6 @@
-"""What the chat screen does with one message: copy it or one of its code blocks, show the
-whole text behind a reply's error, load one of your messages to edit and resend.
+"""What the chat screen does with one message: copy it, one of its code blocks or the text
+selected in it, show the whole text behind a reply's error, load one of your messages to edit
+and resend.
 
 A mixin of ChatScreen (it uses the screen's conversation and transcript), kept apart so that
 each module holds one concern. Its handler goes by its name (on_transcript_selected), not @on:
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from chat_tui.code_blocks import code_blocks
 from chat_tui.conversation import Delivery, Message, Role
+from chat_tui.tui import keymap
 from chat_tui.tui.screens.code_picker import CodePicker
 from chat_tui.tui.screens.details import DetailsScreen
 from chat_tui.tui.widgets.messages import AssistantMessage
@@ -78,6 +80,19 @@ class MessageActions:
             self.notify("That message has no more to show.")
             return
         self.app.push_screen(DetailsScreen(error.title, error.more))
+
+    def action_copy_selection(self: ChatScreen) -> None:
+        """The text selected with the mouse (part of a reply, a message), as it reads on
+        screen, copied the one way chat-tui copies. A click in the transcript leaves the
+        focus in the message box, so this key comes here from there too."""
+        text = self.get_selected_text()
+        if not text:
+            self.notify(
+                f"Nothing is selected: drag the mouse over text to select it, then "
+                f"{keymap.keys_for('copy_selection')} copies it (ctrl+q quits)."
+            )
+            return
+        self.app.copy_text(text, "the selected text")
 
     def _last_reply(self: ChatScreen) -> Message | None:
         return next(

@@ -64,14 +64,30 @@ class SettingsActions:
     def on_settings_panel_settings_changed(
         self: ChatScreen, event: SettingsPanel.SettingsChanged
     ) -> None:
-        self.settings = event.settings
+        self.settings = self.settings.with_changes(**event.changes)
 
     def on_settings_panel_system_prompt_changed(
         self: ChatScreen, event: SettingsPanel.SystemPromptChanged
     ) -> None:
-        self.conversation.system_prompt = event.text
+        self._use_system_prompt(event.text)
+
+    def _use_system_prompt(self: ChatScreen, text: str) -> None:
+        if text == self.conversation.system_prompt:
+            return
+        self.conversation.system_prompt = text
         if self.conversation.id is not None:
             self._save_soon()
+
+    def take_sidebar_edits(self: ChatScreen, *, typing_too: bool = False) -> None:
+        """Before a request: the sidebar's edits the user is done with, whose messages may
+        not have arrived yet; `typing_too` when the user asked for it from the field they are
+        typing in (a test, a save, a retry). A field still being typed in is left alone
+        otherwise: a queued message that goes meanwhile uses what the field says is in use."""
+        changes, prompt = self.query_one(SettingsPanel).take_edits(typing_too=typing_too)
+        if changes:
+            self.settings = self.settings.with_changes(**changes)
+        if prompt is not None:
+            self._use_system_prompt(prompt)
 
     async def on_settings_panel_profile_chosen(
         self: ChatScreen, event: SettingsPanel.ProfileChosen
@@ -108,6 +124,7 @@ class SettingsActions:
         self.action_save_settings(event.include_key)
 
     def action_test_connection(self: ChatScreen) -> None:
+        self.take_sidebar_edits(typing_too=True)  # what the fields say is what is tested
         self.query_one(SettingsPanel).show_check(None, "Testing…")
         self._test_connection(self.settings)
 
@@ -183,6 +200,7 @@ class SettingsActions:
 
     def action_save_settings(self: ChatScreen, include_key: bool = False) -> None:
         """Write the current settings to the config file, under the current profile's name."""
+        self.take_sidebar_edits(typing_too=True)  # what the fields say is what is saved
         name = self.resolved.profile or "default"
         settings = self.settings
         values: dict[str, object] = {

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 INTRO = (
     "Type a message and press Enter; the reply streams into the transcript. Scroll up to read "
-    "back (the transcript stops following) and scroll to the bottom to follow again."
+    "back (the transcript stops following) and scroll to the bottom to follow again. To copy "
+    f"part of a reply, drag the mouse over text to select it; {keymap.keys_for('copy_selection')} "
+    "copies it (the typing stays in the message box)."
 )
 
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from rich.segment import Segment
 from textual.containers import Vertical
+from textual.strip import Strip
 from textual.widgets import Static
 
 from chat_tui.markdown_render import RenderOnce, TranscriptMarkdown, settle_point
 
 if TYPE_CHECKING:
+    from rich.style import Style
     from textual.app import ComposeResult
+    from textual.selection import Selection
     from textual.timer import Timer
 
     from chat_tui.conversation import Message
@@ -28,8 +32,55 @@ RENDER_SHARE = 3.0
 CHUNK_CHARS = 1200
 
 
+def highlight(line: Strip, start: int, end: int, style: Style) -> Strip:
+    """`line` with its characters from `start` to `end` (-1: to the end) in `style` too."""
+    segments: list[Segment] = []
+    position = 0
+    for text, own, control in line:
+        stop = position + len(text)
+        first = max(start - position, 0)
+        last = len(text) if end == -1 else min(end - position, len(text))
+        if control is not None or first >= last:
+            segments.append(Segment(text, own, control))
+        else:
+            marked = own + style if own is not None else style
+            parts = ((text[:first], own), (text[first:last], marked), (text[last:], own))
+            segments.extend(Segment(part, part_style) for part, part_style in parts if part)
+        position = stop
+    return Strip(segments, line.cell_length)
+
+
+class MarkdownChunk(Static):
+    """A piece of a reply's Markdown, which the mouse can select as it reads on screen.
+
+    Textual selects text in Content only; Markdown is drawn by Rich, so this chunk marks each
+    character with where it is (line and column of what is drawn), draws the selection, and
+    gives the selected text as drawn: what the user sees is what is copied.
+    """
+
+    def _drawn(self, y: int) -> Strip:
+        return super().render_line(y)
+
+    def render_line(self, y: int) -> Strip:
+        line = self._drawn(y)
+        selection = self.text_selection
+        span = selection.get_span(y) if selection is not None else None
+        if span is not None:
+            style = self.screen.get_component_rich_style("screen--selection")
+            line = highlight(line, *span, style)
+        # After the highlight, which cuts segments: each piece gets its own column.
+        return line.apply_offsets(0, y)
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        # Rich pads each line to the width: the padding is not text.
+        lines = (self._drawn(y).text.rstrip() for y in range(self.size.height))
+        # A settled chunk is followed by a blank line on screen; a joined one by its next line.
+        ending = "\n\n" if self.has_class("-settled") else "\n"
+        return selection.extract("\n".join(lines)), ending
+
+
 class ReplyBody(Vertical):
-    """Markdown as settled chunks (one Static each) plus one live tail.
+    """Markdown as settled chunks (one MarkdownChunk each) plus one live tail.
 
     It draws the reply's text as the conversation holds it (the one copy): told that more has
     arrived, it draws what is new with its next render.
@@ -48,7 +99,7 @@ class ReplyBody(Vertical):
 
     def compose(self) -> ComposeResult:
         yield from self._settle()
-        yield Static(self._tail_markdown(), id="live", classes="chunk")
+        yield MarkdownChunk(self._tail_markdown(), id="live", classes="chunk")
 
     def on_mount(self) -> None:
         if self._streaming:
@@ -69,12 +120,12 @@ class ReplyBody(Vertical):
             self._timer.stop()
             self._timer = None
         if self._dirty:
-            self.query_one("#live", Static).update(self._tail_markdown())
+            self.query_one("#live", MarkdownChunk).update(self._tail_markdown())
         self._streaming = False
         self.call_after_refresh(self._render_final)
 
     def _render_final(self) -> None:
-        live = next(iter(self.query("#live").results(Static)), None)
+        live = next(iter(self.query("#live").results(MarkdownChunk)), None)
         if live is None:  # the reply was cleared away in the meantime
             return
         self.mount_all(self._settle(), before=live)
@@ -85,7 +136,7 @@ class ReplyBody(Vertical):
         if not self._dirty or now < self._next_render:
             return
         self._dirty = False
-        live = self.query_one("#live", Static)
+        live = self.query_one("#live", MarkdownChunk)
         chunks = self._settle()
         if chunks:
             self.mount_all(chunks, before=live)
@@ -93,7 +144,7 @@ class ReplyBody(Vertical):
         cost = time.monotonic() - now
         self._next_render = now + max(FLUSH_INTERVAL, cost * RENDER_SHARE)
 
-    def _settle(self) -> list[Static]:
+    def _settle(self) -> list[MarkdownChunk]:
         """Move the complete blocks at the start of the tail into a new settled chunk."""
         tail = self._reopen + self._reply.content[self._settled :]
         cut = settle_point(tail, CHUNK_CHARS)
@@ -110,7 +161,8 @@ class ReplyBody(Vertical):
         )
         # A piece cut between blocks is followed by the blank line Markdown puts between them;
         # one cut inside a code block runs straight on into the next.
-        return [Static(chunk, classes="chunk -joined" if cut.reopen else "chunk -settled")]
+        classes = "chunk -joined" if cut.reopen else "chunk -settled"
+        return [MarkdownChunk(chunk, classes=classes)]
 
     def _tail_markdown(self) -> RenderOnce:
         return self._markdown(

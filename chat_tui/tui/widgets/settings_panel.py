@@ -1,16 +1,20 @@
 """The sidebar: the system prompt, the connection profile and the deployment settings.
 
-Each field is checked as the user types; a valid value applies at once (the next request uses
-it), an invalid one shows why under the field and is not applied. Messages go up to the app
-(changes, profile choice, test, save); the app calls `show*` methods to put values down.
+Each field is checked as the user types, and applies once the user is done with it: Enter, or
+the focus leaving the field (a test, a save or a retry asked for meanwhile takes it too). Until
+then what is typed is on its way (an emptied field, "0." on the way to "0.9", half an endpoint)
+and the settings in use are unchanged; an invalid text is never applied. Either way the note
+under the field says so, and what is still in use. Messages go up to the app (changes, profile
+choice, test, save); the app calls `show*` methods to put values down.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import events, on
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
@@ -32,6 +36,25 @@ def _number_text(value: object) -> str:
     if value is None:
         return ""
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def describe(name: str, settings: Settings) -> str:
+    """Setting `name` of `settings` as a field's note names it ("0.7", "no limit"): what is in
+    use, or what Enter would apply. The key is masked, the endpoint shown without credentials."""
+    value = getattr(settings, name)
+    match name:
+        case "temperature":
+            return "the server's default" if value is None else f"{value:g}"
+        case "max_tokens":
+            return "no limit" if value is None else str(value)
+        case "read_timeout":
+            return f"{value:g} s"
+        case "api_key":
+            return settings.masked_key if value else "no key"
+        case "endpoint":
+            return settings.where if settings.base_url else "no endpoint"
+        case _:
+            return visible(str(value)) if value else "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +97,13 @@ def _source_tip(sources: dict[str, str], name: str) -> Content | None:
 
 
 _AUTH_LABELS = {Auth.KEY: "API key", Auth.ENTRA: "Microsoft Entra ID"}
+SYSTEM_PROMPT_EDITING = (
+    "Not applied yet: leaving the field (Esc) applies it · the conversation still uses the "
+    "prompt it had."
+)
+# Longest wait, after a press on a button or list took the focus from a field, before the
+# field's edit applies if the press brought no message (a list opened and left open).
+DEFER_LIMIT = 1.0
 
 
 class SettingsPanel(VerticalScroll):
@@ -90,9 +120,12 @@ class SettingsPanel(VerticalScroll):
     FOCUS_ON_CLICK = False
 
     class SettingsChanged(Message):
-        def __init__(self, settings: Settings) -> None:
+        """Fields the user is done with: only the settings they change, so that two edits
+        on their way up cannot undo each other."""
+
+        def __init__(self, changes: dict[str, object]) -> None:
             super().__init__()
-            self.settings = settings
+            self.changes = changes
 
     class SystemPromptChanged(Message):
         def __init__(self, text: str) -> None:
@@ -127,6 +160,9 @@ class SettingsPanel(VerticalScroll):
         self._profiles = list(profiles)
         self._profile = profile
         self._invalid: dict[str, str] = {}  # field -> why its text is not applied
+        # The system prompt the conversation uses, as the app last put it down or was told.
+        self._system_prompt = settings.system_prompt
+        self._deferred: list[Callable[[], None]] = []  # edits applied after a press, see below
         # The last test's or request's outcome (ok, what it said), until the settings change.
         self._last_check: tuple[bool | None, str] | None = None
 
@@ -136,6 +172,7 @@ class SettingsPanel(VerticalScroll):
         yield PlainTextArea(
             settings.system_prompt, id="system-prompt", soft_wrap=True, tab_behavior="focus"
         )
+        yield Static(id="system-prompt-note", classes="field-note")
         yield Label("Connection", classes="section")
         # Its state and buttons first, where they are seen without scrolling.
         yield Static(id="connection-status")
@@ -183,7 +220,7 @@ class SettingsPanel(VerticalScroll):
                 models = Select([], prompt="models on the server…", compact=True, id="model-list")
                 models.display = False
                 yield models
-            yield Static(id=f"{spec.name}-error", classes="field-error")
+            yield Static(id=f"{spec.name}-note", classes="field-note")
 
     def on_mount(self) -> None:
         self._show_provider(self.settings)
@@ -195,6 +232,8 @@ class SettingsPanel(VerticalScroll):
         self._last_check = None  # it was about other settings
         if self.is_mounted:
             self._show_provider(settings)
+            for spec in FIELDS:  # what each note says is still in use may have changed
+                self._show_field(spec)
             self._show_status()
 
     def show(self, settings: Settings, sources: dict[str, str] | None = None) -> None:
@@ -212,9 +251,28 @@ class SettingsPanel(VerticalScroll):
         self.show_models([])  # the list belonged to the previous connection
 
     def show_system_prompt(self, text: str) -> None:
+        self._system_prompt = text
         area = self.query_one("#system-prompt", TextArea)
         if area.text != visible(text):
             area.load_text(text)
+        self._show_system_prompt_note()
+
+    def take_edits(self, *, typing_too: bool) -> tuple[dict[str, object], str | None]:
+        """The edits the user is done with but whose messages may still be on their way up
+        (the settings they change, and the system prompt if changed), for a request about to
+        go; and, with `typing_too`, the field being typed in as well (the user asked for a
+        test, a save or a retry from there, meaning what they see)."""
+        changes: dict[str, object] = {}
+        for spec in FIELDS:
+            field = self.query_one(f"#{spec.name}", Input)
+            if typing_too or not field.has_focus:
+                changes |= self._edit(spec)
+        area = self.query_one("#system-prompt", TextArea)
+        prompt = None
+        if (typing_too or not area.has_focus) and area.text != visible(self._system_prompt):
+            prompt = self._system_prompt = area.text
+        self._show_system_prompt_note()  # the fields' notes follow the settings, when bound
+        return changes, prompt
 
     def show_models(self, models: list[str]) -> None:
         select = self.query_one("#model-list", Select)
@@ -239,19 +297,31 @@ class SettingsPanel(VerticalScroll):
 
     # -- up: what the user does ------------------------------------------------------------
 
-    def _apply(self, **changes: object) -> None:
+    def _apply(self, **changes: object) -> Settings:
         updated = self.settings.with_changes(**changes)
         if updated != self.settings:
-            self.post_message(self.SettingsChanged(updated))  # back through the binding
+            self.post_message(self.SettingsChanged(changes))  # back through the binding
+        return updated
 
     @on(TextArea.Changed, "#system-prompt")
     def _system_prompt_changed(self, event: TextArea.Changed) -> None:
         event.stop()
-        self.post_message(self.SystemPromptChanged(event.text_area.text))
+        if event.text_area.has_focus:
+            self._show_system_prompt_note()  # being typed: applied when the user is done
+        else:
+            self._commit_system_prompt()  # put in from elsewhere
+
+    def _commit_system_prompt(self) -> None:
+        text = self.query_one("#system-prompt", TextArea).text
+        if text != visible(self._system_prompt):
+            self._system_prompt = text
+            self.post_message(self.SystemPromptChanged(text))
+        self._show_system_prompt_note()
 
     @on(Select.Changed, "#profile")
     def _profile_changed(self, event: Select.Changed) -> None:
         event.stop()
+        self._run_deferred()
         if isinstance(event.value, str) and event.value != self._profile:
             self._profile = event.value
             self.post_message(self.ProfileChosen(event.value))
@@ -259,54 +329,144 @@ class SettingsPanel(VerticalScroll):
     @on(Select.Changed, "#provider")
     def _provider_changed(self, event: Select.Changed) -> None:
         event.stop()
+        self._run_deferred()
         if isinstance(event.value, Provider):
             self._apply(provider=event.value)
 
     @on(Select.Changed, "#auth")
     def _auth_changed(self, event: Select.Changed) -> None:
         event.stop()
+        self._run_deferred()
         if isinstance(event.value, Auth):
             self._apply(auth=event.value)
 
     @on(Select.Changed, "#model-list")
     def _model_picked(self, event: Select.Changed) -> None:
         event.stop()
+        self._run_deferred()
         if isinstance(event.value, str):
             self.query_one("#model", Input).value = event.value
 
+    def _spec(self, widget: object) -> FieldSpec | None:
+        return next((s for s in FIELDS if isinstance(widget, Input) and s.name == widget.id), None)
+
     @on(Input.Changed)
     def _field_changed(self, event: Input.Changed) -> None:
-        spec = next((s for s in FIELDS if s.name == event.input.id), None)
+        spec = self._spec(event.input)
         if spec is None:
             return
         event.stop()
-        error = self.query_one(f"#{spec.name}-error", Static)
-        try:
-            value = spec.parse(event.value)
-        except SettingsError as exc:
-            event.input.add_class("-invalid")
-            error.update(Content(visible(str(exc))))
-            error.display = True
-            self._invalid[spec.name] = str(exc)
-            self._show_status()
+        if event.input.has_focus:
+            self._show_field(spec)  # being typed: applied when the user is done with it
+        else:
+            self._commit(spec)  # put in from elsewhere: the model list, say
+
+    @on(Input.Submitted)
+    def _field_submitted(self, event: Input.Submitted) -> None:
+        spec = self._spec(event.input)
+        if spec is not None:
+            event.stop()
+            self._commit(spec)
+
+    @on(events.DescendantBlur)
+    def _field_left(self, event: events.DescendantBlur) -> None:
+        if not self.app.app_focus:
+            return  # the terminal lost the focus, not the field: the user is not done with it
+        if event.widget.id == "system-prompt":
+            commit = self._commit_system_prompt
+        elif (spec := self._spec(event.widget)) is not None:
+            commit = partial(self._commit, spec)
+        else:
             return
-        event.input.remove_class("-invalid")
-        error.display = False
-        if self._invalid.pop(spec.name, None) is not None:
-            self._show_status()
-        self._apply(**{spec.name: value})
+        focused = self.screen.focused
+        # Where a press began, until its release (Textual has no public word for it).
+        pressed = getattr(self.screen, "_mouse_down_offset", None) is not None
+        control = isinstance(focused, Button | Select | Checkbox) and self in focused.ancestors
+        if pressed and control:
+            # The press is on a button or list here, which acts on the release: a note or the
+            # status changing height now would move it from under the pointer, and the click
+            # would be lost. Its own message applies the edit, or the timer does.
+            self._deferred.append(commit)
+            self.set_timer(DEFER_LIMIT, self._run_deferred)
+        else:
+            commit()
+
+    def _run_deferred(self) -> None:
+        commits, self._deferred = self._deferred, []
+        for commit in commits:
+            commit()
+
+    def _typed(self, spec: FieldSpec, settings: Settings) -> object:
+        """The value the field's text stands for; SettingsError if it stands for none."""
+        text = self.query_one(f"#{spec.name}", Input).value
+        current = getattr(settings, spec.name)
+        if text == visible(spec.to_text(current)):
+            return current  # as put down: a value with a control character shows as ␛
+        return spec.parse(text)
+
+    def _edit(self, spec: FieldSpec) -> dict[str, object]:
+        """The change the field's text makes: none if it is invalid or says what is in use."""
+        try:
+            value = self._typed(spec, self.settings)
+        except SettingsError:
+            return {}
+        return {} if value == getattr(self.settings, spec.name) else {spec.name: value}
+
+    def _commit(self, spec: FieldSpec) -> None:
+        changes = self._edit(spec)
+        self._show_field(spec, self._apply(**changes) if changes else self.settings)
+
+    @on(Checkbox.Changed, "#save-key")
+    def _save_key_ticked(self) -> None:
+        self._run_deferred()
 
     @on(Button.Pressed, "#test")
     def _test_pressed(self, event: Button.Pressed) -> None:
         event.stop()
+        self._run_deferred()
         self.post_message(self.TestRequested())
 
     @on(Button.Pressed, "#save")
     def _save_pressed(self, event: Button.Pressed) -> None:
         event.stop()
+        self._run_deferred()
         self.post_message(self.SaveRequested(self.query_one("#save-key", Checkbox).value))
 
     # -- drawing ---------------------------------------------------------------------------
+
+    def _show_field(self, spec: FieldSpec, settings: Settings | None = None) -> None:
+        """The note under a field: why its text is not applied, or that it is not applied yet;
+        either way what is still in use. No note when the field says what is in use."""
+        settings = settings or self.settings
+        field = self.query_one(f"#{spec.name}", Input)
+        note = self.query_one(f"#{spec.name}-note", Static)
+        in_use = describe(spec.name, settings)
+        current = getattr(settings, spec.name)
+        was_invalid = spec.name in self._invalid
+        self._invalid.pop(spec.name, None)
+        text = ""
+        try:
+            value = self._typed(spec, settings)
+        except SettingsError as exc:
+            self._invalid[spec.name] = str(exc)
+            text = f"{exc} Not applied · still using {in_use}."
+        else:
+            if field.has_focus and value != current:
+                new = describe(spec.name, settings.with_changes(**{spec.name: value}))
+                text = f"Not applied yet: Enter applies {new} · still using {in_use}."
+        field.set_class(spec.name in self._invalid, "-invalid")
+        note.set_class(spec.name in self._invalid, "-invalid")
+        note.update(Content(visible(text)))
+        note.display = bool(text)
+        if was_invalid != (spec.name in self._invalid):
+            self._show_status()
+
+    def _show_system_prompt_note(self) -> None:
+        area = self.query_one("#system-prompt", TextArea)
+        note = self.query_one("#system-prompt-note", Static)
+        editing = area.has_focus and area.text != visible(self._system_prompt)
+        note.update(Content(SYSTEM_PROMPT_EDITING if editing else ""))
+        note.display = editing
 
     def _show_provider(self, settings: Settings) -> None:
         provider = settings.provider
