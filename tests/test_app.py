@@ -135,9 +135,11 @@ async def test_the_not_connected_card_goes_once_the_sidebar_is_filled_in(
         assert "Not connected yet" in screen_text(app)
         app.query_one("#provider", Select).value = Provider.COMPATIBLE
         await type_into(pilot, "endpoint", server.base_url)
+        await pilot.press("enter")  # a field applies when the user is done with it
         await pilot.pause()
         assert "Not connected yet" in screen_text(app)  # no model yet: still not usable
         await type_into(pilot, "model", "fake-model")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: "Not connected yet" not in screen_text(app))
         await chat(pilot, "hello")
         assert replies(app)[-1].state is ReplyState.COMPLETE

@@ -405,7 +405,14 @@ async def test_edit_an_earlier_message_and_resend_from_there(
     store = Store(tmp_path / "chats.db")
     saved = store.load(1).messages
     store.close()
-    assert [m.content for m in saved] == [
+    # The turns the edit replaced stay saved, marked replaced; what is shown is the new branch.
+    assert [m.content for m in saved if m.hidden == "superseded"] == [
+        "Question B",
+        "Answer B.",
+        "Question C",
+        "Answer C.",
+    ]
+    assert [m.content for m in saved if m.shown] == [
         "Question A",
         "Answer A.",
         "Question B, edited",

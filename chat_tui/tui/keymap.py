@@ -181,6 +181,11 @@ def message_keys(*actions: str) -> str:
     return f"shift+tab to the message, then {keys}"
 
 
+# Chat keys a focused text field acts on first, on purpose: ctrl+c copies the field's own
+# selection there, and a selection elsewhere (the transcript's) otherwise.
+FIELD_FIRST = frozenset({"ctrl+c", "super+c"})
+
+
 def restore_hint() -> str:
     """How to bring back what was taken out, with the keys."""
     keys = next(b.key.split(",")[0] for b in TRANSCRIPT if b.action == "screen.restore")
