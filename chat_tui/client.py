@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +27,11 @@ from chat_tui.events import (
     TextDelta,
     Usage,
 )
-from chat_tui.learned import Learned, Lesson, Shape, effort_for
+from chat_tui.learned import Adaptation, Learned, Lesson, Shape, effort_for
 from chat_tui.model_info import UNKNOWN
+from chat_tui.responses_api import read_responses, responses_params, responses_request
 from chat_tui.retry import RetryPolicy, drop_retry_delay, retry_delay
-from chat_tui.settings import Auth, Provider, Settings
+from chat_tui.settings import Api, Auth, Provider, Settings
 from chat_tui.text import visible
 from chat_tui.think_tags import ThinkSplitter
 
@@ -43,6 +45,10 @@ CONNECT_TIMEOUT = 10.0
 
 ConnectionKey = tuple[str, ...]
 TokenProvider = Callable[[], Awaitable[str]]
+# The API names as a sentence says them.
+_API_NAMES = {Api.CHAT: "Chat Completions API", Api.RESPONSES: "Responses API"}
+# Enough for every lesson a check can learn (an API, a parameter or two), and no loop.
+_MAX_ADAPTATIONS = 4
 
 
 def azure_v1_base_url(endpoint: str) -> str:
@@ -72,10 +78,13 @@ def build_sdk_client(
     settings: Settings,
     *,
     token_provider: TokenProvider | None = None,
+    api: Api = Api.CHAT,
 ) -> AsyncOpenAI:
-    """An SDK client for these settings. Retries are off: a silent SDK retry looks like a hang.
+    """An SDK client for these settings and API. Retries are off: a silent SDK retry looks
+    like a hang.
 
-    `token_provider` signs Azure requests in with Entra ID tokens instead of the API key.
+    `token_provider` signs Azure requests in with Entra ID tokens instead of the API key. Every
+    provider but Azure's deployments takes both APIs from one client.
     """
     import openai
 
@@ -83,6 +92,14 @@ def build_sdk_client(
         "timeout": openai.Timeout(settings.read_timeout, connect=CONNECT_TIMEOUT),
         "max_retries": 0,
     }
+    if api is Api.RESPONSES and settings.provider is Provider.AZURE:
+        # Azure has the Responses API on its v1 path only, the deployment named as the model.
+        # A key goes in the api-key header (see `responses_headers`), a token as a Bearer.
+        return openai.AsyncOpenAI(
+            base_url=azure_v1_base_url(settings.endpoint),
+            api_key=token_provider or settings.api_key,
+            **common,
+        )
     match settings.provider:
         case Provider.AZURE:
             auth: dict[str, Any] = (
@@ -113,6 +130,16 @@ def build_sdk_client(
             return openai.AsyncOpenAI(
                 base_url=settings.endpoint, api_key=settings.api_key or "none", **common
             )
+
+
+def responses_headers(settings: Settings) -> dict[str, Any]:
+    """Headers of a Responses request: the key of Azure's deployments goes as api-key, as on
+    its other paths, not as the Bearer the SDK would make of it."""
+    if settings.provider is Provider.AZURE and settings.auth is Auth.KEY:
+        import openai
+
+        return {"api-key": settings.api_key, "Authorization": openai.omit}
+    return {}
 
 
 def chat_params(settings: Settings, shape: Shape) -> dict[str, Any]:
@@ -201,54 +228,68 @@ class ChatClient:
         self._token_provider = token_provider
         self.retry = retry or RetryPolicy()
         self._entra = EntraSignIn()
-        self._sdk: AsyncOpenAI | None = None
+        # The SDK clients of the current connection, per API; one serves both but on Azure's
+        # deployments (see build_sdk_client).
+        self._sdks: dict[Api, AsyncOpenAI] = {}
         self._key: ConnectionKey | None = None
         self.learned = Learned()
 
-    async def _client_for(self, settings: Settings) -> AsyncOpenAI:
+    async def _client_for(self, settings: Settings, api: Api = Api.CHAT) -> AsyncOpenAI:
         key = _connection_key(settings)
-        if self._sdk is None or key != self._key:
+        if key != self._key:
             await self.close()
+            self._key = key
+        slot = api if settings.provider is Provider.AZURE else Api.CHAT
+        sdk = self._sdks.get(slot)
+        if sdk is None:
             # Off the event loop: the first client imports the SDK (and azure-identity) and
             # loads the TLS certificates, which would freeze the screen for a moment.
-            self._sdk = await asyncio.to_thread(self._build, settings)
-            self._key = key
-        return self._sdk
+            sdk = self._sdks[slot] = await asyncio.to_thread(self._build, settings, slot)
+        return sdk
 
-    def _build(self, settings: Settings) -> AsyncOpenAI:
+    def _build(self, settings: Settings, api: Api) -> AsyncOpenAI:
         token_provider = None
         if settings.auth is Auth.ENTRA:
             token_provider = self._token_provider or self._entra.provider(settings.entra_scope)
-        return build_sdk_client(settings, token_provider=token_provider)
+        return build_sdk_client(settings, token_provider=token_provider, api=api)
 
     async def close(self) -> None:
-        sdk, self._sdk, self._key = self._sdk, None, None
-        if sdk is not None:
+        sdks, self._sdks, self._key = list(self._sdks.values()), {}, None
+        for sdk in sdks:
             await sdk.close()
         self._entra.close()
 
     async def check(self, settings: Settings) -> ConnectionCheck:
         """Prove the settings with the cheapest request that exercises all of them.
 
-        A one-token chat request: listing models would not show that the deployment exists.
+        A one-token request on the API a reply would go to: listing models would not show that
+        the deployment exists. A request shape the server refuses (a parameter, the API) is
+        adapted to and remembered, as for a reply.
         """
         problems = settings.problems()
         if problems:
             return ConnectionCheck(False, "Not configured", " ".join(problems))
         started = time.perf_counter()
+        lessons: list[Adaptation] = []
         try:
-            sdk = await self._client_for(settings)
-            shape = self.learned.shape(settings)
-            response = await sdk.chat.completions.create(
-                model=settings.model,
-                messages=[{"role": "user", "content": "ping"}],
-                **chat_params(settings.with_changes(max_tokens=1, temperature=None), shape),
-            )
+            while True:
+                shape = self.learned.shape(settings)
+                sdk = await self._client_for(settings, shape.api)
+                params, ping = _ping(settings, shape)
+                try:
+                    answering = await ping(sdk)
+                    break
+                except Exception as exc:
+                    adapted = self.learned.adapt(settings, shape, params, exc)
+                    if adapted is None or len(lessons) >= _MAX_ADAPTATIONS:
+                        raise
+                    lessons.append(adapted)
         except Exception as exc:
             error = describe_error(exc, settings)
             return ConnectionCheck(False, error.title, error.detail, error.hint)
         elapsed = (time.perf_counter() - started) * 1000
-        answering = settings.redact(response.model or settings.model)
+        answering = settings.redact(answering or settings.model)
+        learned = "".join(f" {_lesson_sentence(lesson)}" for lesson in lessons)
         signed_in = (
             f" Signed in with Entra ID through {self._entra.source}."
             if settings.auth is Auth.ENTRA and self._entra.source
@@ -257,7 +298,8 @@ class ChatClient:
         return ConnectionCheck(
             True,
             "Connected",
-            f"{visible(answering)} answered from {settings.target} in {elapsed:.0f} ms.{signed_in}",
+            f"{visible(answering)} answered from {settings.target} on the "
+            f"{_API_NAMES[shape.api]} in {elapsed:.0f} ms.{visible(learned)}{signed_in}",
         )
 
     async def list_models(self, settings: Settings) -> list[str]:
@@ -288,22 +330,30 @@ class ChatClient:
         answered = False  # the server sent its response headers: later failures are drops
         text = False  # some of the reply arrived: from then on nothing is asked again
         try:
-            sdk = await self._client_for(settings)
-            import openai  # loaded by now; imported here to keep it out of start-up
-
             attempt, waited = 1, 0.0
             while True:
                 yield RequestSent(attempt)
+                # Each time: a lesson learned from the last answer may change the API too.
                 shape = self.learned.shape(settings)
-                params = chat_params(settings, shape)
+                sdk = await self._client_for(settings, shape.api)
+                import openai  # loaded with the client; imported here to keep it out of start-up
+
+                responses = shape.api is Api.RESPONSES
+                params = (responses_params if responses else chat_params)(settings, shape)
                 try:
-                    stream = await sdk.chat.completions.create(
-                        model=settings.model,
-                        messages=chat_messages(messages, settings, shape),  # type: ignore[arg-type]
-                        stream=True,
-                        stream_options={"include_usage": True},
-                        **params,
-                    )
+                    if responses:
+                        stream = await sdk.responses.create(
+                            **responses_request(messages, settings, params),
+                            extra_headers=responses_headers(settings),
+                        )
+                    else:
+                        stream = await sdk.chat.completions.create(
+                            model=settings.model,
+                            messages=chat_messages(messages, settings, shape),  # type: ignore[arg-type]
+                            stream=True,
+                            stream_options={"include_usage": True},
+                            **params,
+                        )
                 except Exception as exc:
                     adapted = self.learned.adapt(settings, shape, params, exc)
                     if adapted is not None:
@@ -317,10 +367,23 @@ class ChatClient:
                     reason = describe_error(exc, settings).title
                 else:
                     answered = True
+                    events = (
+                        read_responses(stream, settings)
+                        if responses
+                        else self._read(stream, settings)
+                    )
                     try:
-                        async for event in self._read(stream, settings):
-                            text = text or isinstance(event, TextDelta)
-                            yield event
+                        # Closed at once however this ends (the caller may stop mid-reply).
+                        async with aclosing(events):
+                            async for event in events:
+                                if isinstance(event, ReplyStarted):
+                                    # A deployment's name says nothing of its model: its
+                                    # answer does.
+                                    self.learned.learn(
+                                        Learned.key(settings), Lesson.SERVES, event.model
+                                    )
+                                text = text or isinstance(event, TextDelta)
+                                yield event
                         return
                     except openai.APIConnectionError as exc:
                         # Dropped before any text (a timeout is a stall, not a drop): nothing
@@ -352,9 +415,7 @@ class ChatClient:
                 # Azure's content-filter prelude names no model: wait for a chunk that does.
                 if not started and (chunk.model or chunk.choices):
                     started = True
-                    model = chunk.model or settings.model
-                    self.learned.learn(Learned.key(settings), Lesson.SERVES, model)
-                    yield ReplyStarted(model)
+                    yield ReplyStarted(chunk.model or settings.model)
                 if chunk.usage is not None:
                     yield chat_usage(chunk.usage)
                 # Azure's content-filter prelude and the usage chunk carry no choices.
@@ -374,6 +435,49 @@ class ChatClient:
         for event in _split(tags.flush()):
             yield event
         yield ReplyFinished(finish_reason, filtered)
+
+
+# The one-message conversation of a connection check.
+_PING = ({"role": "user", "content": "ping"},)
+
+
+def _ping(
+    settings: Settings, shape: Shape
+) -> tuple[dict[str, Any], Callable[[AsyncOpenAI], Awaitable[str | None]]]:
+    """The parameters of a connection check on `shape.api`, and the request that sends it,
+    which returns the model that answered."""
+    # One token (the Responses API's builder raises it to that API's minimum), nothing else.
+    cheap = settings.with_changes(max_tokens=1, temperature=None)
+    if shape.api is Api.RESPONSES:
+        params = responses_params(cheap, shape)
+
+        async def responses(sdk: AsyncOpenAI) -> str | None:
+            request = {**responses_request(_PING, cheap, params), "stream": False}
+            response = await sdk.responses.create(
+                **request, extra_headers=responses_headers(settings)
+            )
+            return response.model
+
+        return params, responses
+
+    params = chat_params(cheap, shape)
+
+    async def chat(sdk: AsyncOpenAI) -> str | None:
+        response = await sdk.chat.completions.create(
+            model=settings.model,
+            messages=list(_PING),  # type: ignore[arg-type]
+            **params,
+        )
+        return response.model
+
+    return params, chat
+
+
+def _lesson_sentence(lesson: Adaptation) -> str:
+    """What a connection check learned, as a sentence of its result."""
+    if lesson.lesson is Lesson.API:
+        return f"It answers on the {_API_NAMES[Api(lesson.value)]} only."
+    return f"It does not take {lesson.value}: it is left out from now on."
 
 
 def _reasoning_of(delta: Any) -> str:

@@ -105,6 +105,16 @@ class ChatError:
         )
 
 
+class ModelFailed(Exception):
+    """The server reported in the middle of a stream that the model failed (the Responses API's
+    `response.failed` or `error` event): the request was accepted, the reply was not made."""
+
+    def __init__(self, code: str | None, message: str | None) -> None:
+        self.code = code or ""
+        self.message = message or "The server gave no reason."
+        super().__init__(f"{self.code}: {self.message}" if self.code else self.message)
+
+
 def sentence(title: str, detail: str = "", hint: str = "") -> str:
     """'Title. Detail. Hint', for a toast or a status line; each part ends a sentence."""
     parts = [part.strip() for part in (title, detail, hint)]
@@ -174,6 +184,16 @@ def _mentions_api_version(exc: Exception, message: str) -> bool:
     return status in (400, 404) and "api version" in message.lower().replace("-", " ")
 
 
+def _is_stream_error(exc: BaseException) -> bool:
+    """An error the server sent inside a stream, which the SDK raises as a bare APIError: no
+    status (the response had begun with 200), no connection failure."""
+    import openai
+
+    return isinstance(exc, openai.APIError) and not isinstance(
+        exc, (openai.APIStatusError, openai.APIConnectionError, openai.APIResponseValidationError)
+    )
+
+
 def describe_error(
     exc: BaseException, settings: Settings, *, answered: bool = False, text: bool = False
 ) -> ChatError:
@@ -202,6 +222,15 @@ def _describe(exc: BaseException, settings: Settings, *, answered: bool, text: b
     if type(exc).__module__.startswith("azure."):  # e.g. a token endpoint that answered 400
         return ChatError(
             "Entra ID sign-in failed", _clip(str(exc)), SIGN_IN_HINT, more=str(exc).strip()
+        )
+    if isinstance(exc, ModelFailed) or _is_stream_error(exc):
+        code = getattr(exc, "code", None)
+        code = code if isinstance(code, str) else ""
+        message = _clip(str(getattr(exc, "message", "") or exc))
+        return ChatError(
+            "The model failed",
+            f"{code}: {message}" if code else message,
+            "What arrived is kept; send again to retry." if text else "Send again to retry.",
         )
     if isinstance(exc, openai.APITimeoutError):
         return ChatError(

@@ -39,6 +39,9 @@ _PARAMETER_CODES = ("unsupported_parameter", "unsupported_value")
 _RESPONSES_ONLY = re.compile(
     r"only supported in v1/responses|chatCompletion operation does not work", re.IGNORECASE
 )
+# The same parameter under each API's name: a model that takes no effort on one takes none on
+# the other. A Responses API 400 names a nested parameter by its path, e.g. "reasoning.effort".
+_SAME_PARAMETER = {"reasoning_effort": "reasoning.effort", "reasoning.effort": "reasoning_effort"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +102,9 @@ class Learned:
         if api is Api.AUTO:
             responses = info.responses_only or "responses" in self._get(settings, Lesson.API)
             api = Api.RESPONSES if responses and can_use_responses(settings) else Api.CHAT
-        return Shape(api, info, frozenset(self._get(settings, Lesson.DROP)))
+        dropped = self._get(settings, Lesson.DROP)
+        also = {_SAME_PARAMETER[name] for name in dropped if name in _SAME_PARAMETER}
+        return Shape(api, info, frozenset(dropped | also))
 
     def adapt(
         self, settings: Settings, shape: Shape, sent: dict[str, Any], exc: BaseException
@@ -112,7 +117,7 @@ class Learned:
         param = getattr(exc, "param", None)
         message = str(getattr(exc, "message", "") or exc)
         key = self.key(settings)
-        if code in _PARAMETER_CODES and isinstance(param, str) and param in sent:
+        if code in _PARAMETER_CODES and isinstance(param, str) and was_sent(sent, param):
             if param in shape.dropped:
                 return None
             self.learn(key, Lesson.DROP, param)
@@ -134,6 +139,16 @@ class Learned:
                 f"{self.served(settings)} answers on the Responses API only: asking there",
             )
         return None
+
+
+def was_sent(sent: dict[str, Any], param: str) -> bool:
+    """Whether `param` ("temperature", or a path such as "reasoning.effort") is in `sent`."""
+    value: Any = sent
+    for part in param.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
 
 
 def can_use_responses(settings: Settings) -> bool:

@@ -279,6 +279,59 @@ def test_length_in_json(server: FakeOpenAIServer, ask: Ask) -> None:
     assert "Cut off" in result.stderr
 
 
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_json_has_the_reasoning_and_the_detailed_usage(
+    server: FakeOpenAIServer, ask: Ask, api: str
+) -> None:
+    server.enqueue(
+        TextReply("The answer.", reasoning="Let me think.", cached_tokens=2, model="reasoner-2025")
+    )
+    result = ask("hi", "--json", "--api", api, *to(server))
+    assert (result.returncode, result.stderr) == (EXIT_OK, "")
+    assert json.loads(result.stdout) == {
+        "text": "The answer.",
+        "reasoning": "Let me think.",
+        "finish_reason": "stop",
+        "model": "reasoner-2025",
+        # The system prompt and "hi" in; two tokens of text and three of reasoning out.
+        "usage": {
+            "prompt_tokens": 7,
+            "completion_tokens": 5,
+            "total_tokens": 12,
+            "reasoning_tokens": 3,
+            "cached_tokens": 2,
+        },
+    }
+    request = server.last_request
+    assert request.operation == api
+    if api == "responses":
+        assert request.instructions == DEFAULT_SYSTEM_PROMPT
+        assert request.responses_input == [("user", "hi")]
+
+
+def test_an_azure_deployment_on_the_responses_api(
+    server: FakeOpenAIServer, ask: Ask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A model no table knows, which answers on the Responses API only: learned from its 400.
+    monkeypatch.setattr(server, "responses_only", {*server.responses_only, "my-deployment"})
+    server.enqueue(TextReply("From the Responses API.", finish_reason="length"))
+    result = ask(
+        "hi",
+        "--endpoint", server.url, "--deployment", "my-deployment", "--provider", "azure",
+        extra={"AZURE_OPENAI_API_KEY": "azure-key"},
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (EXIT_UNFINISHED, "From the Responses API.\n")
+    assert result.stderr.splitlines() == [
+        "chat-tui: my-deployment answers on the Responses API only: asking there",
+        "chat-tui: Cut off: the reply reached the token limit (max tokens).",
+    ]
+    assert [(r.operation, r.path) for r in server.requests] == [
+        ("chat", "/openai/deployments/my-deployment/chat/completions"),
+        ("responses", "/openai/v1/responses"),
+    ]
+    assert server.last_request.headers["api-key"] == "azure-key"
+
+
 def test_a_drop_keeps_the_text_that_arrived(server: FakeOpenAIServer, ask: Ask) -> None:
     server.enqueue(TextReply("one two three four five six", drop_after=3))
     result = ask("hi", *to(server))

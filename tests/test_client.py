@@ -10,16 +10,25 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chat_tui.client import ChatClient
-from chat_tui.events import ReplyFailed, ReplyFinished, Retrying, StreamEvent, TextDelta, Usage
+from chat_tui.events import (
+    Adapted,
+    ReasoningDelta,
+    ReplyFailed,
+    ReplyFinished,
+    Retrying,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
 from chat_tui.retry import RetryPolicy
-from chat_tui.settings import Auth, Provider, Settings
+from chat_tui.settings import Api, Auth, Provider, Settings
 from tests.conftest import azure_settings, compatible_settings
 from tests.openai_server import ErrorReply, TextReply
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from tests.openai_server import FakeOpenAIServer
+    from tests.openai_server import FakeOpenAIServer, ReasoningField
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
 
@@ -38,6 +47,10 @@ async def collect(client: ChatClient, settings: Settings) -> list[StreamEvent]:
 
 def text_of(events: list[StreamEvent]) -> str:
     return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+def reasoning_of(events: list[StreamEvent]) -> str:
+    return "".join(e.text for e in events if isinstance(e, ReasoningDelta))
 
 
 def failure(events: list[StreamEvent]) -> ReplyFailed:
@@ -253,6 +266,66 @@ async def test_cancelling_closes_the_response(client: ChatClient, server: FakeOp
     # The connection is reusable at once: the next request on the same client goes through.
     server.enqueue(TextReply(["again"]))
     assert text_of(await collect(client, compatible_settings(server))) == "again"
+
+
+# -- what a model rejects, and its reasoning ---------------------------------------------------
+
+
+async def test_an_unknown_models_parameter_is_learned(
+    client: ChatClient, server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server, "rejects", {"my-deployment": {"temperature"}})
+    settings = azure_settings(server, temperature=0.5)
+    events = await collect(client, settings)
+    [adapted] = [e for e in events if isinstance(e, Adapted)]
+    assert (adapted.lesson, adapted.value) == ("drop", "temperature")
+    assert "does not take temperature" in adapted.note
+    assert events[-1] == ReplyFinished("stop")
+    first, second = server.requests
+    assert first.body is not None
+    assert second.body is not None
+    assert first.body["temperature"] == 0.5
+    assert "temperature" not in second.body
+    # Never sent again, on either API.
+    server.reset()
+    assert not any(isinstance(e, Adapted) for e in await collect(client, settings))
+    await collect(client, settings.with_changes(api=Api.RESPONSES))
+    for request in server.requests:
+        assert request.body is not None
+        assert "temperature" not in request.body
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+async def test_reasoning_fields_on_chat(
+    client: ChatClient, server: FakeOpenAIServer, field: ReasoningField
+) -> None:
+    server.enqueue(
+        TextReply(["The ", "answer."], reasoning=["Let ", "me ", "see."], reasoning_field=field)
+    )
+    events = await collect(client, compatible_settings(server))
+    assert reasoning_of(events) == "Let me see."
+    assert text_of(events) == "The answer."
+    usage = next(e for e in events if isinstance(e, Usage))
+    assert usage.reasoning_tokens == 3
+
+
+@pytest.mark.parametrize("split", [0, 1, 3, 5])
+async def test_think_tags_cut_across_chunks(
+    client: ChatClient, server: FakeOpenAIServer, split: int
+) -> None:
+    server.enqueue(
+        TextReply(
+            ["The ", "answer."],
+            reasoning=["Let ", "me ", "see."],
+            reasoning_field="think",
+            think_split=split,
+        )
+    )
+    events = await collect(client, compatible_settings(server))
+    assert reasoning_of(events) == "Let me see."
+    assert text_of(events) == "The answer."
+    assert events[-1] == ReplyFinished("stop")
 
 
 # -- sign-in --------------------------------------------------------------------------------
