@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from chat_tui import clipboard, config_file, export
 from chat_tui.command import Command
+from chat_tui.model_info import EFFORTS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -67,6 +68,12 @@ CHAT = (
     ),
     Command("test_connection", "Test connection", "Test", "Test the connection"),
     Command(
+        "cycle_effort",
+        "Next reasoning effort",
+        "Effort",
+        "Step to the next reasoning effort the model takes, for the next message",
+    ),
+    Command(
         "use_local_server",
         "Use the local server found",
         "Use server",
@@ -76,10 +83,24 @@ CHAT = (
 )
 
 
+# One per effort, and the model's own default (nothing sent).
+EFFORT_COMMANDS = tuple(
+    Command(
+        "set_effort",
+        f"Reasoning effort: {effort or 'model default'}",
+        "Effort",
+        f"Ask reasoning models for {effort or 'their default'} effort from the next message on",
+        (effort,),
+    )
+    for effort in ("", *EFFORTS)
+)
+
+
 def every_command(profiles: Iterable[str] = ()) -> list[Command]:
     """The registry: the chat's commands, then those declared elsewhere, then the profiles'."""
     return [
         *CHAT,
+        *EFFORT_COMMANDS,
         *clipboard.COMMANDS,
         *config_file.COMMANDS,
         *export.COMMANDS,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import TYPE_CHECKING
 
@@ -75,9 +76,24 @@ def _session_server() -> Iterator[FakeOpenAIServer]:
 def server(_session_server: FakeOpenAIServer) -> FakeOpenAIServer:
     """The local server, with no scripted replies or recorded requests left from other tests."""
     _session_server.reset()
-    _session_server.require_key = None
-    _session_server.models = ["fake-model", "fake-model-mini"]  # a test may have listed others
+    # Every rule a test may have changed (a key required, the models listed, what a model
+    # rejects…) back to how a new server starts.
+    fresh = FakeOpenAIServer()
+    for name in _SERVER_RULES:
+        setattr(_session_server, name, copy.deepcopy(getattr(fresh, name)))
     return _session_server
+
+
+_SERVER_RULES = (
+    "require_key",
+    "models",
+    "responses_enabled",
+    "responses_only",
+    "reasoning_models",
+    "reasoning_prefixes",
+    "rejects",
+    "reasoning_efforts",
+)
 
 
 def compatible_settings(server: FakeOpenAIServer, **changes: object) -> Settings:

@@ -8,7 +8,7 @@ from textual.command import Command, CommandInput, CommandList, CommandPalette
 from textual.widgets import TextArea
 
 from chat_tui.client import ChatClient
-from chat_tui.commands import every_command
+from chat_tui.commands import EFFORT_COMMANDS, every_command
 from chat_tui.config_file import ConfigFile, load_config
 from chat_tui.discovery import Discovery
 from chat_tui.settings import Settings
@@ -112,6 +112,19 @@ async def test_the_palette_runs_every_command(
         await check("focus_prompt", "Focus prompt", lambda: prompt.has_focus)
 
         await check("test_connection", "Test connection", told(app, "Connected"))
+        for command in EFFORT_COMMANDS:
+            effort = command.args[0] or None
+            await check(
+                command.call,
+                command.title,
+                lambda effort=effort: chat_screen.settings.reasoning_effort == effort,
+            )
+        # From the last effort round again to the model's default.
+        await check(
+            "cycle_effort",
+            "Next reasoning effort",
+            lambda: chat_screen.settings.reasoning_effort is None,
+        )
         await check("save_settings", "Save settings", told(app, "without the API key"))
         saved = len([n for n in notices(app) if "Saved profile" in n])
         await check(

@@ -158,3 +158,27 @@ async def test_hostile_reasoning_is_shown_safely(server: FakeOpenAIServer, tmp_p
         await pilot.press("t")
         await wait_for(pilot, lambda: "THOUGHT" in screen_text(app))
         assert_shown_safely(app, "THOUGHT")
+
+
+async def test_a_reasoning_model_gets_its_effort_and_never_a_parameter_it_rejects(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    # As a real server does, the replies name the model (what F5's efforts follow).
+    server.enqueue(TextReply("Hm.", model="o3-mini"), TextReply("Ok.", model="o3-mini"))
+    app = app_with(server, tmp_path / "chats.db", model="o3-mini", temperature=0.7, max_tokens=100)
+    async with app.run_test(size=(140, 45)) as pilot:
+        # The sidebar (open at this width) says the temperature is not sent.
+        await wait_for(pilot, lambda: "Not sent: o3-mini takes no" in words(app))
+        await pilot.press("f5")  # the model's default -> the first effort it takes
+        await wait_for(pilot, lambda: app.chat.settings.reasoning_effort == "low")
+        await chat(pilot, "think hard")
+        body = server.last_request.body or {}
+        assert len(server.requests) == 1  # not one 400 on the way
+        assert body["reasoning_effort"] == "low"
+        assert body["max_completion_tokens"] == 100
+        assert "temperature" not in body
+        assert "max_tokens" not in body
+        await pilot.press("f5", "f5", "f5")  # medium, high, then the default again
+        await wait_for(pilot, lambda: app.chat.settings.reasoning_effort is None)
+        await chat(pilot, "and now")
+        assert "reasoning_effort" not in (server.last_request.body or {})

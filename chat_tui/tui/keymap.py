@@ -44,6 +44,7 @@ CHAT = [
     # bound here so that the copy goes chat-tui's way: cleaned, to tmux and the desktop too.
     key("ctrl+c,super+c", "copy_selection", show=False),
     key("f4", "show_earlier", show=False),
+    key("f5", "cycle_effort", show=False),
     key("f3", "conversations"),
     key("f1", "help", target="app"),
 ]

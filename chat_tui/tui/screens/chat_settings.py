@@ -8,13 +8,15 @@ module holds one concern.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from textual import work
 
 from chat_tui.config_file import load_config, save_profile
 from chat_tui.discovery import worth_looking
-from chat_tui.settings import Auth, Provider
+from chat_tui.model_info import efforts_for, model_info
+from chat_tui.settings import OPTIONS, Auth, Provider, Settings
 from chat_tui.settings_sources import switch_profile
 from chat_tui.text import one_line
 from chat_tui.tui import keymap
@@ -24,7 +26,6 @@ from chat_tui.tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
     from chat_tui.discovery import LocalServer
-    from chat_tui.settings import Settings
     from chat_tui.tui.screens.chat import ChatScreen
 
 # Of a found server's models, the card names this many, each cut to this length.
@@ -52,6 +53,13 @@ def found_card_text(server: LocalServer, others: list[LocalServer], key: str) ->
             lines.append(f"{key} connects to it with {_short(first)}; the others are under Model.")
     lines += [f"Also answering: {o.kind} at {o.base_url}" for o in others]
     return title, "\n".join(lines)
+
+
+def _saved_option(settings: Settings, name: str) -> object:
+    value = getattr(settings, name)
+    if value == getattr(Settings(), name):
+        return None  # removed from the profile: the default applies
+    return value.value if isinstance(value, StrEnum) else value
 
 
 class SettingsActions:
@@ -198,6 +206,26 @@ class SettingsActions:
             self._found_card = None
         self.found = None  # its key and command are no longer offered
 
+    def action_cycle_effort(self: ChatScreen) -> None:
+        """The next effort the model takes, after its own default, round again."""
+        served = self.app.client.learned.served(self.settings)
+        choices: list[str | None] = [None, *efforts_for(served)]
+        current = self.settings.reasoning_effort
+        at = choices.index(current) if current in choices else 0
+        self.action_set_effort(choices[(at + 1) % len(choices)] or "")
+
+    def action_set_effort(self: ChatScreen, effort: str) -> None:
+        self.settings = self.settings.with_changes(reasoning_effort=effort or None)
+        served = self.app.client.learned.served(self.settings)
+        if not model_info(served).reasoning and model_info(served).family != "unknown":
+            note = f" ({served} does not reason: nothing is sent)"
+        else:
+            note = ""
+        self.notify(
+            f"Reasoning effort: {effort or 'the model default'}, from the next message{note}.",
+            timeout=3,
+        )
+
     def action_save_settings(self: ChatScreen, include_key: bool = False) -> None:
         """Write the current settings to the config file, under the current profile's name."""
         self.take_sidebar_edits(typing_too=True)  # what the fields say is what is saved
@@ -212,6 +240,8 @@ class SettingsActions:
             "system_prompt": self.conversation.system_prompt,
             "temperature": settings.temperature,
             "max_tokens": settings.max_tokens,
+            # The settings beyond the connection's own, written only where not the default.
+            **{option.name: _saved_option(settings, option.name) for option in OPTIONS},
         }
         if include_key:
             values["api_key"] = settings.api_key or None

@@ -21,7 +21,16 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
-from chat_tui.settings import VALUE_PARSERS, Auth, Provider, Settings, SettingsError
+from chat_tui.model_info import efforts_for, model_info
+from chat_tui.settings import (
+    DEFAULT_ENTRA_SCOPE,
+    VALUE_PARSERS,
+    Api,
+    Auth,
+    Provider,
+    Settings,
+    SettingsError,
+)
 from chat_tui.text import visible
 from chat_tui.tui.widgets.plain_text import PlainInput, PlainTextArea
 from chat_tui.tui.widgets.tick_box import TickBox
@@ -49,6 +58,8 @@ def describe(name: str, settings: Settings) -> str:
             return "no limit" if value is None else str(value)
         case "read_timeout":
             return f"{value:g} s"
+        case "entra_scope":
+            return visible(value)
         case "api_key":
             return settings.masked_key if value else "no key"
         case "endpoint":
@@ -77,6 +88,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("model", "Deployment", "deployment or model name"),
     FieldSpec("api_version", "API version", "e.g. 2024-10-21"),
     FieldSpec("api_key", "Sign-in", "API key (not set)", password=True),
+    FieldSpec("entra_scope", "Entra ID scope", DEFAULT_ENTRA_SCOPE),
     FieldSpec("temperature", "Temperature", "server default", to_text=_number_text),
     FieldSpec("max_tokens", "Max tokens", "no limit", to_text=_number_text),
     FieldSpec("read_timeout", "Read timeout (s)", "120", to_text=_number_text),
@@ -97,6 +109,20 @@ def _source_tip(sources: dict[str, str], name: str) -> Content | None:
 
 
 _AUTH_LABELS = {Auth.KEY: "API key", Auth.ENTRA: "Microsoft Entra ID"}
+_API_LABELS = {
+    Api.AUTO: "API: automatic",
+    Api.CHAT: "API: Chat Completions",
+    Api.RESPONSES: "API: Responses",
+}
+MODEL_DEFAULT = "model default"
+
+
+def effort_options(model: str) -> list[tuple[str, str]]:
+    """The efforts worth offering for `model` (all of them for a model the table does not
+    know), after the model's own default (nothing sent)."""
+    return [(f"effort: {MODEL_DEFAULT}", "")] + [(f"effort: {e}", e) for e in efforts_for(model)]
+
+
 SYSTEM_PROMPT_EDITING = (
     "Not applied yet: leaving the field (Esc) applies it · the conversation still uses the "
     "prompt it had."
@@ -165,6 +191,7 @@ class SettingsPanel(VerticalScroll):
         self._deferred: list[Callable[[], None]] = []  # edits applied after a press, see below
         # The last test's or request's outcome (ok, what it said), until the settings change.
         self._last_check: tuple[bool | None, str] | None = None
+        self._effort_options = effort_options(settings.model)
 
     def compose(self) -> ComposeResult:
         settings = self.settings
@@ -221,9 +248,30 @@ class SettingsPanel(VerticalScroll):
                 models.display = False
                 yield models
             yield Static(id=f"{spec.name}-note", classes="field-note")
+        yield Label("Reasoning", classes="section")
+        yield Select(
+            effort_options(settings.model),
+            value=settings.reasoning_effort or "",
+            allow_blank=False,
+            compact=True,
+            id="reasoning_effort",
+            tooltip="How hard a reasoning model thinks (f5 changes it)",
+        )
+        yield Select(
+            [(label, api) for api, label in _API_LABELS.items()],
+            value=settings.api,
+            allow_blank=False,
+            compact=True,
+            id="api",
+        )
+        yield TickBox(
+            "show the thinking", settings.show_reasoning, id="show_reasoning", compact=True
+        )
 
     def on_mount(self) -> None:
         self._show_provider(self.settings)
+        for spec in FIELDS:  # a note may be due already (a temperature the model takes not)
+            self._show_field(spec)
         self._show_status()
 
     # -- down: the app puts values in ------------------------------------------------------
@@ -241,6 +289,8 @@ class SettingsPanel(VerticalScroll):
         nothing."""
         self.query_one("#provider", Select).value = settings.provider
         self.query_one("#auth", Select).value = settings.auth
+        self.query_one("#api", Select).value = settings.api
+        self.query_one("#show_reasoning", Checkbox).value = settings.show_reasoning
         for spec in FIELDS:
             field = self.query_one(f"#{spec.name}", Input)
             field.value = spec.to_text(getattr(settings, spec.name))
@@ -339,6 +389,28 @@ class SettingsPanel(VerticalScroll):
         self._run_deferred()
         if isinstance(event.value, Auth):
             self._apply(auth=event.value)
+
+    @on(Select.Changed, "#reasoning_effort")
+    def _effort_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self._run_deferred()
+        # Only the user's choice: the list echoes each value put down (F5, the palette), and
+        # an echo arriving after a later change would undo it.
+        if isinstance(event.value, str) and event.select.has_focus_within:
+            self._apply(reasoning_effort=event.value or None)
+
+    @on(Select.Changed, "#api")
+    def _api_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self._run_deferred()
+        if isinstance(event.value, Api) and event.select.has_focus_within:
+            self._apply(api=event.value)
+
+    @on(Checkbox.Changed, "#show_reasoning")
+    def _show_reasoning_ticked(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self._run_deferred()
+        self._apply(show_reasoning=event.value)
 
     @on(Select.Changed, "#model-list")
     def _model_picked(self, event: Select.Changed) -> None:
@@ -454,6 +526,9 @@ class SettingsPanel(VerticalScroll):
             if field.has_focus and value != current:
                 new = describe(spec.name, settings.with_changes(**{spec.name: value}))
                 text = f"Not applied yet: Enter applies {new} · still using {in_use}."
+        unused = spec.name == "temperature" and not model_info(settings.model).accepts(spec.name)
+        if not text and unused and current is not None:
+            text = f"Not sent: {settings.model} takes no temperature (a reasoning model)."
         field.set_class(spec.name in self._invalid, "-invalid")
         note.set_class(spec.name in self._invalid, "-invalid")
         note.update(Content(visible(text)))
@@ -476,7 +551,30 @@ class SettingsPanel(VerticalScroll):
             self.query_one(widget_id).display = azure_only
         self.query_one("#auth").display = provider.is_azure
         self.query_one("#api_key").display = settings.auth is Auth.KEY or not provider.is_azure
+        entra = settings.auth is Auth.ENTRA and provider.is_azure
+        for widget_id in ("#entra_scope-label", "#entra_scope"):
+            self.query_one(widget_id).display = entra
         self.query_one("#endpoint", Input).placeholder = _ENDPOINT_PLACEHOLDERS[provider]
+        self._show_reasoning(settings)
+
+    def _show_reasoning(self, settings: Settings) -> None:
+        """The efforts the model takes, and the temperature as not used where it is not."""
+        efforts = self.query_one("#reasoning_effort", Select)
+        options = effort_options(settings.model)
+        wanted = settings.reasoning_effort or ""
+        if wanted not in {value for _, value in options}:
+            # Kept as chosen (sent as the nearest the model takes), and said so.
+            options.append((f"effort: {wanted} (nearest is sent)", wanted))
+        if options != self._effort_options:  # set_options clears the choice: only on change
+            self._effort_options = options
+            efforts.set_options(options)
+        efforts.value = wanted
+        field = self.query_one("#temperature", Input)
+        unused = not model_info(settings.model).accepts("temperature")
+        field.set_class(unused, "-unused")
+        field.placeholder = (
+            f"not used: {visible(settings.model)} takes none" if unused else "server default"
+        )
 
     def _show_status(self) -> None:
         status = self.query_one("#connection-status", Static)
