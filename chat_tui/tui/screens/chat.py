@@ -19,7 +19,7 @@ from textual.content import Content
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TextArea
+from textual.widgets import Header, Static, TextArea
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chat_tui.conversation import Conversation, Message
@@ -33,6 +33,7 @@ from chat_tui.tui import keymap
 from chat_tui.tui.screens.chat_conversations import ConversationActions
 from chat_tui.tui.screens.chat_messages import MessageActions
 from chat_tui.tui.screens.chat_settings import SettingsActions
+from chat_tui.tui.widgets.footer import WholeKeysFooter
 from chat_tui.tui.widgets.messages import AssistantMessage, Notice, UserMessage
 from chat_tui.tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
@@ -61,7 +62,7 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
 
     is_streaming: reactive[bool] = reactive(False, bindings=True)
     # A message sent while a reply was on its way: it goes when that reply ends (one at a time).
-    queued: reactive[str] = reactive("", init=False)
+    queued: reactive[str] = reactive("", init=False, bindings=True)
     # The one copy of the settings in use: the sidebar is bound to it (and edits it by message),
     # the header shows its target, and each request is sent with it.
     settings: reactive[Settings] = reactive(Settings, init=False)
@@ -132,7 +133,7 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
                 yield queued
                 yield PromptInput(id="prompt")
                 yield StatusBar(id="status-bar")
-        yield Footer()
+        yield WholeKeysFooter()
 
     async def on_mount(self) -> None:
         self.app.sub_title = self.settings.target
@@ -328,9 +329,22 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             self.app.collector.release()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "stop":
-            # Hidden from the footer when there is nothing to stop; Esc then means "prompt".
-            return self.is_streaming
+        # Esc's actions (keymap.ESCAPE): only the one that applies now is enabled, and shown in
+        # the footer; "Stop reply" and "Retry" are hidden, in the palette too, when they cannot be.
+        match action:
+            case "cancel_edit":
+                # Elsewhere (the sidebar, say) and with nothing to stop, Esc only comes back.
+                prompt = self.query_one(PromptInput)
+                return prompt.editing is not None and (self.is_streaming or prompt.has_focus)
+            case "unqueue":
+                return bool(self.queued)
+            case "stop":
+                return self.is_streaming
+            case "escape":
+                # In the box already, there is nothing for Esc to do: not offered.
+                return not self.query_one(PromptInput).has_focus
+            case "retry":
+                return not self.is_streaming
         return True
 
     async def _stop_reply(self) -> None:
@@ -351,26 +365,25 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         self._end_reply()
 
     async def action_stop(self) -> None:
-        prompt = self.query_one(PromptInput)
-        if prompt.editing is not None:
-            prompt.cancel_edit()  # as the box's border says; a second Esc stops the reply
-            prompt.focus()
-            return
-        if self.queued:
-            self.unqueue()  # first the queued message comes back; a second Esc stops the reply
-            prompt.focus()
-            return
         await self._stop_reply()
+        self.action_focus_prompt()
+
+    def action_cancel_edit(self) -> None:
+        """Esc while editing: as the box's border says; a second Esc stops the reply."""
+        prompt = self.query_one(PromptInput)
+        prompt.cancel_edit()
+        prompt.focus()
+
+    def action_unqueue(self) -> None:
+        """Esc with a message queued: it comes back; a second Esc stops the reply."""
+        self.unqueue()
         self.action_focus_prompt()
 
     def action_focus_prompt(self) -> None:
         self.query_one(PromptInput).focus()
 
     def action_escape(self) -> None:
-        """Esc with no reply streaming: cancel an edit, else back to the message box."""
-        prompt = self.query_one(PromptInput)
-        if prompt.has_focus and prompt.editing is not None:
-            prompt.cancel_edit()
+        """Esc with nothing else to do: back to the message box."""
         self.action_focus_prompt()
 
     def action_scroll_transcript(self, where: str) -> None:
@@ -412,6 +425,7 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         sidebar = self.query_one(SettingsPanel)
         sidebar.set_class(show, "-open")
         sidebar.set_class(not show, "-closed")
+        self.refresh_bindings()  # Esc's words in the footer
 
     def action_edit_system_prompt(self) -> None:
         # Opened only if hidden: F2 on a wide screen must not pin it open for a narrow one.

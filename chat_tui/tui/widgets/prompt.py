@@ -161,6 +161,7 @@ class PromptInput(PlainTextArea):
             if message is not None
             else None
         )
+        self.refresh_bindings()  # the footer's Esc cancels the edit now, or no longer
 
     def action_newline(self) -> None:
         self.insert("\n")
