@@ -1,4 +1,5 @@
-"""Narrow terminals, 80 columns and up: the footer keeps Esc and F1 in view."""
+"""Narrow terminals, 80 columns and up: the chat keeps its width when the settings are open,
+and the footer keeps Esc and F1 in view."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import re
 from typing import TYPE_CHECKING
 
 from chat_tui.tui.widgets.prompt import PromptInput
+from chat_tui.tui.widgets.settings_panel import SettingsPanel
 from tests.conftest import compatible_settings, screen_text
 from tests.openai_server import TextReply
 from tests.test_app import chat, make_app, send, wait_for
+from tests.test_promises import focused_id
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
@@ -18,6 +21,15 @@ if TYPE_CHECKING:
 
 # A reply that lasts until the test stops it.
 ENDLESS = TextReply(["tok "] * 3000, delay=0.02)
+
+
+def sidebar_shown(app: ChatApp) -> bool:
+    """Whether the settings sidebar is on screen (as the stylesheet has it now)."""
+    return app.query_one(SettingsPanel).display
+
+
+def chat_width(app: ChatApp) -> int:
+    return app.query_one("#chat").size.width
 
 
 def footer_keys(app: ChatApp) -> list[str]:
@@ -40,6 +52,72 @@ async def streaming(pilot: Pilot[None], text: str = "go") -> None:
     app: ChatApp = pilot.app  # type: ignore[assignment]
     await send(pilot, text)
     await wait_for(pilot, lambda: app.chat.is_streaming and "tok tok" in screen_text(app))
+
+
+# -- the sidebar over the chat ----------------------------------------------------------------
+
+
+async def test_the_sidebar_opens_over_the_chat_which_keeps_its_width(
+    server: FakeOpenAIServer,
+) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await chat(pilot, "hello")
+        before = chat_width(app)
+        assert before >= 78
+        await pilot.press("ctrl+b")
+        await wait_for(pilot, lambda: sidebar_shown(app))
+        assert chat_width(app) == before  # under the sidebar, not squeezed beside it
+        assert focused_id(app) == "sidebar"  # the keys go to what is on top
+        assert "esc Close" in footer_keys(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not sidebar_shown(app))
+        assert focused_id(app) == "prompt"
+        await pilot.press("ctrl+b")
+        await wait_for(pilot, lambda: sidebar_shown(app))
+        await pilot.press("ctrl+b")  # the same key closes it
+        await wait_for(pilot, lambda: not sidebar_shown(app))
+        assert focused_id(app) == "prompt"
+        assert chat_width(app) == before
+        await pilot.press("ctrl+b")
+        await wait_for(pilot, lambda: sidebar_shown(app))
+        await pilot.click("#transcript", offset=(60, 2))  # beside it, on the chat: away
+        await wait_for(pilot, lambda: not sidebar_shown(app))
+        assert focused_id(app) == "prompt"
+
+
+async def test_the_sidebar_over_the_chat_closes_when_the_focus_moves_on(
+    server: FakeOpenAIServer,
+) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await chat(pilot, "hello")
+        await pilot.press("f2")  # opens it, in the system prompt
+        await wait_for(pilot, lambda: focused_id(app) == "system-prompt")
+        assert sidebar_shown(app)
+        for _ in range(12):  # tab on, past its last field: to the transcript beneath
+            if focused_id(app) == "transcript":
+                break
+            await pilot.press("tab")
+        await wait_for(pilot, lambda: not sidebar_shown(app))
+        assert focused_id(app) == "transcript"
+        await pilot.press("escape")
+        assert focused_id(app) == "prompt"
+
+
+async def test_narrowing_the_terminal_does_not_cover_the_chat_behind_the_users_back(
+    server: FakeOpenAIServer,
+) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+b", "ctrl+b")  # hidden, then pinned open on the wide screen
+        await wait_for(pilot, lambda: sidebar_shown(app))
+        assert focused_id(app) == "prompt"
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: not sidebar_shown(app))
+        assert chat_width(app) >= 78
+        await pilot.press(*"typed on")
+        assert app.query_one(PromptInput).text == "typed on"
 
 
 # -- the footer -------------------------------------------------------------------------------
@@ -71,6 +149,9 @@ async def test_the_footer_keeps_esc_and_f1_in_every_state_at_80_columns(
         shows("esc Stop reply", "f1 Help")
         await pilot.press("shift+tab")
         shows("esc Back", "f1 Help")
+        await pilot.press("escape", "ctrl+b")
+        await wait_for(pilot, lambda: sidebar_shown(app))
+        shows("esc Close", "f1 Help")
         await pilot.press("escape")
         shows("esc Stop reply", "f1 Help")
         await pilot.press("escape")

@@ -22,13 +22,19 @@ def key(keys: str, action: str, *, show: bool = True, target: str = "") -> Bindi
 
 # What Esc does, the first that applies (the help screen shows it; the README says the same).
 ESC_ORDER = (
-    "close a dialog · leave the messages · cancel an edit · take back a queued message · "
-    "stop the reply · go to the message box"
+    "close a dialog · close the sidebar over the chat · leave the messages · cancel an edit · "
+    "take back a queued message · stop the reply · go to the message box"
 )
 
 # Esc on the chat screen, in ESC_ORDER's order: the first whose action is enabled now
 # (ChatScreen.check_action) is the one the key runs and the footer shows, in its own words.
 ESCAPE = [
+    Binding(
+        "escape",
+        "close_sidebar",
+        "Close",
+        tooltip="Close the settings sidebar, open over the chat on a narrow terminal",
+    ),
     Binding(
         "escape",
         "cancel_edit",

@@ -13,7 +13,7 @@ import asyncio
 from contextlib import aclosing, suppress
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message as TextualMessage
@@ -332,6 +332,8 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         # Esc's actions (keymap.ESCAPE): only the one that applies now is enabled, and shown in
         # the footer; "Stop reply" and "Retry" are hidden, in the palette too, when they cannot be.
         match action:
+            case "close_sidebar":
+                return self._sidebar_over_chat()
             case "cancel_edit":
                 # Elsewhere (the sidebar, say) and with nothing to stop, Esc only comes back.
                 prompt = self.query_one(PromptInput)
@@ -408,16 +410,52 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
     def action_toggle_sidebar(self) -> None:
         sidebar = self.query_one(SettingsPanel)
         self._show_sidebar(not sidebar.display)
+        if self._sidebar_over_chat():
+            sidebar.focus()  # over the chat, it is where the keys go until it closes
         self._leave_hidden_sidebar()
+
+    def action_close_sidebar(self) -> None:
+        """Esc with the sidebar over the chat: it closes, and the typing goes to the box."""
+        self._show_sidebar(False)
+        self.action_focus_prompt()
+
+    def _sidebar_over_chat(self) -> bool:
+        """Whether the sidebar is open over the chat (below the width breakpoint), not beside."""
+        return self.has_class("-narrow") and self.query_one(SettingsPanel).display
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Over the chat, the sidebar stays open while the keys go to it: focus moving on (tab
+        # past its last field, a click in the message box) closes it.
+        sidebar = self.query_one(SettingsPanel)
+        if self._sidebar_over_chat() and sidebar not in event.widget.ancestors_with_self:
+            self._show_sidebar(False)
+
+    def on_click(self, event: events.Click) -> None:
+        # A click on the chat beside the open sidebar is a click away from it.
+        chat = self.query_one("#chat")
+        if self._sidebar_over_chat() and event.widget and chat in event.widget.ancestors_with_self:
+            self.action_close_sidebar()
 
     def on_resize(self) -> None:
         # Narrowed below the breakpoint, the stylesheet hides the sidebar: what is typed next
-        # must not go on into a field nobody sees (the system prompt, say).
-        self.call_after_refresh(self._leave_hidden_sidebar)
+        # must not go on into a field nobody sees (the system prompt, say). One the user opened
+        # stays only if it has the focus: the chat is not covered behind their back.
+        self.call_after_refresh(self._after_resize)
+
+    def _after_resize(self) -> None:
+        sidebar = self.query_one(SettingsPanel)
+        focused = self.focused
+        if self._sidebar_over_chat() and (
+            focused is None or sidebar not in focused.ancestors_with_self
+        ):
+            sidebar.remove_class("-open")  # back to the default for the width: hidden
+        self._leave_hidden_sidebar()
+        self.refresh_bindings()  # Esc closes the sidebar over the chat, not beside it
 
     def _leave_hidden_sidebar(self) -> None:
         sidebar = self.query_one(SettingsPanel)
-        if not sidebar.display and (self.focused is None or sidebar in self.focused.ancestors):
+        focused = self.focused
+        if not sidebar.display and (focused is None or sidebar in focused.ancestors_with_self):
             self.action_focus_prompt()
 
     def _show_sidebar(self, show: bool) -> None:
