@@ -1,24 +1,32 @@
 """Narrow terminals, 80 columns and up: the chat keeps its width when the settings are open,
-and the footer keeps Esc and F1 in view."""
+and nothing that says how to get out of a mode is cut off, in the message box's borders, the
+queued line, the status line or the footer."""
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
 
+import pytest
+
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
+from chat_tui.tui.widgets.status_bar import StatusBar
 from tests.conftest import compatible_settings, screen_text
 from tests.openai_server import TextReply
 from tests.test_app import chat, make_app, send, wait_for
+from tests.test_persistence import saving_app
 from tests.test_promises import focused_id
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from textual.pilot import Pilot
 
     from chat_tui.tui.app import ChatApp
     from tests.openai_server import FakeOpenAIServer
 
+SIZES = [(80, 24), (120, 40)]
 # A reply that lasts until the test stops it.
 ENDLESS = TextReply(["tok "] * 3000, delay=0.02)
 
@@ -46,6 +54,13 @@ def whole_keys(app: ChatApp) -> set[str]:
         for b in bindings
         if b.binding.show
     }
+
+
+def border_line(app: ChatApp, widget: PromptInput, top: bool) -> str:
+    """The box's top or bottom border as drawn, with its title or subtitle."""
+    region = widget.region
+    line = screen_text(app).splitlines()[region.y if top else region.bottom - 1]
+    return line[region.x : region.right]
 
 
 async def streaming(pilot: Pilot[None], text: str = "go") -> None:
@@ -118,6 +133,86 @@ async def test_narrowing_the_terminal_does_not_cover_the_chat_behind_the_users_b
         assert chat_width(app) >= 78
         await pilot.press(*"typed on")
         assert app.query_one(PromptInput).text == "typed on"
+
+
+# -- the way out of each mode stays on screen -------------------------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_edit_title_keeps_its_way_out(
+    server: FakeOpenAIServer, size: tuple[int, int]
+) -> None:
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=size) as pilot:
+        await chat(pilot, "hello")
+        await pilot.press("shift+tab", "up", "e")  # the reply, then the message before it
+        prompt = app.query_one(PromptInput)
+        await wait_for(pilot, lambda: prompt.editing is not None)
+        await pilot.pause()
+        title = border_line(app, prompt, top=True)
+        assert "editing" in title
+        assert "esc cancels" in title
+        assert "…" not in title  # a form that fits, not one cut short
+        assert "esc Cancel edit" in footer_keys(app)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_while_a_reply_streams_the_box_says_esc_stops_it(
+    server: FakeOpenAIServer, size: tuple[int, int]
+) -> None:
+    server.enqueue(ENDLESS)
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=size) as pilot:
+        await streaming(pilot)
+        prompt = app.query_one(PromptInput)
+        assert "esc stops" in border_line(app, prompt, top=False)
+        placeholder = screen_text(app, prompt).strip()
+        assert placeholder == "Message  (Enter sends · ctrl+j new line)"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.chat.is_streaming)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_long_queued_message_leaves_its_way_back_on_its_first_line(
+    server: FakeOpenAIServer, size: tuple[int, int]
+) -> None:
+    server.enqueue(ENDLESS)
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=size) as pilot:
+        await streaming(pilot)
+        await send(pilot, "a question that goes on " * 8)
+        line = app.query_one("#queued")
+        await wait_for(pilot, lambda: "⧗ queued: a question" in screen_text(app, line))
+        await pilot.pause()
+        first = screen_text(app, line).splitlines()[0]
+        assert first.startswith("⧗ queued: a question")
+        assert first.rstrip().endswith("esc takes it back")
+        assert line.size.height <= 3  # the message wraps beside the way back, not on and on
+        # Esc does what the line says; with nothing queued, it stops the reply.
+        assert "esc Take back" in footer_keys(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not line.display)
+        assert "esc Stop reply" in footer_keys(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.chat.is_streaming)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_status_line_shortens_its_totals_before_cutting_anything(
+    server: FakeOpenAIServer, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    path = tmp_path / "chats.db"
+    path.write_bytes(b"garbage" * 1000)  # not saved: the status line says so, with the totals
+    app = saving_app(server, path)
+    async with app.run_test(size=size) as pilot:
+        await chat(pilot, "one")
+        await chat(pilot, "two")
+        bar = app.query_one(StatusBar)
+        await wait_for(pilot, lambda: "Not saved" in screen_text(app, bar))
+        shown = screen_text(app, bar).strip()
+        assert shown.startswith("⚠ Not saved: the database is damaged")
+        assert shown.endswith(("4 messages", "tokens used")), shown  # whole words, no cut
+        assert len(shown) <= bar.content_size.width
 
 
 # -- the footer -------------------------------------------------------------------------------

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Header, Static, TextArea
+from textual.widgets import Header, TextArea
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chat_tui.conversation import Conversation, Message
@@ -28,7 +27,6 @@ from chat_tui.recorder import Recorder
 from chat_tui.reply_outcome import ReplyOutcome
 from chat_tui.reply_state import ReplyState
 from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT, Settings
-from chat_tui.text import one_line
 from chat_tui.tui import keymap
 from chat_tui.tui.screens.chat_conversations import ConversationActions
 from chat_tui.tui.screens.chat_messages import MessageActions
@@ -36,6 +34,7 @@ from chat_tui.tui.screens.chat_settings import SettingsActions
 from chat_tui.tui.widgets.footer import WholeKeysFooter
 from chat_tui.tui.widgets.messages import AssistantMessage, Notice, UserMessage
 from chat_tui.tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
+from chat_tui.tui.widgets.queued import QueuedLine
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
 from chat_tui.tui.widgets.status_bar import StatusBar
 from chat_tui.tui.widgets.transcript import Transcript
@@ -128,9 +127,7 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             ).data_bind(ChatScreen.settings)
             with Vertical(id="chat"):
                 yield Transcript(id="transcript")
-                queued = Static(id="queued")
-                queued.display = False
-                yield queued
+                yield QueuedLine(id="queued")
                 yield PromptInput(id="prompt")
                 yield StatusBar(id="status-bar")
         yield WholeKeysFooter()
@@ -291,21 +288,13 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             # After the reply's last frame, while the user reads it.
             self.set_timer(COLLECT_DELAY, self._collect_garbage)
         for prompt in self.query(PromptInput):
-            prompt.border_subtitle = "a reply is on its way · esc stops it" if streaming else ""
+            prompt.reply_coming = streaming
         if not streaming and self.queued:
             self.call_later(self._send_queued)
 
     def watch_queued(self, text: str) -> None:
-        shown = self.query_one("#queued", Static)
-        first = one_line(text.strip().splitlines()[0]) if text.strip() else ""
-        shown.update(
-            Content.assemble(
-                ("⧗ queued: ", "bold"),
-                first,
-                ("  sent when this reply ends · esc takes it back", "dim"),
-            )
-        )
-        shown.display = bool(text)
+        self.query_one(QueuedLine).text = text
+        self.query_one(PromptInput).message_queued = bool(text)
 
     async def _send_queued(self) -> None:
         text, self.queued = self.queued, ""
