@@ -432,7 +432,6 @@ async def test_help_screen_lists_every_key(server: FakeOpenAIServer) -> None:
         rows = [
             ("⏎", "Send the message"),
             ("^j or shift+⏎", "New line"),
-            ("esc", "Stop the reply (what arrived stays); otherwise back to"),
             ("esc", "Esc, the first that applies: close a dialog"),
             ("^t", "Test the connection"),
             ("^l", "Clear the conversation"),

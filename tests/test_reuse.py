@@ -375,7 +375,7 @@ async def test_edit_an_earlier_message_and_resend_from_there(
         assert app.focused is prompt
         assert prompt.text == "Question B"
         assert prompt.has_class("-editing")
-        assert "editing an earlier message" in screen_text(app)
+        assert "editing a message · esc cancels" in screen_text(app)
         await pilot.press("up")  # the arrows move in the text, not through the history
         assert prompt.text == "Question B"
         await pilot.press("escape")  # cancelled: the draft is back, nothing changed

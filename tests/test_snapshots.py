@@ -265,6 +265,23 @@ def test_small_terminal(snap_compare: Callable[..., bool], pinned_server: FakeOp
     assert snap_compare(app, terminal_size=(80, 24), run_before=chat)
 
 
+def test_small_terminal_with_the_sidebar_open(
+    snap_compare: Callable[..., bool], pinned_server: FakeOpenAIServer
+) -> None:
+    """80x24 with ctrl+b: the settings open over the chat, which keeps its width beneath."""
+    app = make_app(pinned_server)
+
+    async def chat(pilot: Pilot[None]) -> None:
+        await steady(pilot)
+        await send(pilot, QUESTION)
+        await wait_for(pilot, shown(pilot, "finished"))
+        pin_timings(pilot)
+        await pilot.press("ctrl+b")
+        await wait_for(pilot, shown(pilot, "System prompt", "esc Close"))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=chat)
+
+
 def test_empty_screen_with_nothing_configured(snap_compare: Callable[..., bool]) -> None:
     app = ChatApp(Settings())
 

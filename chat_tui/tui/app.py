@@ -313,7 +313,8 @@ class ChatApp(App[None]):
             Binding("enter", "", "Send the message"),
             *keymap.PROMPT,
             Binding("up,down", "", "Earlier prompts (on the first or last line of the box)"),
-            *keymap.CHAT,
+            # Esc once, with all it does: the footer shows the one that applies at the time.
+            *(binding for binding in keymap.CHAT if binding not in keymap.ESCAPE),
             Binding("escape", "", f"Esc, the first that applies: {keymap.ESC_ORDER}"),
             Binding("ctrl+p", "", "Command palette: every action by name, and the Theme"),
             Binding("shift+tab", "", "From the message box up to the messages"),

@@ -22,15 +22,35 @@ def key(keys: str, action: str, *, show: bool = True, target: str = "") -> Bindi
 
 # What Esc does, the first that applies (the help screen shows it; the README says the same).
 ESC_ORDER = (
-    "close a dialog · leave the messages · cancel an edit · take back a queued message · "
-    "stop the reply · go to the message box"
+    "close a dialog · close the sidebar over the chat · leave the messages · cancel an edit · "
+    "take back a queued message · stop the reply · go to the message box"
 )
 
-# The chat screen: active whatever has the focus on it.
-CHAT = [
+# Esc on the chat screen, in ESC_ORDER's order: the first whose action is enabled now
+# (ChatScreen.check_action) is the one the key runs and the footer shows, in its own words.
+ESCAPE = [
+    Binding(
+        "escape",
+        "close_sidebar",
+        "Close",
+        tooltip="Close the settings sidebar, open over the chat on a narrow terminal",
+    ),
+    Binding(
+        "escape",
+        "cancel_edit",
+        "Cancel edit",
+        tooltip="Cancel the edit: what you were typing comes back",
+    ),
+    Binding("escape", "unqueue", "Take back", tooltip="Take the queued message back into the box"),
     key("escape", "stop"),
-    # Esc when nothing streams (check_action hides "stop" then); not listed twice.
-    Binding("escape", "escape", show=False),
+    Binding("escape", "escape", "Message box", tooltip="Back to the message box"),
+]
+
+# The chat screen: active whatever has the focus on it. Esc and F1 first: the footer shows the
+# focused widget's keys, then these, and leaves out what does not fit at its right end.
+CHAT = [
+    *ESCAPE,
+    key("f1", "help", target="app"),
     key("ctrl+l", "clear"),
     key("ctrl+b", "toggle_sidebar"),
     key("f2", "edit_system_prompt", show=False),
@@ -46,7 +66,6 @@ CHAT = [
     key("f4", "show_earlier", show=False),
     key("f5", "cycle_effort", show=False),
     key("f3", "conversations"),
-    key("f1", "help", target="app"),
 ]
 
 # The message box, when it has the focus. ctrl+j works in every terminal; shift+enter only
@@ -166,12 +185,12 @@ CONTEXTS: dict[str, list[Binding]] = {
     "help": HELP,
 }
 
-# Keys that mean two things in one context on purpose: the first binding whose action is
-# enabled wins (Esc stops a reply while one streams, and otherwise goes back to the prompt).
-# A focused widget's key over the screen's is listed too.
+# Keys that mean two things in one context on purpose, as (key, the first action, another):
+# the first binding whose action is enabled wins (Esc, see ESCAPE). A focused widget's key over
+# the screen's is listed too.
 SHARED = {
-    ("escape", "stop", "escape"),
-    ("escape", "stop", "screen.focus_prompt"),  # the transcript's Esc, over the screen's
+    *(("escape", ESCAPE[0].action, binding.action) for binding in ESCAPE[1:]),
+    ("escape", ESCAPE[0].action, "screen.focus_prompt"),  # the transcript's Esc, over these
 }
 
 

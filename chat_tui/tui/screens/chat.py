@@ -13,13 +13,12 @@ import asyncio
 from contextlib import aclosing, suppress
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TextArea
+from textual.widgets import Header, TextArea
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chat_tui.conversation import Conversation, Delivery, Hidden, Message
@@ -30,13 +29,14 @@ from chat_tui.recorder import Recorder
 from chat_tui.reply_outcome import ReplyOutcome
 from chat_tui.reply_state import ReplyState
 from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT, Settings
-from chat_tui.text import one_line
 from chat_tui.tui import keymap
 from chat_tui.tui.screens.chat_conversations import ConversationActions
 from chat_tui.tui.screens.chat_messages import MessageActions
 from chat_tui.tui.screens.chat_settings import SettingsActions
+from chat_tui.tui.widgets.footer import WholeKeysFooter
 from chat_tui.tui.widgets.messages import AssistantMessage, Notice, UserMessage
 from chat_tui.tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
+from chat_tui.tui.widgets.queued import QueuedLine
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
 from chat_tui.tui.widgets.status_bar import StatusBar
 from chat_tui.tui.widgets.transcript import Transcript
@@ -63,7 +63,7 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
 
     is_streaming: reactive[bool] = reactive(False, bindings=True)
     # A message sent while a reply was on its way: it goes when that reply ends (one at a time).
-    queued: reactive[str] = reactive("", init=False)
+    queued: reactive[str] = reactive("", init=False, bindings=True)
     # The one copy of the settings in use: the sidebar is bound to it (and edits it by message),
     # the header shows its target, and each request is sent with it.
     settings: reactive[Settings] = reactive(Settings, init=False)
@@ -146,12 +146,10 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             ).data_bind(ChatScreen.settings)
             with Vertical(id="chat"):
                 yield Transcript(id="transcript")
-                queued = Static(id="queued")
-                queued.display = False
-                yield queued
+                yield QueuedLine(id="queued")
                 yield PromptInput(id="prompt")
                 yield StatusBar(id="status-bar")
-        yield Footer()
+        yield WholeKeysFooter()
 
     async def on_mount(self) -> None:
         self.watch_settings(self.settings)
@@ -370,21 +368,13 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             # After the reply's last frame, while the user reads it.
             self.set_timer(COLLECT_DELAY, self._collect_garbage)
         for prompt in self.query(PromptInput):
-            prompt.border_subtitle = "a reply is on its way · esc stops it" if streaming else ""
+            prompt.reply_coming = streaming
         if not streaming and self.queued and not self.app.is_ending:
             self.call_later(self._send_queued)  # at quitting, it is kept instead
 
     def watch_queued(self, text: str) -> None:
-        shown = self.query_one("#queued", Static)
-        first = one_line(text.strip().splitlines()[0]) if text.strip() else ""
-        shown.update(
-            Content.assemble(
-                ("⧗ queued: ", "bold"),
-                first,
-                ("  sent when this reply ends · esc takes it back", "dim"),
-            )
-        )
-        shown.display = bool(text)
+        self.query_one(QueuedLine).text = text
+        self.query_one(PromptInput).message_queued = bool(text)
 
     async def _send_queued(self) -> None:
         if self.app.is_ending:
@@ -414,11 +404,26 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             self.app.collector.release()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "stop":
-            # Hidden from the footer when there is nothing to stop; Esc then means "prompt".
-            return self.is_streaming
-        if action == "use_local_server":
-            return self.found is not None  # offered only while a found server is
+        # Esc's actions (keymap.ESCAPE): only the one that applies now is enabled, and shown in
+        # the footer; "Stop reply" and "Retry" are hidden, in the palette too, when they cannot be.
+        match action:
+            case "close_sidebar":
+                return self._sidebar_over_chat()
+            case "cancel_edit":
+                # Elsewhere (the sidebar, say) and with nothing to stop, Esc only comes back.
+                prompt = self.query_one(PromptInput)
+                return prompt.editing is not None and (self.is_streaming or prompt.has_focus)
+            case "unqueue":
+                return bool(self.queued)
+            case "stop":
+                return self.is_streaming
+            case "escape":
+                # In the box already, there is nothing for Esc to do: not offered.
+                return not self.query_one(PromptInput).has_focus
+            case "retry":
+                return not self.is_streaming
+            case "use_local_server":
+                return self.found is not None  # offered only while a found server is
         return True
 
     async def _stop_reply(self) -> None:
@@ -439,26 +444,25 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         self._end_reply()
 
     async def action_stop(self) -> None:
-        prompt = self.query_one(PromptInput)
-        if prompt.editing is not None:
-            prompt.cancel_edit()  # as the box's border says; a second Esc stops the reply
-            prompt.focus()
-            return
-        if self.queued:
-            self.unqueue()  # first the queued message comes back; a second Esc stops the reply
-            prompt.focus()
-            return
         await self._stop_reply()
+        self.action_focus_prompt()
+
+    def action_cancel_edit(self) -> None:
+        """Esc while editing: as the box's border says; a second Esc stops the reply."""
+        prompt = self.query_one(PromptInput)
+        prompt.cancel_edit()
+        prompt.focus()
+
+    def action_unqueue(self) -> None:
+        """Esc with a message queued: it comes back; a second Esc stops the reply."""
+        self.unqueue()
         self.action_focus_prompt()
 
     def action_focus_prompt(self) -> None:
         self.query_one(PromptInput).focus()
 
     def action_escape(self) -> None:
-        """Esc with no reply streaming: cancel an edit, else back to the message box."""
-        prompt = self.query_one(PromptInput)
-        if prompt.has_focus and prompt.editing is not None:
-            prompt.cancel_edit()
+        """Esc with nothing else to do: back to the message box."""
         self.action_focus_prompt()
 
     def action_scroll_transcript(self, where: str) -> None:
@@ -483,16 +487,52 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
     def action_toggle_sidebar(self) -> None:
         sidebar = self.query_one(SettingsPanel)
         self._show_sidebar(not sidebar.display)
+        if self._sidebar_over_chat():
+            sidebar.focus()  # over the chat, it is where the keys go until it closes
         self._leave_hidden_sidebar()
+
+    def action_close_sidebar(self) -> None:
+        """Esc with the sidebar over the chat: it closes, and the typing goes to the box."""
+        self._show_sidebar(False)
+        self.action_focus_prompt()
+
+    def _sidebar_over_chat(self) -> bool:
+        """Whether the sidebar is open over the chat (below the width breakpoint), not beside."""
+        return self.has_class("-narrow") and self.query_one(SettingsPanel).display
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Over the chat, the sidebar stays open while the keys go to it: focus moving on (tab
+        # past its last field, a click in the message box) closes it.
+        sidebar = self.query_one(SettingsPanel)
+        if self._sidebar_over_chat() and sidebar not in event.widget.ancestors_with_self:
+            self._show_sidebar(False)
+
+    def on_click(self, event: events.Click) -> None:
+        # A click on the chat beside the open sidebar is a click away from it.
+        chat = self.query_one("#chat")
+        if self._sidebar_over_chat() and event.widget and chat in event.widget.ancestors_with_self:
+            self.action_close_sidebar()
 
     def on_resize(self) -> None:
         # Narrowed below the breakpoint, the stylesheet hides the sidebar: what is typed next
-        # must not go on into a field nobody sees (the system prompt, say).
-        self.call_after_refresh(self._leave_hidden_sidebar)
+        # must not go on into a field nobody sees (the system prompt, say). One the user opened
+        # stays only if it has the focus: the chat is not covered behind their back.
+        self.call_after_refresh(self._after_resize)
+
+    def _after_resize(self) -> None:
+        sidebar = self.query_one(SettingsPanel)
+        focused = self.focused
+        if self._sidebar_over_chat() and (
+            focused is None or sidebar not in focused.ancestors_with_self
+        ):
+            sidebar.remove_class("-open")  # back to the default for the width: hidden
+        self._leave_hidden_sidebar()
+        self.refresh_bindings()  # Esc closes the sidebar over the chat, not beside it
 
     def _leave_hidden_sidebar(self) -> None:
         sidebar = self.query_one(SettingsPanel)
-        if not sidebar.display and (self.focused is None or sidebar in self.focused.ancestors):
+        focused = self.focused
+        if not sidebar.display and (focused is None or sidebar in focused.ancestors_with_self):
             self.action_focus_prompt()
 
     def _show_sidebar(self, show: bool) -> None:
@@ -500,6 +540,7 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         sidebar = self.query_one(SettingsPanel)
         sidebar.set_class(show, "-open")
         sidebar.set_class(not show, "-closed")
+        self.refresh_bindings()  # Esc's words in the footer
 
     def action_edit_system_prompt(self) -> None:
         # Opened only if hidden: F2 on a wide screen must not pin it open for a narrow one.

@@ -13,6 +13,7 @@ from textual.reactive import reactive
 
 from chat_tui.input_history import InputHistory
 from chat_tui.tui import keymap
+from chat_tui.tui.fit import border_label_width, fitting
 from chat_tui.tui.widgets.plain_text import PlainTextArea
 
 if TYPE_CHECKING:
@@ -22,7 +23,21 @@ if TYPE_CHECKING:
 
     from chat_tui.conversation import Message as ChatMessage
 
-PLACEHOLDER = "Message  (Enter sends · ctrl+j new line)"
+# The box's words, each fullest first: the longest form the box's width holds is shown. Every
+# form of a mode's words keeps its way out (Esc); tests check them at 80 and 120 columns.
+PLACEHOLDERS = ("Message  (Enter sends · ctrl+j new line)", "Message  (Enter sends)", "Message")
+EDITING = (
+    "editing an earlier message · esc cancels · enter resends it, replacing later turns",
+    "editing a message · esc cancels · enter resends, replacing later turns",
+    "editing · esc cancels · enter resends, replacing later turns",
+    "editing · esc cancels · enter resends",
+    "esc cancels",
+)
+# While a reply is on its way, under the box: how to stop it, when Esc would stop it.
+REPLY_STOPPABLE = ("a reply is on its way · esc stops it", "esc stops the reply", "esc stops")
+# When Esc would first cancel the edit or take back the queued message (the title or the queued
+# line says so): why Enter is refused until the reply ends.
+REPLY_BUSY = ("a reply is on its way", "")
 # About 25,000 tokens. A longer message is almost always a mistaken paste, and would make the
 # transcript slow to draw.
 MAX_MESSAGE_CHARS = 100_000
@@ -35,6 +50,9 @@ class PromptInput(PlainTextArea):
 
     # An earlier message of the conversation being edited; sending replaces it and what followed.
     editing: reactive[ChatMessage | None] = reactive(None, init=False, always_update=True)
+    # The chat screen's state, for the box's borders: a reply is on its way; a message is queued.
+    reply_coming: reactive[bool] = reactive(False, init=False)
+    message_queued: reactive[bool] = reactive(False, init=False)
 
     class Submitted(Message):
         """The user asked to send `text` (never empty or only whitespace).
@@ -59,7 +77,7 @@ class PromptInput(PlainTextArea):
             soft_wrap=True,
             tab_behavior="focus",
             show_line_numbers=False,
-            placeholder=PLACEHOLDER,
+            placeholder=PLACEHOLDERS[0],
             compact=True,
             id=id,
         )
@@ -156,11 +174,31 @@ class PromptInput(PlainTextArea):
 
     def watch_editing(self, message: ChatMessage | None) -> None:
         self.set_class(message is not None, "-editing")
-        self.border_title = (
-            "editing an earlier message · enter resends, replacing later turns · esc cancels"
-            if message is not None
-            else None
-        )
+        self._show_words()
+        self.refresh_bindings()  # the footer's Esc cancels the edit now, or no longer
+
+    def watch_reply_coming(self) -> None:
+        self._show_words()
+
+    def watch_message_queued(self) -> None:
+        self._show_words()
+
+    def on_resize(self) -> None:
+        self._show_words()
+
+    def _show_words(self) -> None:
+        """The placeholder and the borders' words, in the forms that fit the box as it is now."""
+        label = border_label_width(self.outer_size.width)
+        self.border_title = fitting(EDITING, label) if self.editing is not None else None
+        if not self.reply_coming:
+            note = ""
+        elif self.editing is None and not self.message_queued:
+            note = fitting(REPLY_STOPPABLE, label)
+        else:
+            note = fitting(REPLY_BUSY, label)
+        self.border_subtitle = note
+        # Wrapped, it would go on below the box's one line: the form that fits on that line.
+        self.placeholder = fitting(PLACEHOLDERS, self.content_size.width)
 
     def action_newline(self) -> None:
         self.insert("\n")

@@ -1,13 +1,18 @@
 """One line under the message box: the conversation's size and what it has cost in tokens, and,
-for as long as it lasts, that the conversation is not being saved."""
+for as long as it lasts, that the conversation is not being saved.
+
+The line never runs off its edge: the totals shorten, then go, before the problem does (a toast
+told the problem in full when it began)."""
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from chat_tui.text import visible
+from chat_tui.tui.fit import fitting
 
 
 class StatusBar(Widget):
@@ -28,19 +33,24 @@ class StatusBar(Widget):
         self.display = self.messages > 0 or bool(self.problem)
 
     def render(self) -> Content:
-        parts: list[Content | tuple[str, str] | str] = []
-        if self.problem:  # an error's text, and a path: untrusted
-            parts += [(f"⚠ {visible(self.problem)}", "bold $error"), "  "]
-        if self.messages:
-            parts.append(self.totals)
-        return Content.assemble(*parts)
+        width = self.content_size.width
+        totals = self._totals() if self.messages else [""]
+        if not self.problem:
+            return Content(fitting(totals, width))
+        # An error's text, and a path: untrusted.
+        line = Content.styled(f"⚠ {visible(self.problem)}", "bold $error")
+        room = width - line.cell_length - 2
+        shown = next((form for form in totals if cell_len(form) <= room), "")
+        if shown:
+            line = Content.assemble(line, "  ", shown)
+        return line.truncate(width, ellipsis=True)
 
-    @property
-    def totals(self) -> str:
-        """The conversation's size and cost, e.g. `4 messages · 1,210 tokens used`."""
+    def _totals(self) -> list[str]:
+        """The conversation's size and cost, fullest first: `4 messages · 1,210 tokens used ·
+        context 310 tokens`, then without the context, then the size alone."""
         parts = [f"{self.messages:,} message" + ("" if self.messages == 1 else "s")]
         if self.tokens_used:  # nothing reported yet (a stopped reply, a server without usage)
             parts.append(f"{self.tokens_used:,} tokens used")
         if self.context is not None:
             parts.append(f"context {self.context:,} tokens")
-        return " · ".join(parts)
+        return [" · ".join(parts[:count]) for count in range(len(parts), 0, -1)]
