@@ -290,5 +290,7 @@ class AssistantMessage(Vertical):
         self._status.update(shown)
         self._status.display = bool(shown.plain.strip())
         summary = self.reply.stats.summary() if self.reply.stats is not None else ""
+        if summary == self.state.ending and self.state.note:
+            summary = ""  # only how it ended, which the note above says already
         self._stats.update(Content(visible(summary)))
         self._stats.display = bool(summary)
