@@ -110,7 +110,7 @@ async def test_the_sidebar_over_the_chat_closes_when_the_focus_moves_on(
         await pilot.press("f2")  # opens it, in the system prompt
         await wait_for(pilot, lambda: focused_id(app) == "system-prompt")
         assert sidebar_shown(app)
-        for _ in range(12):  # tab on, past its last field: to the transcript beneath
+        for _ in range(20):  # tab on, past its last field: to the transcript beneath
             if focused_id(app) == "transcript":
                 break
             await pilot.press("tab")

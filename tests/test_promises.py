@@ -112,6 +112,9 @@ TAB_ORDER = [
     "temperature",
     "max_tokens",
     "read_timeout",
+    "reasoning_effort",
+    "api",
+    "show_reasoning",
     "transcript",
 ]
 

@@ -76,7 +76,8 @@ def test_rewind_takes_back_a_message_and_what_followed() -> None:
     conversation.begin_reply()
     removed = conversation.rewind_to(b)
     assert [m.content for m in removed] == ["b", ""]
-    assert [m.content for m in conversation.messages] == ["a", "A"]
+    assert [m.content for m in conversation.shown] == ["a", "A"]
+    assert len(conversation.messages) == 4  # set aside, not deleted
     assert conversation.rewind_to(b) == []  # no longer there
     assert conversation.rewind_to(a)[0] is a
 
