@@ -28,6 +28,7 @@ from chat_tui.settings import Settings
 from chat_tui.store import AsyncStore, Store
 from chat_tui.tui.app import ChatApp
 from chat_tui.tui.widgets.messages import AssistantMessage
+from chat_tui.tui.widgets.thinking import ThinkingBlock
 from tests.conftest import compatible_settings, screen_text
 from tests.openai_server import FakeOpenAIServer, TextReply, tokenize
 
@@ -250,6 +251,37 @@ def test_error_card(snap_compare: Callable[..., bool], pinned_server: FakeOpenAI
 
 
 # -- more screens ---------------------------------------------------------------------------
+
+
+THOUGHTS = (
+    "The user wants the words counted. Splitting on white space is enough for a plain text "
+    "file; punctuation stays attached, which is what most people mean by a word count.\n\n"
+    "A one-liner with open().read().split() answers it."
+)
+
+
+@pytest.mark.parametrize("unfolded", [False, True], ids=["folded", "unfolded"])
+def test_a_reply_with_its_thinking(
+    snap_compare: Callable[..., bool], pinned_server: FakeOpenAIServer, unfolded: bool
+) -> None:
+    """A reasoning model's reply: its thinking folded to one line, and unfolded with t."""
+    pinned_server.enqueue(TextReply(REPLY, reasoning=THOUGHTS))
+    app = make_app(pinned_server)
+
+    async def chat(pilot: Pilot[None]) -> None:
+        await steady(pilot)
+        await pilot.press("ctrl+b")
+        await send(pilot, QUESTION)
+        await wait_for(pilot, shown(pilot, "finished", "Thought for"))
+        pin_timings(pilot)
+        for block in pilot.app.query(ThinkingBlock):
+            block.thought = 3.0
+            block.show()
+        if unfolded:
+            await pilot.press("shift+tab", "t")
+            await wait_for(pilot, shown(pilot, "one-liner"))
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=chat)
 
 
 def test_small_terminal(snap_compare: Callable[..., bool], pinned_server: FakeOpenAIServer) -> None:

@@ -37,7 +37,8 @@ class ThinkingBlock(Static):
         self._reply = reply
         self._live = live  # reasoning is still arriving
         self._started = time.monotonic()
-        self._thought: float | None = None  # seconds it thought, once the answer began
+        # Seconds it thought, once the answer began (public: pictures pin it).
+        self.thought: float | None = None
         self._dirty = False
         self._timer: Timer | None = None
         self.set_reactive(ThinkingBlock.expanded, live)
@@ -45,7 +46,7 @@ class ThinkingBlock(Static):
     def on_mount(self) -> None:
         if self._live:
             self._timer = self.set_interval(REDRAW_INTERVAL, self._redraw)
-        self._show()
+        self.show()
 
     def more_arrived(self) -> None:
         """More reasoning; drawn with the next redraw. Cheap."""
@@ -53,16 +54,16 @@ class ThinkingBlock(Static):
 
     def answer_began(self) -> None:
         """The answer's first text: thinking is over, and folds away."""
-        if self._live and self._thought is None:
-            self._thought = time.monotonic() - self._started
+        if self._live and self.thought is None:
+            self.thought = time.monotonic() - self._started
             self._stop()
             self.expanded = False
 
     def finish(self) -> None:
-        if self._thought is None and self._live:
-            self._thought = time.monotonic() - self._started
+        if self.thought is None and self._live:
+            self.thought = time.monotonic() - self._started
         self._stop()
-        self._show()
+        self.show()
 
     def _stop(self) -> None:
         self._live = False
@@ -79,14 +80,14 @@ class ThinkingBlock(Static):
 
     def watch_expanded(self) -> None:
         if self.is_mounted:
-            self._show()
+            self.show()
 
     def _redraw(self) -> None:
         if self._dirty:
             self._dirty = False
-            self._show()
+            self.show()
 
-    def _show(self) -> None:
+    def show(self) -> None:
         reasoning = self._reply.reasoning
         # Hidden with the `-none` class, not display: the stylesheet also hides it for the
         # setting that hides reasoning, and either must be able to.
@@ -96,8 +97,8 @@ class ThinkingBlock(Static):
         self.set_class(self.expanded, "-expanded")
         if self._live:
             title = f"Thinking · {time.monotonic() - self._started:.0f} s"
-        elif self._thought is not None:
-            title = f"Thought for {self._thought:.0f} s"
+        elif self.thought is not None:
+            title = f"Thought for {self.thought:.0f} s"
         else:
             title = "Thought"
         fold = "▼" if self.expanded else "▶"
