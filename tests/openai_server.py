@@ -396,7 +396,8 @@ def thinking_text(n_sentences: int = len(_THOUGHTS)) -> str:
 
 
 def _think_reply(text: str, mode: str) -> TextReply:
-    """``!think [tags|field|hidden]``: a few seconds of reasoning, then the usual answer."""
+    """``!think [tags|field|hidden]``: a few seconds of reasoning, then the usual answer.
+    (``!think N``: N tokens of reasoning and N of answer, as fast as the server goes.)"""
     answer = _short_reply(text)
     if mode == "hidden":
         # A reasoning model that reports its thinking only as a token count.
@@ -446,6 +447,9 @@ def default_reply(body: dict[str, Any] | None) -> Reply:
     if command == "!markup":
         return TextReply(_MARKUP)
     if command in ("!think", "!reason"):
+        if arg is not None:  # !think N: N tokens of reasoning, then N of answer, at full speed
+            reasoning = " ".join(thinking_text().split()[i % 60] for i in range(arg))
+            return TextReply(long_markdown(arg), reasoning=reasoning)
         return _think_reply(text, parts[1].lower() if len(parts) > 1 else "")
     if command == "!fail":
         event: FailEvent = "error" if "error" in parts[1:] else "response.failed"

@@ -444,3 +444,44 @@ async def test_models_are_listed_where_the_server_can(
     count = len(server.requests)
     assert await client.list_models(azure_settings(server)) == []
     assert len(server.requests) == count  # Azure's deployments are not listed: no request
+
+
+def _reasoning_settings(server: FakeOpenAIServer, provider: Provider) -> Settings:
+    """A reasoning model ("o3-mini" to the server) on each provider, with the settings a user
+    may have left from a chat model."""
+    changes = {"temperature": 0.7, "max_tokens": 200, "reasoning_effort": "minimal"}
+    if provider.is_azure:
+        return azure_settings(server, provider=provider, model="o3-mini", **changes)
+    if provider is Provider.OPENAI:
+        return Settings(
+            provider=Provider.OPENAI,
+            endpoint=server.base_url,
+            model="o3-mini",
+            api_key="sk-test",
+            read_timeout=3,
+            **changes,  # type: ignore[arg-type]
+        )
+    return compatible_settings(server, model="o3-mini", **changes)
+
+
+@pytest.mark.parametrize("provider", list(Provider))
+async def test_a_reasoning_model_on_every_provider_gets_only_what_it_takes(
+    client: ChatClient, server: FakeOpenAIServer, provider: Provider
+) -> None:
+    server.enqueue(
+        TextReply("Answer.", reasoning=["Hm, ", "yes."], cached_tokens=4, model="o3-mini")
+    )
+    events = await collect(client, _reasoning_settings(server, provider))
+    assert len(server.requests) == 1  # not one 400 on the way
+    body = server.last_request.body or {}
+    assert "temperature" not in body
+    assert "max_tokens" not in body
+    assert body["max_completion_tokens"] == 200
+    assert body["reasoning_effort"] == "low"  # the nearest the o-series takes to "minimal"
+    roles = [m["role"] for m in body["messages"]]
+    # OpenAI and Azure take the system prompt as the developer message; others as it is.
+    assert roles[0] == ("system" if provider is Provider.COMPATIBLE else "developer")
+    assert reasoning_of(events) == "Hm, yes."
+    assert text_of(events) == "Answer."
+    usage = next(e for e in events if isinstance(e, Usage))
+    assert (usage.reasoning_tokens, usage.cached_tokens) == (2, 4)

@@ -98,8 +98,12 @@ async def bare_sdk(server: Server, prompt: str) -> float:
         )
         async with stream:
             async for chunk in stream:
-                if chunk.choices and chunk.choices[0].delta.content:
-                    sink.write(chunk.choices[0].delta.content)
+                delta = chunk.choices[0].delta if chunk.choices else None
+                extra = (delta.model_extra if delta else None) or {}
+                # The reasoning too, where the server streams it: a console script shows both.
+                text = delta and (delta.content or extra.get("reasoning_content"))
+                if text:
+                    sink.write(text)
                     sink.flush()
     elapsed = time.perf_counter() - started
     await client.close()
@@ -262,6 +266,21 @@ async def full_speed(fast: Server, runs: int, sizes: tuple[int, ...]) -> None:
         report(f"{size} tokens: ratio to the floor", f"{ratio:.2f}x")
 
 
+async def reasoning_then_answer(fast: Server, runs: int, tokens: int) -> None:
+    """Reasoning streamed into the thinking block, then the answer: against the floor."""
+    prompt = f"!think {tokens}"
+    app_times = [
+        await with_app(fast, lambda app, pilot: send_and_time(app, pilot, prompt))
+        for _ in range(runs)
+    ]
+    floor = [await bare_sdk(fast, prompt) for _ in range(runs)]
+    ratio = statistics.median(app_times) / statistics.median(floor)
+    what = f"{tokens} tokens of reasoning, then {tokens} of answer"
+    report(f"{what}: Enter -> last token on screen", summary(app_times))
+    report(f"{what}: bare SDK floor", summary(floor))
+    report(f"{what}: ratio to the floor", f"{ratio:.2f}x")
+
+
 async def paced(slow: Server, runs: int, tokens: int) -> None:
     lags: list[float] = []
     for _ in range(runs):
@@ -364,6 +383,7 @@ async def main() -> None:
         print(f"chat-tui benchmark: {runs} runs each, terminal {SIZE[0]}x{SIZE[1]}")
         startup(runs)
         await full_speed(fast, runs, (2000, 8000))
+        await reasoning_then_answer(fast, runs, 2000)
         await paced(slow, runs, 600 if args.quick else 1500)
         await responsiveness(slow, runs, 300 if args.quick else 600)
         await long_conversations(fast, runs)
