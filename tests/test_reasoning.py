@@ -182,3 +182,19 @@ async def test_a_reasoning_model_gets_its_effort_and_never_a_parameter_it_reject
         await wait_for(pilot, lambda: app.chat.settings.reasoning_effort is None)
         await chat(pilot, "and now")
         assert "reasoning_effort" not in (server.last_request.body or {})
+
+
+async def test_a_note_naming_the_servers_model_is_shown_safely(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    # The model the server names (learned from its first reply) is in the note on a retry.
+    served = hostile("SERVED")
+    server.enqueue(TextReply("First.", model=served), TextReply("Second.", model=served))
+    app = app_with(server, tmp_path / "chats.db", temperature=0.7)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await chat(pilot, "hi")
+        server.rejects = {"fake-model": {"temperature"}}
+        await chat(pilot, "again")  # a 400, then asked again without temperature
+        note = next(line for line in words(app).split("⟳")[1:] if "does not take" in line)
+        assert "SERVED" in note
+        assert_shown_safely(app, "SERVED")
