@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
 from textual.command import Command, CommandInput, CommandList, CommandPalette
 from textual.widgets import TextArea
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    import pytest
     from textual.pilot import Pilot
 
     from tests.openai_server import FakeOpenAIServer
@@ -57,6 +57,8 @@ def told(app: ChatApp, text: str) -> Callable[[], bool]:
     return lambda: any(text in notice for notice in notices(app))
 
 
+# Every command, each through the palette: the longest test, given room on a busy machine.
+@pytest.mark.timeout(300)
 async def test_the_palette_runs_every_command(
     server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -629,3 +629,20 @@ def test_imported_hidden_and_error_fields_are_checked(
     if imported.error is not None:  # only fields of the right type survive
         assert all(isinstance(v, (str, int, bool, list)) for v in imported.error.values())
         assert "status" not in imported.error or isinstance(imported.error["status"], int)
+
+
+def test_reasoning_is_saved_exported_and_imported(store: Store) -> None:
+    cid = store.create_conversation("Think", "")
+    store.add_message(cid, "user", "why?", "complete")
+    store.add_message(cid, "assistant", "Because.", "complete", reasoning="Step 1. Step 2.")
+    loaded = store.load(cid)
+    assert loaded.messages[1].reasoning == "Step 1. Step 2."
+    document = json.loads(to_json(loaded))
+    assert document["messages"][1]["reasoning"] == "Step 1. Step 2."
+    assert "reasoning" not in document["messages"][0]
+    copy = store.load(store.import_conversation(from_json(to_json(loaded)).conversation))
+    assert copy.messages[1].reasoning == "Step 1. Step 2."
+    markdown = to_markdown(loaded)
+    # Folded in Markdown, as in the app once the answer began, and before the answer.
+    assert "<details><summary>Thinking</summary>\n\nStep 1. Step 2.\n\n</details>" in markdown
+    assert markdown.index("</details>") < markdown.index("Because.")
