@@ -166,6 +166,8 @@ def selected_on_screen(app: App[object]) -> str:
     for line in lines[top + 1 :]:
         if "┗" in line:
             break
+        if line.count("┃") < 2:  # a toast covers its edge: not readable yet
+            return ""
         inside.append(line[line.index("┃") + 1 : line.rindex("┃")].strip())
     return " ".join(part for part in inside if part and "to first token" not in part)
 
