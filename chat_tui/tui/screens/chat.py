@@ -1,37 +1,31 @@
-"""The chat screen: the transcript, the message box and the settings sidebar, and the life of a
-reply, from the message sent to the reply's last token.
+"""The chat screen: the transcript, the message box and the settings sidebar; what is typed,
+queued and sent, and where the focus and Esc go.
 
 Data flows one way: the message box -> the Conversation -> the ChatClient -> its events -> the
-widgets. What the conversation does (clear, retry, open, export) and what the sidebar asks for
-(profiles, test, save) and what a key does to one message (copy, details, edit) are in the
-three mixins beside this module.
+widgets. The life of a reply (request, stream, end, stop), what the conversation does (clear,
+retry, open, export), what the sidebar asks for (profiles, test, save) and what a key does to
+one message (copy, details, edit, take out) are in the four mixins beside this module.
 """
 
 from __future__ import annotations
 
-import asyncio
-from contextlib import aclosing, suppress
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import events, on, work
+from textual import events, on
 from textual.containers import Horizontal, Vertical
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Header, TextArea
-from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from chat_tui.conversation import Conversation, Delivery, Hidden, Message
+from chat_tui.conversation import Conversation, Delivery, Message
 from chat_tui.discovery import Discovery, LocalServer, worth_looking
-from chat_tui.events import Adapted, ReasoningDelta, ReplyStarted, Retrying, TextDelta
-from chat_tui.learned import Learned, Lesson
 from chat_tui.recorder import Recorder
-from chat_tui.reply_outcome import ReplyOutcome
-from chat_tui.reply_state import ReplyState
 from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT, Settings
 from chat_tui.tui import keymap
 from chat_tui.tui.screens.chat_conversations import ConversationActions
 from chat_tui.tui.screens.chat_messages import MessageActions
+from chat_tui.tui.screens.chat_reply import ReplyActions
 from chat_tui.tui.screens.chat_settings import SettingsActions
 from chat_tui.tui.widgets.footer import WholeKeysFooter
 from chat_tui.tui.widgets.messages import AssistantMessage, Notice, UserMessage
@@ -46,16 +40,16 @@ if TYPE_CHECKING:
 
     from textual.app import ComposeResult
     from textual.binding import BindingType
+    from textual.worker import Worker
 
     from chat_tui.settings_sources import Resolved
     from chat_tui.store import AsyncStore, StoreError
 
-REPLY_GROUP = "reply"
 CHECKPOINT_INTERVAL = 1.0
 COLLECT_DELAY = 0.3
 
 
-class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[None]):
+class ChatScreen(ReplyActions, ConversationActions, SettingsActions, MessageActions, Screen[None]):
     """One conversation with one model; the app's main screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = keymap.CHAT
@@ -218,27 +212,6 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
         await self._hide_views(self.conversation.rewind_to(message))
         return True
 
-    async def _start_reply(self, replacing: Message | None = None, *, asked: bool = True) -> None:
-        """Ask for a reply to the conversation as it stands.
-
-        `replacing`: a reply with text that this one is asked in place of (a retry). It stays
-        on screen until the new reply has text, and comes back if the new one has none.
-        `asked`: the user asked for it now (Enter, a retry), not a queued message going when
-        the last reply ended.
-        """
-        self.take_sidebar_edits(typing_too=asked)
-        self._replacing = replacing
-        messages = self.conversation.request_messages()
-        reply = self.conversation.begin_reply()
-        view = AssistantMessage(reply)
-        transcript = self.query_one(Transcript)
-        await transcript.add(view)
-        transcript.scroll_end(animate=False)
-        self._streaming = (reply, view)
-        self.is_streaming = True
-        self._stream_reply(reply, view, self.settings, messages)
-        self._save_soon()
-
     @on(PromptInput.TooLong)
     def _too_long(self, event: PromptInput.TooLong) -> None:
         what = "That paste" if event.pasted else "The message"
@@ -248,107 +221,6 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             f"{MAX_MESSAGE_CHARS:,}. {outcome}",
             severity="warning",
         )
-
-    @work(exclusive=True, group=REPLY_GROUP, exit_on_error=False)
-    async def _stream_reply(
-        self,
-        reply: Message,
-        view: AssistantMessage,
-        settings: Settings,
-        messages: list[dict[str, str]],
-    ) -> None:
-        outcome = ReplyOutcome()
-        try:
-            async with aclosing(self.app.client.stream(settings, messages)) as events:
-                async for event in events:
-                    outcome.observe(event)
-                    match event:
-                        case TextDelta(text):
-                            reply.append(text)
-                            view.more_arrived()
-                            if self._replacing is not None:
-                                self._replaced()
-                        case ReasoningDelta(text):
-                            reply.reasoning += text
-                            view.more_reasoning()
-                        case ReplyStarted(model):
-                            self._remember(settings, Lesson.SERVES.value, model)
-                        case Adapted(lesson, value, note):
-                            view.show_adapted(note)
-                            self._remember(settings, lesson, value)
-                        case Retrying():
-                            view.show_retry(event)
-                        case _:
-                            pass  # the outcome has the rest
-        except asyncio.CancelledError:
-            outcome.stopped = True
-            raise
-        finally:
-            self._end_reply(outcome)
-
-    def _remember(self, settings: Settings, lesson: str, value: str) -> None:
-        """Keep what the server taught about its model, for the next run (see learned.py)."""
-        endpoint, model = Learned.key(settings)
-        if lesson == Lesson.SERVES.value and value == model:
-            return  # nothing to learn: the model is called as it was asked for
-        if self.app.store.is_open:
-            self.run_worker(
-                self.app.store.learn(endpoint, model, lesson, value),
-                group="save",
-                exit_on_error=False,
-            )
-
-    def _end_reply(self, outcome: ReplyOutcome | None = None) -> None:
-        """Give the streaming reply its final state (once) and free the prompt.
-
-        Without an outcome (the worker never ran), the reply was stopped before it began.
-        """
-        if self._streaming is not None:
-            reply, view = self._streaming
-            self._streaming = None
-            if outcome is None:
-                reply.state = ReplyState.STOPPED
-                view.finish(reply.state)
-            else:
-                reply.state = outcome.state
-                reply.stats = outcome.stats()
-                reply.error = outcome.error
-                view.finish(outcome.state, outcome.error, outcome.filtered)
-                self._show_connection(outcome)
-            if self._replacing is not None:
-                self._keep_replaced(reply, view)
-            self._save_soon()
-        self.is_streaming = False
-
-    def _replaced(self) -> None:
-        """The retry's first text arrived: the reply it replaces leaves the screen (it stays
-        saved, as replaced)."""
-        replaced, self._replacing = self._replacing, None
-        if replaced is not None and (old := self.query_one(Transcript).view_of(replaced)):
-            old.remove()
-
-    def _keep_replaced(self, attempt: Message, view: AssistantMessage) -> None:
-        """A retry ended without text: the reply it was to replace is kept, on screen and in
-        the conversation; the attempt is saved as replaced, and its failure told."""
-        replaced, self._replacing = self._replacing, None
-        if replaced is None:
-            return
-        replaced.hidden = None
-        attempt.hidden = Hidden.SUPERSEDED
-        view.remove()
-        old = self.query_one(Transcript).view_of(replaced)
-        if isinstance(old, AssistantMessage):
-            old.show_retry_ended(attempt.state, attempt.error)
-
-    def _show_connection(self, outcome: ReplyOutcome) -> None:
-        """The sidebar's connection state follows the last request, as it does a test."""
-        panel = self.query_one(SettingsPanel)
-        error = outcome.error
-        if error is not None and error.about_the_connection:
-            panel.show_check(False, f"{error.title} (the last request)")
-        elif outcome.model is not None:
-            panel.show_check(True, f"{outcome.model} answered the last request")
-            self.connected()
 
     def _show_totals(self) -> None:
         """The status line's totals, and the marks on the user's messages."""
@@ -425,23 +297,6 @@ class ChatScreen(ConversationActions, SettingsActions, MessageActions, Screen[No
             case "use_local_server":
                 return self.found is not None  # offered only while a found server is
         return True
-
-    async def _stop_reply(self) -> None:
-        """Cancel the streaming reply and wait until its worker has wound down.
-
-        A queued message goes back into the box, unsent: it was meant for after this reply.
-        """
-        self.unqueue()
-        running: list[Worker[None]] = [
-            w for w in self.workers if w.group == REPLY_GROUP and not w.is_finished
-        ]
-        for worker in running:
-            worker.cancel()
-        for worker in running:
-            with suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
-        # A worker cancelled before it began never ran its `finally`.
-        self._end_reply()
 
     async def action_stop(self) -> None:
         await self._stop_reply()

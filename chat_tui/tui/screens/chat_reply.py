@@ -1,0 +1,175 @@
+"""The life of a reply on the chat screen: the request for it, its stream into the transcript,
+how it ends (and what a retry it replaces becomes), and stopping it.
+
+A mixin of ChatScreen (it uses the screen's conversation, client, recorder and widgets), kept
+apart so that each module holds one concern.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import aclosing, suppress
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
+
+from chat_tui.conversation import Hidden, Message
+from chat_tui.events import Adapted, ReasoningDelta, ReplyStarted, Retrying, TextDelta
+from chat_tui.learned import Learned, Lesson
+from chat_tui.reply_outcome import ReplyOutcome
+from chat_tui.reply_state import ReplyState
+from chat_tui.tui.widgets.messages import AssistantMessage
+from chat_tui.tui.widgets.settings_panel import SettingsPanel
+from chat_tui.tui.widgets.transcript import Transcript
+
+if TYPE_CHECKING:
+    from chat_tui.settings import Settings
+    from chat_tui.tui.screens.chat import ChatScreen
+
+REPLY_GROUP = "reply"
+
+
+class ReplyActions:
+    """The chat screen's replies, from request to end (mixed into ChatScreen)."""
+
+    async def _start_reply(
+        self: ChatScreen, replacing: Message | None = None, *, asked: bool = True
+    ) -> None:
+        """Ask for a reply to the conversation as it stands.
+
+        `replacing`: a reply with text that this one is asked in place of (a retry). It stays
+        on screen until the new reply has text, and comes back if the new one has none.
+        `asked`: the user asked for it now (Enter, a retry), not a queued message going when
+        the last reply ended.
+        """
+        self.take_sidebar_edits(typing_too=asked)
+        self._replacing = replacing
+        messages = self.conversation.request_messages()
+        reply = self.conversation.begin_reply()
+        view = AssistantMessage(reply)
+        transcript = self.query_one(Transcript)
+        await transcript.add(view)
+        transcript.scroll_end(animate=False)
+        self._streaming = (reply, view)
+        self.is_streaming = True
+        self._stream_reply(reply, view, self.settings, messages)
+        self._save_soon()
+
+    @work(exclusive=True, group=REPLY_GROUP, exit_on_error=False)
+    async def _stream_reply(
+        self: ChatScreen,
+        reply: Message,
+        view: AssistantMessage,
+        settings: Settings,
+        messages: list[dict[str, str]],
+    ) -> None:
+        outcome = ReplyOutcome()
+        try:
+            async with aclosing(self.app.client.stream(settings, messages)) as events:
+                async for event in events:
+                    outcome.observe(event)
+                    match event:
+                        case TextDelta(text):
+                            reply.append(text)
+                            view.more_arrived()
+                            if self._replacing is not None:
+                                self._replaced()
+                        case ReasoningDelta(text):
+                            reply.reasoning += text
+                            view.more_reasoning()
+                        case ReplyStarted(model):
+                            self._remember(settings, Lesson.SERVES.value, model)
+                        case Adapted(lesson, value, note):
+                            view.show_adapted(note)
+                            self._remember(settings, lesson, value)
+                        case Retrying():
+                            view.show_retry(event)
+                        case _:
+                            pass  # the outcome has the rest
+        except asyncio.CancelledError:
+            outcome.stopped = True
+            raise
+        finally:
+            self._end_reply(outcome)
+
+    def _remember(self: ChatScreen, settings: Settings, lesson: str, value: str) -> None:
+        """Keep what the server taught about its model, for the next run (see learned.py)."""
+        endpoint, model = Learned.key(settings)
+        if lesson == Lesson.SERVES.value and value == model:
+            return  # nothing to learn: the model is called as it was asked for
+        if self.app.store.is_open:
+            self.run_worker(
+                self.app.store.learn(endpoint, model, lesson, value),
+                group="save",
+                exit_on_error=False,
+            )
+
+    def _end_reply(self: ChatScreen, outcome: ReplyOutcome | None = None) -> None:
+        """Give the streaming reply its final state (once) and free the prompt.
+
+        Without an outcome (the worker never ran), the reply was stopped before it began.
+        """
+        if self._streaming is not None:
+            reply, view = self._streaming
+            self._streaming = None
+            if outcome is None:
+                reply.state = ReplyState.STOPPED
+                view.finish(reply.state)
+            else:
+                reply.state = outcome.state
+                reply.stats = outcome.stats()
+                reply.error = outcome.error
+                view.finish(outcome.state, outcome.error, outcome.filtered)
+                self._show_connection(outcome)
+            if self._replacing is not None:
+                self._keep_replaced(reply, view)
+            self._save_soon()
+        self.is_streaming = False
+
+    def _replaced(self: ChatScreen) -> None:
+        """The retry's first text arrived: the reply it replaces leaves the screen (it stays
+        saved, as replaced)."""
+        replaced, self._replacing = self._replacing, None
+        if replaced is not None and (old := self.query_one(Transcript).view_of(replaced)):
+            old.remove()
+
+    def _keep_replaced(self: ChatScreen, attempt: Message, view: AssistantMessage) -> None:
+        """A retry ended without text: the reply it was to replace is kept, on screen and in
+        the conversation; the attempt is saved as replaced, and its failure told."""
+        replaced, self._replacing = self._replacing, None
+        if replaced is None:
+            return
+        replaced.hidden = None
+        attempt.hidden = Hidden.SUPERSEDED
+        view.remove()
+        old = self.query_one(Transcript).view_of(replaced)
+        if isinstance(old, AssistantMessage):
+            old.show_retry_ended(attempt.state, attempt.error)
+
+    def _show_connection(self: ChatScreen, outcome: ReplyOutcome) -> None:
+        """The sidebar's connection state follows the last request, as it does a test."""
+        panel = self.query_one(SettingsPanel)
+        error = outcome.error
+        if error is not None and error.about_the_connection:
+            panel.show_check(False, f"{error.title} (the last request)")
+        elif outcome.model is not None:
+            panel.show_check(True, f"{outcome.model} answered the last request")
+            self.connected()
+
+    async def _stop_reply(self: ChatScreen) -> None:
+        """Cancel the streaming reply and wait until its worker has wound down.
+
+        A queued message goes back into the box, unsent: it was meant for after this reply.
+        """
+        self.unqueue()
+        running: list[Worker[None]] = [
+            w for w in self.workers if w.group == REPLY_GROUP and not w.is_finished
+        ]
+        for worker in running:
+            worker.cancel()
+        for worker in running:
+            with suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+        # A worker cancelled before it began never ran its `finally`.
+        self._end_reply()
