@@ -22,9 +22,12 @@ import struct
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chat_tui.text import one_line
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # Azure OpenAI's limit per image
 MAX_IMAGES = 10  # Azure OpenAI's limit per request
@@ -119,6 +122,20 @@ class Attachment:
     def extension(self) -> str:
         """The extension of an image's file in the data directory."""
         return IMAGE_TYPES.get(self.mime, "bin")
+
+
+def image_numbers(groups: Iterable[Sequence[Attachment]]) -> list[list[int]]:
+    """For each message's attachments, each one's image number (0 for a file): the images are
+    numbered 1, 2, … through the whole conversation."""
+    found: list[list[int]] = []
+    number = 0
+    for attachments in groups:
+        numbers = []
+        for attachment in attachments:
+            number += attachment.is_image
+            numbers.append(number if attachment.is_image else 0)
+        found.append(numbers)
+    return found
 
 
 def human_size(size: int) -> str:

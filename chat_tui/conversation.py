@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from chat_tui.attachments import MAX_IMAGES, content_parts
+from chat_tui.attachments import MAX_IMAGES, content_parts, image_numbers
 from chat_tui.reply_state import ReplyState
 
 if TYPE_CHECKING:
@@ -175,15 +175,8 @@ class Conversation:
         """Each message's image numbers by `id()` of the message, one per attachment (0 for a
         file): images are numbered 1, 2, … through the whole conversation, hidden messages
         included, so a number never changes when a message is taken out or restored."""
-        found: dict[int, list[int]] = {}
-        number = 0
-        for message in self.messages:
-            numbers = []
-            for attachment in message.attachments:
-                number += attachment.is_image
-                numbers.append(number if attachment.is_image else 0)
-            found[id(message)] = numbers
-        return found
+        groups = image_numbers(m.attachments for m in self.messages)
+        return {id(m): numbers for m, numbers in zip(self.messages, groups, strict=True)}
 
     def chips(self, message: Message) -> list[str]:
         """What the transcript shows for `message`'s attachments, in order."""
