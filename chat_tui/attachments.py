@@ -189,8 +189,7 @@ def read_attachment(
         size = status.st_size
         if size > max_file_bytes and not first_part:
             raise AttachmentError(
-                f"{shown}: {human_size(size)}, over the {human_size(max_file_bytes)} a file may "
-                "be; its first part can be attached instead",
+                f"{shown}: {human_size(size)}, over the {human_size(max_file_bytes)} a file may be",
                 too_large=True,
             )
         rest = stream.read(max_file_bytes + 1 - len(head)) if len(head) <= max_file_bytes else b""
