@@ -170,12 +170,12 @@ def read_attachment(
         raise AttachmentError(f"{shown}: a directory, not a file") from None
     except OSError as exc:
         raise AttachmentError(f"{shown}: {exc.strerror or exc}") from None
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode):
+        os.close(descriptor)
+        what = "a directory, not a file" if stat.S_ISDIR(status.st_mode) else "not a regular file"
+        raise AttachmentError(f"{shown}: {what}")
     with os.fdopen(descriptor, "rb") as stream:
-        status = os.fstat(descriptor)
-        if stat.S_ISDIR(status.st_mode):
-            raise AttachmentError(f"{shown}: a directory, not a file")
-        if not stat.S_ISREG(status.st_mode):
-            raise AttachmentError(f"{shown}: not a regular file")
         head = stream.read(_SNIFF)
         mime = image_type(head)
         if mime is not None:
