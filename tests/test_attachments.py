@@ -33,10 +33,10 @@ from chat_tui.conversation import Conversation
 from chat_tui.errors import ChatError
 from chat_tui.events import ReplyFailed, ReplyFinished
 from chat_tui.export import ExportFormatError, from_json, to_json, to_markdown
-from chat_tui.recorder import restored
+from chat_tui.recorder import Recorder, restored
 from chat_tui.retry import RetryPolicy
 from chat_tui.settings import Api, Settings, parse_detail
-from chat_tui.store import Store
+from chat_tui.store import AsyncStore, Store
 from tests.conftest import azure_settings, compatible_settings
 from tests.openai_server import ErrorReply, TextReply
 
@@ -211,7 +211,7 @@ def test_hostile_names_are_shown_through_the_sanitizer(tmp_path: Path) -> None:
         read_attachment(tmp_path / name)
     assert "\x1b" not in str(refused.value)
     assert "\n" not in str(refused.value)
-    # Sent as it is, and delimited: the name is quoted, the text cannot end the block early.
+    # Sent as it is, the name quoted: it cannot break out of the tag that names the file.
     assert (
         attachment.block() == '<file path="evil\\u001b]52;c;aGk=\\u0007\u202e\\ntxt">\nhi\n</file>'
     )
@@ -686,3 +686,22 @@ def test_ask_names_a_bad_attachment_on_one_line(server: FakeOpenAIServer, tmp_pa
 def test_a_refusal_is_a_chat_error_that_survives_saving() -> None:
     error = ChatError("This model does not take images", "x", refused=True)
     assert ChatError.from_dict(error.to_dict()) == error
+
+
+async def test_the_recorder_saves_attachments_with_the_message(tmp_path: Path) -> None:
+    path = tmp_path / "conversations.db"
+    store = AsyncStore(lambda: Store(path))
+    await store.open()
+    problems: list[str] = []
+    recorder = Recorder(store, problems.append)
+    conversation = Conversation("")
+    image = image_attachment("only.png", png(4, 4))
+    conversation.add_user("", [image])
+    settings = Settings(model="m")
+    await recorder.save(conversation, settings, None)
+    await recorder.save(conversation, settings, None)  # nothing new: written once
+    await store.close()
+    assert problems == []
+    saved = Store(path).load(conversation.id or 0)
+    assert saved.title == image.chip(1)  # only an image: its chip names the conversation
+    assert [m.attachments for m in saved.messages] == [[image]]
