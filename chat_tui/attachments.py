@@ -353,7 +353,8 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
 def decoded_image(name: str, encoded: str) -> Attachment:
     """An image from base64 text (an export): AttachmentError if either is not right."""
     if len(encoded) > (MAX_IMAGE_BYTES // 3 + 1) * 4:
-        raise AttachmentError(f"{one_line(name)}: an image over the {human_size(MAX_IMAGE_BYTES)}")
+        limit = human_size(MAX_IMAGE_BYTES)
+        raise AttachmentError(f"{one_line(name)}: an image over the {limit} limit")
     try:
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
