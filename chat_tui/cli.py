@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=False,
         help="print one JSON object at the end (text, finish_reason, model, usage) instead",
     )
+    ask.add_argument(
+        "-a",
+        "--attach",
+        action="append",
+        metavar="FILE",
+        help="attach a text file or an image (PNG, JPEG, GIF, WebP); repeat for more",
+    )
     add_settings_flags(ask)
     return parser
 
@@ -214,7 +221,13 @@ def _run(args: argparse.Namespace) -> int:
     )
     if args.command == "ask":
         resolved = load_settings(flags, config, cwd=Path.cwd(), env_file=args.env_file)
-        return run_ask(resolved, args.question, profile=args.profile, as_json=args.json)
+        return run_ask(
+            resolved,
+            args.question,
+            profile=args.profile,
+            as_json=args.json,
+            attach=getattr(args, "attach", None) or (),
+        )
     if args.list or args.command is not None:
         return run_store_command(args)
     resolved = load_settings(flags, config, cwd=Path.cwd(), env_file=args.env_file)

@@ -163,8 +163,8 @@ def chat_params(settings: Settings, shape: Shape) -> dict[str, Any]:
 
 
 def chat_messages(
-    messages: Sequence[dict[str, str]], settings: Settings, shape: Shape
-) -> list[dict[str, str]]:
+    messages: Sequence[dict[str, Any]], settings: Settings, shape: Shape
+) -> list[dict[str, Any]]:
     """The conversation as Chat Completions takes it: for OpenAI's and Azure's reasoning
     models the system prompt goes as the developer message that stands for it (never both)."""
     if not shape.reasoning or settings.provider is Provider.COMPATIBLE:
@@ -316,7 +316,7 @@ class ChatClient:
             return []
 
     async def stream(
-        self, settings: Settings, messages: Sequence[dict[str, str]]
+        self, settings: Settings, messages: Sequence[dict[str, Any]]
     ) -> AsyncIterator[StreamEvent]:
         """Yield the reply's events; errors become one final ReplyFailed, never an exception.
 

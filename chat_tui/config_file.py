@@ -52,6 +52,7 @@ PROFILE_KEYS: dict[str, tuple[type, ...]] = {
     "api": (str,),
     "show_reasoning": (bool,),
     "entra_scope": (str,),
+    "image_detail": (str,),
 }
 # Accepted as another name for `model`, as Azure users call it.
 _ALIASES = {"deployment": "model"}

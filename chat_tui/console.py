@@ -17,6 +17,7 @@ from contextlib import aclosing
 from dataclasses import asdict
 from typing import TYPE_CHECKING, TextIO
 
+from chat_tui.attachments import MAX_IMAGES, AttachmentError, read_attachment
 from chat_tui.client import ChatClient
 from chat_tui.conversation import Conversation
 from chat_tui.events import Adapted, ReasoningDelta, Retrying, TextDelta
@@ -24,6 +25,9 @@ from chat_tui.reply_outcome import ReplyOutcome
 from chat_tui.text import visible
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from chat_tui.attachments import Attachment
     from chat_tui.settings import Settings
     from chat_tui.settings_sources import Resolved
 
@@ -38,14 +42,17 @@ EXIT_BROKEN_PIPE = 141  # stdout closed early (`| head`), as a shell reports SIG
 ASK_EPILOG = """\
 The question is the argument, or stdin when piped, or both: the
 argument, a blank line, then stdin (git diff | chat-tui ask "review
-this"). Settings, profiles and flags are those of the app; nothing
-is saved. The reply streams to stdout; notices and errors go to
-stderr.
+this"). -a FILE attaches a text file or an image (PNG, JPEG, GIF,
+WebP), as often as needed; with attachments the question may be
+left out. Settings, profiles and flags are those of the app;
+nothing is saved. The reply streams to stdout; notices and errors
+go to stderr.
 
 exit status:
   0    the reply finished
   1    the request failed (what arrived before the error is kept)
-  2    no question, or not configured: nothing was sent
+  2    no question, a file that cannot be attached, or not
+       configured: nothing was sent
   3    the reply was cut off by the token limit, stopped by the
        content filter, or ended without a finish reason
   130  interrupted (ctrl+c)
@@ -72,12 +79,15 @@ def _read_all(stream: TextIO) -> str:
     return stream.read()
 
 
-def read_prompt(argument: str | None, stdin: TextIO | None) -> str:
+def read_prompt(argument: str | None, stdin: TextIO | None, *, attached: bool = False) -> str:
     """The question: the argument, piped stdin, or both (argument, blank line, stdin).
 
     stdin is read only when it is not a terminal, so `chat-tui ask "hi"` never waits for input.
+    With `attached` (files or images given) the question may be empty: they are the question.
     """
     piped = _read_all(stdin) if stdin is not None and not stdin.isatty() else None
+    if attached:
+        return "\n\n".join(part for part in (argument, piped) if part and part.strip())
     if argument is None and piped is None:
         raise UsageError(
             "no question: give it as an argument or pipe it on stdin (see chat-tui ask --help)"
@@ -141,14 +151,34 @@ class Output:
             self.stdout.flush()
 
 
-async def stream_reply(settings: Settings, prompt: str, output: Output, stderr: TextIO) -> Reply:
+def read_attachments(paths: Sequence[str]) -> list[Attachment]:
+    """The files given with -a, read and checked: UsageError names the first that cannot be."""
+    attachments: list[Attachment] = []
+    for path in paths:
+        try:
+            attachments.append(read_attachment(path))
+        except AttachmentError as exc:
+            raise UsageError(f"cannot attach {exc}") from None
+    return attachments
+
+
+async def stream_reply(
+    settings: Settings,
+    prompt: str,
+    output: Output,
+    stderr: TextIO,
+    attachments: Sequence[Attachment] = (),
+) -> Reply:
     """Send the question and stream the answer into `output`; failures end up in the Reply."""
     conversation = Conversation(settings.system_prompt)
-    conversation.add_user(prompt)
+    conversation.add_user(prompt, attachments)
+    if left_out := conversation.images_left_out():
+        say(stderr, f"{left_out} of the images left out: a request carries at most {MAX_IMAGES}")
+    messages = conversation.request_messages(detail=settings.image_detail)
     reply = Reply()
     client = ChatClient()
     try:
-        async with aclosing(client.stream(settings, conversation.request_messages())) as events:
+        async with aclosing(client.stream(settings, messages)) as events:
             async for event in events:
                 reply.observe(event)
                 match event:
@@ -214,11 +244,13 @@ def run_ask(
     *,
     profile: str | None = None,
     as_json: bool = False,
+    attach: Sequence[str] = (),
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
-    """`chat-tui ask`: the exit status (see ASK_EPILOG). `profile` is the one --profile named."""
+    """`chat-tui ask`: the exit status (see ASK_EPILOG). `profile` is the one --profile named;
+    `attach` the files given with -a."""
     stdin = sys.stdin if stdin is None else stdin
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
@@ -230,8 +262,9 @@ def run_ask(
     try:
         if not _configured(resolved, profile, stderr):
             return EXIT_USAGE
-        prompt = read_prompt(question, stdin)
-        reply = asyncio.run(stream_reply(resolved.settings, prompt, output, stderr))
+        attachments = read_attachments(attach)
+        prompt = read_prompt(question, stdin, attached=bool(attachments))
+        reply = asyncio.run(stream_reply(resolved.settings, prompt, output, stderr, attachments))
         output.end_line()
         status = exit_status(reply, stderr)
         if as_json:

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from chat_tui.attachments import MAX_IMAGES, content_parts, image_numbers
 from chat_tui.reply_state import ReplyState
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
+    from chat_tui.attachments import Attachment
     from chat_tui.errors import ChatError
     from chat_tui.reply_stats import ReplyStats
 
@@ -67,6 +69,8 @@ class Message:
     error: ChatError | None = None  # why a reply failed, kept with it
     hidden: Hidden | None = None
     reasoning: str = ""  # a reasoning model's thinking, shown apart and never sent back
+    # Files and images the user attached (user messages only), in the order attached.
+    attachments: list[Attachment] = field(default_factory=list)
 
     def append(self, text: str) -> None:
         self.content += text
@@ -87,8 +91,9 @@ class Conversation:
     messages: list[Message] = field(default_factory=list)
     id: int | None = None  # the conversation store's id, once saved
 
-    def add_user(self, text: str) -> Message:
-        message = Message(Role.USER, text)
+    def add_user(self, text: str, attachments: Sequence[Attachment] = ()) -> Message:
+        """A message from the user: `text` may be empty when there are attachments."""
+        message = Message(Role.USER, text, attachments=list(attachments))
         self.messages.append(message)
         return message
 
@@ -133,23 +138,75 @@ class Conversation:
                 unanswered.clear()
         return found
 
-    def request_messages(self) -> list[dict[str, str]]:
+    def request_messages(
+        self, *, detail: str = "auto", max_images: int = MAX_IMAGES
+    ) -> list[dict[str, Any]]:
         """The messages for the next request: the system prompt, then the history that counts
-        (see the module docstring)."""
-        sent: list[dict[str, str]] = []
+        (see the module docstring).
+
+        A message without attachments has its text as `content`; one with attachments has
+        Chat Completions content parts (see `attachments.content_parts`), images with this
+        `detail`. Only the last `max_images` images go; older ones are replaced by a short
+        placeholder (`images_left_out` says how many).
+        """
+        numbers = self.image_numbers()
+        sent_images = set(self._sent_images(max_images))
+        sent: list[dict[str, Any]] = []
         if self.system_prompt.strip():
             sent.append({"role": Role.SYSTEM.value, "content": self.system_prompt})
-        for user, replies in self.exchanges():
-            if any(reply.refused for reply in replies):
-                continue
+        for user, replies in self._sent_exchanges():
             if user is not None:
-                sent.append({"role": user.role.value, "content": user.content})
-            sent.extend(
-                {"role": reply.role.value, "content": reply.content}
-                for reply in replies
-                if reply.state.is_final and reply.content
-            )
+                content: str | list[dict[str, Any]] = user.content
+                if user.attachments:
+                    content = content_parts(
+                        user.content, user.attachments, numbers[id(user)], detail, sent_images
+                    )
+                sent.append({"role": user.role.value, "content": content})
+            sent.extend({"role": reply.role.value, "content": reply.content} for reply in replies)
         return sent
+
+    def _sent_exchanges(self) -> Iterator[tuple[Message | None, list[Message]]]:
+        """The exchanges the next request carries, each with the replies it sends."""
+        for user, replies in self.exchanges():
+            if not any(reply.refused for reply in replies):
+                yield user, [r for r in replies if r.state.is_final and r.content]
+
+    def image_numbers(self) -> dict[int, list[int]]:
+        """Each message's image numbers by `id()` of the message, one per attachment (0 for a
+        file): images are numbered 1, 2, … through the whole conversation, hidden messages
+        included, so a number never changes when a message is taken out or restored."""
+        groups = image_numbers(m.attachments for m in self.messages)
+        return {id(m): numbers for m, numbers in zip(self.messages, groups, strict=True)}
+
+    def chips(self, message: Message) -> list[str]:
+        """What the transcript shows for `message`'s attachments, in order."""
+        numbers = self.image_numbers().get(id(message), [])
+        return [a.chip(n) for a, n in zip(message.attachments, numbers, strict=False)]
+
+    def _sent_images(self, max_images: int) -> list[int]:
+        """The numbers of the images the next request carries: the last `max_images` of those
+        in the messages it sends."""
+        numbers = self.image_numbers()
+        carried = [
+            number
+            for user, _ in self._sent_exchanges()
+            if user is not None
+            for attachment, number in zip(user.attachments, numbers[id(user)], strict=True)
+            if attachment.is_image and attachment.data
+        ]
+        return carried[-max_images:] if max_images > 0 else []
+
+    def images_left_out(self, max_images: int = MAX_IMAGES) -> int:
+        """How many images of the history the next request replaces by a placeholder, for the
+        limit of images per request (the app tells the user)."""
+        total = sum(
+            1
+            for user, _ in self._sent_exchanges()
+            if user is not None
+            for attachment in user.attachments
+            if attachment.is_image and attachment.data
+        )
+        return total - len(self._sent_images(max_images))
 
     def last_reply(self) -> Message | None:
         """The last shown message, if it is a reply."""

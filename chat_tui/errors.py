@@ -206,6 +206,28 @@ def describe_error(
     return _describe(exc, settings, answered=answered, text=text).cleaned(settings)
 
 
+# How servers say a model takes no images: OpenAI and Azure ("image_url is only supported by
+# certain models"), vLLM ("not a multimodal model"), llama.cpp, Ollama and others.
+_NO_IMAGES = (
+    "image_url is only supported",
+    "image input is not supported",
+    "image inputs are not supported",
+    "does not support image",
+    "doesn't support image",
+    "not a multimodal model",
+    "does not support vision",
+    "image content is not supported",
+    "images are not supported",
+    "multimodal is not supported",
+)
+
+
+def _refuses_images(message: str) -> bool:
+    """Whether a server's 400 says the model does not accept images."""
+    lowered = message.lower()
+    return any(phrase in lowered for phrase in _NO_IMAGES)
+
+
 def _describe(exc: BaseException, settings: Settings, *, answered: bool, text: bool) -> ChatError:
     import openai
 
@@ -312,6 +334,16 @@ def _describe(exc: BaseException, settings: Settings, *, answered: bool, text: b
                 f"{_filter_summary(exc)}{message}",
                 "Rephrase it: your message is not sent again as it is.",
                 status,
+                refused=True,
+            )
+        if status in (400, 415, 422) and _refuses_images(message):
+            return ChatError(
+                "This model does not take images",
+                f"{where} refused the images in the conversation: {message}",
+                f"Choose a {model_word} that sees images, or take out or edit the messages "
+                "with images, then retry: your message is not sent again as it is.",
+                status,
+                actions=("retry",),
                 refused=True,
             )
         if isinstance(exc, openai.RateLimitError):

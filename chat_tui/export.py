@@ -10,6 +10,7 @@ An imported file is untrusted: everything in it is checked before any of it is s
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -17,6 +18,15 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chat_tui.attachments import (
+    IMAGE_TYPES,
+    MAX_FILE_BYTES,
+    Attachment,
+    AttachmentError,
+    Kind,
+    decoded_image,
+    image_numbers,
+)
 from chat_tui.command import Command
 from chat_tui.conversation import Hidden
 from chat_tui.errors import ChatError, sentence
@@ -33,16 +43,19 @@ if TYPE_CHECKING:
 FORMAT = "chat-tui-conversation"
 # Version 2 added each message's "hidden" (taken out, or replaced by a retry or an edit), a
 # failed reply's "error" and a reasoning model's "reasoning"; version 1 files are read as they
-# are (nothing hidden, no errors, no reasoning).
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# are (nothing hidden, no errors, no reasoning). Version 3 added a user message's
+# "attachments": a file's text, an image's bytes in base64.
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 # chat-tui never writes a system message among the messages: its instructions are the system
 # prompt, which the sidebar shows. A file with one was made or edited elsewhere, and the message
 # would be sent as an instruction the user never sees as one (drawn like a reply, or buried in
 # a long history). Refusing the file is the sound choice: showing it as "system" would still
 # let a file slip instructions into a conversation the user carries on.
 _ROLES = {"user", "assistant"}
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
+# Room for a conversation's images in base64 (a third more than their bytes).
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+MAX_NAME = 4096  # an attachment's name: a path
 _MB = 1024 * 1024
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows would translate line endings otherwise
 
@@ -107,6 +120,26 @@ def _message_document(message: StoredMessage) -> dict[str, Any]:
         document["error"] = message.error
     if message.reasoning:
         document["reasoning"] = message.reasoning
+    if message.attachments:
+        document["attachments"] = [_attachment_document(a) for a in message.attachments]
+    return document
+
+
+def _attachment_document(attachment: Attachment) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "type": attachment.kind.value,
+        "name": attachment.name,
+        "mime": attachment.mime,
+        "size": attachment.size,
+    }
+    if attachment.is_image:
+        document |= {"width": attachment.width, "height": attachment.height}
+        if attachment.data:  # a saved copy that went missing is exported without its bytes
+            document["data"] = base64.b64encode(attachment.data).decode("ascii")
+    else:
+        document["text"] = attachment.text
+        if attachment.truncated:
+            document["truncated"] = True
     return document
 
 
@@ -154,7 +187,8 @@ def from_json(text: str) -> Imported:
     items = document.get("messages") or []
     if not isinstance(items, list):
         raise ExportFormatError('"messages" is not a list of messages')
-    messages = [_message(number, item) for number, item in enumerate(items, 1)]
+    version = document["version"]
+    messages = [_message(number, item, version) for number, item in enumerate(items, 1)]
     settings = document.get("settings") or {}
     if not isinstance(settings, dict):
         raise ExportFormatError('"settings" is not an object')
@@ -176,7 +210,7 @@ def from_json(text: str) -> Imported:
     return Imported(conversation, left_out)
 
 
-def _message(number: int, item: object) -> StoredMessage:
+def _message(number: int, item: object, version: int = FORMAT_VERSION) -> StoredMessage:
     if not isinstance(item, dict):
         raise ExportFormatError(f"message {number} is not an object")
     role = item.get("role")
@@ -198,6 +232,7 @@ def _message(number: int, item: object) -> StoredMessage:
     error = ChatError.from_dict(item.get("error"))  # only the fields an error card shows
     hidden = Hidden.saved(item.get("hidden"))
     reasoning = _text(item, "reasoning", f"message {number}'s reasoning", "") or ""
+    attachments = _attachments(number, item.get("attachments"), role) if version >= 3 else []
     return StoredMessage(
         role,
         content,
@@ -206,7 +241,80 @@ def _message(number: int, item: object) -> StoredMessage:
         hidden=hidden.value if hidden else None,
         error=error.to_dict() if error else None,
         reasoning=reasoning if role == "assistant" else "",
+        attachments=attachments,
     )
+
+
+def _attachments(number: int, items: object, role: str) -> list[Attachment]:
+    """A message's attachments from a file: each field checked, an image's type by its bytes,
+    its size and hash computed again rather than believed."""
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise ExportFormatError(f"message {number}'s attachments are not a list")
+    if items and role != "user":
+        raise ExportFormatError(f"message {number} is a reply with attachments")
+    return [_attachment(f"message {number}'s attachment {n}", a) for n, a in enumerate(items, 1)]
+
+
+def _attachment(what: str, item: object) -> Attachment:
+    if not isinstance(item, dict):
+        raise ExportFormatError(f"{what} is not an object")
+    kind = item.get("type")
+    if kind not in (Kind.FILE.value, Kind.IMAGE.value):
+        raise ExportFormatError(f"{what} is neither a file nor an image")
+    name = _text(item, "name", f"{what}'s name", None)
+    if not name or len(name) > MAX_NAME:
+        raise ExportFormatError(f"{what} has no valid name")
+    if kind == Kind.FILE.value:
+        text = _text(item, "text", f"{what}'s text", None)
+        if text is None:
+            raise ExportFormatError(f"{what} is a file without its text")
+        if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+            raise ExportFormatError(f"{what} is a file over the {MAX_FILE_BYTES // 1024} KB limit")
+        truncated = item.get("truncated", False)
+        if not isinstance(truncated, bool):
+            raise ExportFormatError(f"{what}'s truncated mark is not true or false")
+        size = _count_field(item, "size", what)
+        length = len(text.encode("utf-8", "surrogatepass"))
+        return Attachment(
+            Kind.FILE,
+            name,
+            "text/plain",
+            max(size, length),
+            text=text,
+            lines=len(text.splitlines()),
+            truncated=truncated,
+        )
+    mime = item.get("mime")
+    if mime not in IMAGE_TYPES:
+        raise ExportFormatError(f"{what} is not a PNG, JPEG, GIF or WebP image")
+    data = item.get("data")
+    if data is None:  # exported after its saved copy went missing: shown, never sent
+        return Attachment(
+            Kind.IMAGE,
+            name,
+            str(mime),
+            _count_field(item, "size", what),
+            width=_count_field(item, "width", what),
+            height=_count_field(item, "height", what),
+        )
+    if not isinstance(data, str):
+        raise ExportFormatError(f"{what}'s data is not base64 text")
+    try:
+        image = decoded_image(name, data)
+    except AttachmentError as exc:
+        raise ExportFormatError(f"{what}: {str(exc).partition(': ')[2]}") from None
+    if image.mime != mime:
+        raise ExportFormatError(f"{what} says it is {mime} but its bytes are {image.mime}")
+    return image
+
+
+def _count_field(item: dict[str, Any], key: str, what: str) -> int:
+    value = item.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**53:
+        raise ExportFormatError(f"{what}'s {key} is not a size")
+    return value
 
 
 def _text(document: dict[str, Any], key: str, what: str, default: str | None) -> str | None:
@@ -238,6 +346,13 @@ def to_markdown(conversation: StoredConversation) -> str:
         lines += [f"Model or deployment: `{model}`", ""]
     if conversation.system_prompt.strip():
         lines += ["## System prompt", "", _quote(conversation.system_prompt), ""]
+    numbers = dict(
+        zip(
+            (id(m) for m in conversation.messages),
+            image_numbers(m.attachments for m in conversation.messages),
+            strict=True,
+        )
+    )
     for message in conversation.messages:
         if not message.shown:  # what is on screen: not what was taken out or replaced
             continue
@@ -246,7 +361,13 @@ def to_markdown(conversation: StoredConversation) -> str:
         if message.reasoning.strip():  # collapsed, as in the app once the answer began
             thinking = message.reasoning.strip()
             lines += ["<details><summary>Thinking</summary>", "", thinking, "", "</details>", ""]
-        lines += [message.content.rstrip(), ""]
+        if message.content.strip():
+            lines += [message.content.rstrip(), ""]
+        if message.attachments:  # referenced by their chips, as the transcript shows them
+            chips = (
+                a.chip(n) for a, n in zip(message.attachments, numbers[id(message)], strict=True)
+            )
+            lines += ["  \n".join(chips), ""]
         state = ReplyState.saved(message.state)
         if message.role == "assistant" and state is not ReplyState.COMPLETE:
             error = ChatError.from_dict(message.error)

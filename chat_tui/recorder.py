@@ -43,6 +43,7 @@ def restored(stored: StoredConversation) -> tuple[Conversation, int]:
             ChatError.from_dict(m.error),
             Hidden.saved(m.hidden),
             m.reasoning,
+            list(m.attachments) if m.role == Role.USER else [],
         )
         for m in kept
     ]
@@ -69,6 +70,12 @@ def _written(message: Message) -> tuple[int, int, str, bool, Hidden | None, bool
         message.hidden,
         message.error is not None,
     )
+
+
+def _title_text(conversation: Conversation, message: Message) -> str:
+    """What a conversation's title is made of: its first message, or its attachments' chips
+    when it is only attachments."""
+    return message.content if message.content.strip() else " ".join(conversation.chips(message))
 
 
 class Recorder:
@@ -142,7 +149,7 @@ class Recorder:
         store = self._store
         meta = (conversation.system_prompt, profile, saved_settings(settings))
         if conversation.id is None:
-            first = next((m.content for m in conversation.messages), "")
+            first = next((_title_text(conversation, m) for m in conversation.messages), "")
             conversation.id = await store.create_conversation(title_for(first), *meta)
         elif self._meta.get(conversation.id) != meta:
             await store.update_conversation(
@@ -167,6 +174,7 @@ class Recorder:
                 message.state.value,
                 stats,
                 **marks,
+                attachments=message.attachments,
             )
         elif self._saved.get(message.id) != written:
             await store.update_message(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from chat_tui.attachments import responses_parts
 from chat_tui.errors import ModelFailed
 from chat_tui.events import ReasoningDelta, ReplyFinished, ReplyStarted, TextDelta, Usage
 from chat_tui.learned import effort_for
@@ -64,13 +65,20 @@ def responses_params(settings: Settings, shape: Shape) -> dict[str, Any]:
 
 
 def responses_input(
-    messages: Sequence[dict[str, str]],
-) -> tuple[str | None, list[dict[str, str]]]:
+    messages: Sequence[dict[str, Any]],
+) -> tuple[str | None, list[dict[str, Any]]]:
     """The conversation as the Responses API takes it: the system prompt as `instructions`
-    (None without one), the user and assistant turns as input messages."""
+    (None without one), the user and assistant turns as input messages; a message's content
+    parts (attachments) as input_text and input_image parts."""
     instructions = [m["content"] for m in messages if m["role"] in _INSTRUCTION_ROLES]
     items = [
-        {"type": "message", "role": m["role"], "content": m["content"]}
+        {
+            "type": "message",
+            "role": m["role"],
+            "content": m["content"]
+            if isinstance(m["content"], str)
+            else responses_parts(m["content"]),
+        }
         for m in messages
         if m["role"] not in _INSTRUCTION_ROLES
     ]
@@ -78,7 +86,7 @@ def responses_input(
 
 
 def responses_request(
-    messages: Sequence[dict[str, str]], settings: Settings, params: dict[str, Any]
+    messages: Sequence[dict[str, Any]], settings: Settings, params: dict[str, Any]
 ) -> dict[str, Any]:
     """The whole request body of a streamed reply: `params` from `responses_params`."""
     instructions, items = responses_input(messages)

@@ -252,6 +252,7 @@ class Settings:
     api: Api = Api.AUTO
     show_reasoning: bool = True
     entra_scope: str = DEFAULT_ENTRA_SCOPE
+    image_detail: str = "auto"  # how closely a model looks at images: auto, low or high
 
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -407,6 +408,16 @@ def parse_effort(text: str) -> str | None:
     return text or None
 
 
+def parse_detail(text: str) -> str:
+    """An image detail level: auto (the model's choice), low or high."""
+    from chat_tui.attachments import DETAILS
+
+    text = text.strip().lower()
+    if text not in DETAILS:
+        raise SettingsError(f"Image detail is one of {', '.join(DETAILS)}, not {text!r}.")
+    return text
+
+
 def parse_api(text: str) -> Api:
     text = text.strip().lower()
     if text not in Api._value2member_map_:
@@ -475,6 +486,7 @@ VALUE_PARSERS: dict[str, Callable[[str], object]] = {
     "api": parse_api,
     "show_reasoning": parse_switch,
     "entra_scope": parse_scope,
+    "image_detail": parse_detail,
 }
 
 
@@ -527,6 +539,13 @@ OPTIONS = (
         "--entra-scope",
         "SCOPE",
         f"the Entra ID token scope (default {DEFAULT_ENTRA_SCOPE})",
+    ),
+    Option(
+        "image_detail",
+        "CHAT_TUI_IMAGE_DETAIL",
+        "--image-detail",
+        "DETAIL",
+        "how closely a model looks at attached images: auto (default), low or high",
     ),
 )
 

@@ -333,6 +333,7 @@ _CHAT_SETTINGS = (
     "read_timeout",
     "reasoning_effort",
     "show_reasoning",
+    "image_detail",
 )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import sqlite3
@@ -24,13 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from chat_tui.private_files import expand_home, private_dir, tighten
+from chat_tui.attachments import IMAGE_TYPES, Attachment, Kind
+from chat_tui.private_files import expand_home, private_dir, replace_private, tighten
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
+    from collections.abc import Callable, Coroutine, Sequence
 
 DATA_DIR_VARIABLE = "CHAT_TUI_DATA_DIR"
 DATABASE_NAME = "conversations.db"
+ATTACHMENTS_DIR = "attachments"  # beside the database: the images of its messages
 TITLE_LENGTH = 60
 
 # Each step brings the schema from version N-1 to N. Never edit a step once released: add one.
@@ -75,6 +78,28 @@ MIGRATIONS: dict[int, str] = {
             learned REAL NOT NULL,
             PRIMARY KEY (endpoint, model, lesson, value)
         )
+    """,
+    # Files and images attached to the user's messages: a file's text is kept here, an
+    # image's bytes in attachments/<sha256>.<ext> beside the database (shared by every message
+    # that holds the same image, deleted with the last).
+    4: """
+        CREATE TABLE attachments (
+            id INTEGER PRIMARY KEY,
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            mime TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            lines INTEGER NOT NULL DEFAULT 0,
+            truncated INTEGER NOT NULL DEFAULT 0,
+            sha256 TEXT NOT NULL DEFAULT '',
+            width INTEGER NOT NULL DEFAULT 0,
+            height INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX attachments_by_message ON attachments(message_id, position);
+        CREATE INDEX attachments_by_image ON attachments(sha256)
     """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
@@ -137,6 +162,7 @@ class StoredMessage:
     hidden: str | None = None  # why it is not shown: "removed", "superseded"
     error: dict[str, Any] | None = None  # why a reply failed: a ChatError, as a dict
     reasoning: str = ""  # what a reasoning model showed of its thinking
+    attachments: list[Attachment] = field(default_factory=list)  # a user message's files
 
     @property
     def shown(self) -> bool:
@@ -165,6 +191,9 @@ class Store:
         `timeout` is how long a write waits for another process's lock before failing.
         """
         self.path = path
+        # Images: files beside the database; in memory, bytes by their sha256.
+        self.attachments_dir = path.parent / ATTACHMENTS_DIR if path is not None else None
+        self._images: dict[str, bytes] = {}
         try:
             if path is not None:
                 _make_private(path)
@@ -257,8 +286,13 @@ class Store:
         hidden: str | None = None,
         error: dict[str, Any] | None = None,
         reasoning: str = "",
+        attachments: Sequence[Attachment] = (),
     ) -> int:
-        message = StoredMessage(role, content, state, None, stats, hidden, error, reasoning)
+        """Save a message; its attachments with it (an image's file first, so no row ever
+        names a file that is not there)."""
+        message = StoredMessage(
+            role, content, state, None, stats, hidden, error, reasoning, list(attachments)
+        )
         with self._transaction():
             return self._insert_message(conversation_id, message)
 
@@ -280,7 +314,88 @@ class Store:
                 message.reasoning,
             ),
         )
-        return int(cursor.lastrowid or 0)
+        message_id = int(cursor.lastrowid or 0)
+        for position, attachment in enumerate(message.attachments):
+            self._insert_attachment(message_id, position, attachment)
+        return message_id
+
+    def _insert_attachment(self, message_id: int, position: int, attachment: Attachment) -> None:
+        if attachment.is_image and attachment.data:
+            self._keep_image(attachment)
+        self._db.execute(
+            "INSERT INTO attachments (message_id, position, kind, name, mime, size, text, lines,"
+            " truncated, sha256, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                message_id,
+                position,
+                attachment.kind.value,
+                attachment.name,
+                attachment.mime,
+                attachment.size,
+                attachment.text,
+                attachment.lines,
+                int(attachment.truncated),
+                attachment.sha256,
+                attachment.width,
+                attachment.height,
+            ),
+        )
+
+    def image_path(self, sha256: str, mime: str) -> Path | None:
+        """Where an image's bytes are kept; None in memory."""
+        if self.attachments_dir is None:
+            return None
+        return self.attachments_dir / f"{sha256}.{IMAGE_TYPES.get(mime, 'bin')}"
+
+    def _keep_image(self, attachment: Attachment) -> None:
+        """Write an image's file, owner-only and whole, unless the same bytes are there.
+
+        Called inside the write transaction, so a delete in another process cannot remove the
+        file between its writing and the row that keeps it.
+        """
+        path = self.image_path(attachment.sha256, attachment.mime)
+        if path is None:
+            self._images[attachment.sha256] = attachment.data
+            return
+        try:
+            if path.stat().st_size == attachment.size:
+                return
+        except FileNotFoundError:
+            pass
+        try:
+            private_dir(path.parent)
+            replace_private(path, attachment.data)
+        except OSError as exc:
+            raise StoreError(path, "an attached image cannot be saved", str(exc)) from exc
+
+    def _load_image(self, sha256: str, mime: str, size: int) -> bytes:
+        """An image's bytes; b"" if its file is missing or not what was saved."""
+        path = self.image_path(sha256, mime)
+        if path is None:
+            return self._images.get(sha256, b"")
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return b""
+        if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
+            return b""
+        return data
+
+    def _forget_images(self, hashes: set[tuple[str, str]]) -> None:
+        """Delete the images no message holds any longer."""
+        for sha256, mime in hashes:
+            still = self._db.execute(
+                "SELECT 1 FROM attachments WHERE sha256 = ? LIMIT 1", (sha256,)
+            ).fetchone()
+            if still is not None:
+                continue
+            path = self.image_path(sha256, mime)
+            if path is None:
+                self._images.pop(sha256, None)
+            else:
+                # A file left behind costs space only; the conversation is gone all the same.
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
 
     @_reported
     def update_message(
@@ -329,8 +444,18 @@ class Store:
 
     @_reported
     def delete_conversation(self, conversation_id: int) -> None:
+        """Delete a conversation, with the images no other conversation holds."""
         with self._transaction():
+            hashes = {
+                (str(sha256), str(mime))
+                for sha256, mime in self._db.execute(
+                    "SELECT a.sha256, a.mime FROM attachments a JOIN messages m"
+                    " ON a.message_id = m.id WHERE m.conversation_id = ? AND a.kind = 'image'",
+                    (conversation_id,),
+                )
+            }
             self._db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+            self._forget_images(hashes)
 
     def _touch(self, conversation_id: int, now: float) -> None:
         cursor = self._db.execute(
@@ -389,8 +514,39 @@ class Store:
             )
             for role, content, state, message_id, stats, hidden, error, reasoning in rows
         ]
+        attached = self._attachments_of(conversation_id)
+        for message in conversation.messages:
+            message.attachments = attached.get(message.id or 0, [])
         conversation.message_count = sum(m.shown for m in conversation.messages)
         return conversation
+
+    def _attachments_of(self, conversation_id: int) -> dict[int, list[Attachment]]:
+        rows = self._db.execute(
+            "SELECT a.message_id, a.kind, a.name, a.mime, a.size, a.text, a.lines, a.truncated,"
+            " a.sha256, a.width, a.height FROM attachments a JOIN messages m"
+            " ON a.message_id = m.id WHERE m.conversation_id = ? ORDER BY a.message_id,"
+            " a.position",
+            (conversation_id,),
+        )
+        found: dict[int, list[Attachment]] = {}
+        for message_id, kind, name, mime, size, text, lines, truncated, sha256, w, h in rows:
+            image = kind == Kind.IMAGE.value
+            found.setdefault(message_id, []).append(
+                Attachment(
+                    Kind.IMAGE if image else Kind.FILE,
+                    name,
+                    mime,
+                    size,
+                    text=text,
+                    lines=lines,
+                    truncated=bool(truncated),
+                    data=self._load_image(sha256, mime, size) if image else b"",
+                    sha256=sha256,
+                    width=w,
+                    height=h,
+                )
+            )
+        return found
 
     @_reported
     def learn(self, endpoint: str, model: str, lesson: str, value: str) -> None:

@@ -206,6 +206,34 @@ class RecordedRequest:
         return value if isinstance(value, str) else None
 
     @property
+    def contents(self) -> list[tuple[str, str | list[dict[str, Any]]]]:
+        """Each message as (role, content) exactly as sent, content parts and all, on either
+        wire shape: Chat Completions' messages, or the Responses API's input messages."""
+        body = self.body or {}
+        if "messages" in body:
+            return [(m.get("role", ""), m.get("content")) for m in self.messages]
+        raw = body.get("input")
+        items = raw if isinstance(raw, list) else []
+        return [
+            (item["role"], item.get("content"))
+            for item in items
+            if isinstance(item, dict) and item.get("type", "message") == "message"
+        ]
+
+    @property
+    def images(self) -> list[tuple[str, str | None]]:
+        """Every image sent, in order, as (data URL, detail), on either wire shape."""
+        found: list[tuple[str, str | None]] = []
+        for _, content in self.contents:
+            for part in content if isinstance(content, list) else []:
+                if part.get("type") == "image_url":
+                    image = part.get("image_url") or {}
+                    found.append((image.get("url", ""), image.get("detail")))
+                elif part.get("type") == "input_image":
+                    found.append((part.get("image_url", ""), part.get("detail")))
+        return found
+
+    @property
     def responses_input(self) -> list[tuple[str, str]]:
         """A Responses request's input as (role, text): a str input is one user message; items
         that are not messages (reasoning, tool calls) are left out."""

@@ -613,7 +613,7 @@ BAD_FILES: list[tuple[str, bytes | None, str]] = [
         ).encode(),
         "message 2 is a system message",
     ),
-    ("huge.json", None, "over 20 MB"),
+    ("huge.json", None, "over 200 MB"),
 ]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from chat_tui.export import (
+    FORMAT_VERSION,
     MAX_IMPORT_BYTES,
     ExportFormatError,
     from_json,
@@ -476,7 +477,7 @@ def test_non_utf8_and_oversized_files_are_refused(tmp_path: Path) -> None:
     huge = tmp_path / "huge.json"
     with huge.open("wb") as file:
         file.truncate(MAX_IMPORT_BYTES + 1)  # sparse: nothing is written, and none is read
-    with pytest.raises(ExportFormatError, match="over 20 MB"):
+    with pytest.raises(ExportFormatError, match=f"over {MAX_IMPORT_BYTES // 2**20} MB"):
         read_export(huge)
     fine = tmp_path / "fine.json"
     fine.write_text(conversation_file([{"role": "user", "content": "café"}]), encoding="utf-8")
@@ -576,7 +577,7 @@ def test_hidden_messages_and_errors_are_saved_counted_and_exported(store: Store)
     assert loaded.messages[3].error == error
     assert store.list_conversations()[0].message_count == 2  # what is shown
     document = json.loads(to_json(loaded))
-    assert document["version"] == 2
+    assert document["version"] == FORMAT_VERSION
     assert document["messages"][0]["hidden"] == "removed"
     assert document["messages"][3]["error"] == error
     copy = store.load(store.import_conversation(from_json(to_json(loaded)).conversation))
