@@ -68,6 +68,12 @@ CHAT = (
     ),
     Command("test_connection", "Test connection", "Test", "Test the connection"),
     Command(
+        "attach",
+        "Attach a file or image",
+        "Attach",
+        "Attach a file or an image to the next message (by its path)",
+    ),
+    Command(
         "cycle_effort",
         "Next reasoning effort",
         "Effort",

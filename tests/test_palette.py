@@ -142,6 +142,7 @@ async def test_the_palette_runs_every_command(
             ("help", "Help", HelpScreen),
             ("conversations", "Conversations", ConversationsScreen),
             ("import", "Import a conversation", TextPrompt),
+            ("attach", "Attach a file or image", TextPrompt),
         ]:
             await check(call, title, lambda screen=screen: isinstance(app.screen, screen))
             await pilot.press("escape")

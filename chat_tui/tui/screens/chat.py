@@ -27,6 +27,7 @@ from chat_tui.tui.screens.chat_conversations import ConversationActions
 from chat_tui.tui.screens.chat_messages import MessageActions
 from chat_tui.tui.screens.chat_reply import ReplyActions
 from chat_tui.tui.screens.chat_settings import SettingsActions
+from chat_tui.tui.widgets.attachment_tray import AttachmentTray
 from chat_tui.tui.widgets.footer import WholeKeysFooter
 from chat_tui.tui.widgets.messages import AssistantMessage, Notice, UserMessage
 from chat_tui.tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
@@ -36,12 +37,13 @@ from chat_tui.tui.widgets.status_bar import StatusBar
 from chat_tui.tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from textual.app import ComposeResult
     from textual.binding import BindingType
     from textual.worker import Worker
 
+    from chat_tui.attachments import Attachment
     from chat_tui.settings_sources import Resolved
     from chat_tui.store import AsyncStore, StoreError
 
@@ -141,6 +143,7 @@ class ChatScreen(ReplyActions, ConversationActions, SettingsActions, MessageActi
             with Vertical(id="chat"):
                 yield Transcript(id="transcript")
                 yield QueuedLine(id="queued")
+                yield AttachmentTray(id="attachments")
                 yield PromptInput(id="prompt")
                 yield StatusBar(id="status-bar")
         yield WholeKeysFooter()
@@ -178,24 +181,29 @@ class ChatScreen(ReplyActions, ConversationActions, SettingsActions, MessageActi
 
     @on(PromptInput.Submitted)
     async def _send(self, event: PromptInput.Submitted) -> None:
+        tray = self.query_one(AttachmentTray)
         if self.is_streaming:
-            if self.queued or event.replaces is not None:
-                # One message waits at a time, and an edit waits for the reply: the text stays
-                # in the box. The box's border says why; a toast would cover what they type.
+            if self.queued or event.replaces is not None or tray.attachments:
+                # One message waits at a time, and an edit or attachments wait for the reply:
+                # all stays in the box. The box's border says why; a toast would cover it.
                 self.app.bell()
                 return
             event.prompt.sent(event.text)
             self.queued = event.text
             return
+        # An edited message keeps its attachments, and gains those added since.
+        kept = event.replaces.attachments if event.replaces is not None else []
         if event.replaces is not None and not await self._rewind_to(event.replaces):
             return
         event.prompt.sent(event.text)
-        await self._send_text(event.text)
+        await self._send_text(event.text, [*kept, *self._take_attachments()])
 
-    async def _send_text(self, text: str, *, asked: bool = True) -> None:
+    async def _send_text(
+        self, text: str, attachments: Sequence[Attachment] = (), *, asked: bool = True
+    ) -> None:
         """Add `text` as the user's next message and ask for the reply (see _start_reply)."""
-        message = self.conversation.add_user(text)
-        await self.query_one(Transcript).add(UserMessage(message))
+        message = self.conversation.add_user(text, attachments)
+        await self.query_one(Transcript).add(self._view_for(message))
         await self._start_reply(asked=asked)
 
     async def _rewind_to(self, message: Message) -> bool:

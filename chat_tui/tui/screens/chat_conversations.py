@@ -303,6 +303,7 @@ class ConversationActions:
         transcript.scroll_end(animate=False)
         self._show_totals()
 
-    @staticmethod
-    def _view_for(message: Message) -> UserMessage | AssistantMessage:
-        return UserMessage(message) if message.role is Role.USER else AssistantMessage(message)
+    def _view_for(self: ChatScreen, message: Message) -> UserMessage | AssistantMessage:
+        if message.role is Role.USER:
+            return UserMessage(message, self.conversation.chips(message))
+        return AssistantMessage(message)

@@ -9,18 +9,25 @@ Textual collects @on handlers only from the classes of its own hierarchy.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
+from textual import work
+
+from chat_tui.attachments import AttachmentError, read_attachment
 from chat_tui.code_blocks import code_blocks
 from chat_tui.conversation import Delivery, Message, Role
 from chat_tui.tui import keymap
 from chat_tui.tui.screens.code_picker import CodePicker
+from chat_tui.tui.screens.conversations import Confirm, TextPrompt
 from chat_tui.tui.screens.details import DetailsScreen
+from chat_tui.tui.widgets.attachment_tray import AttachmentTray
 from chat_tui.tui.widgets.messages import AssistantMessage
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
+    from chat_tui.attachments import Attachment
     from chat_tui.tui.screens.chat import ChatScreen
 
 
@@ -51,6 +58,51 @@ class MessageActions:
                 "Only your own messages can be edited; ctrl+r asks for the last reply again.",
             )
 
+    def action_attach(self: ChatScreen, path: str = "") -> None:
+        """Attach the file at `path` (relative to where chat-tui started) to the next message;
+        without a path, ask for one."""
+        if path.strip():
+            self._attach_file(path.strip())
+            return
+
+        def chosen(name: str | None) -> None:
+            if name and name.strip():
+                self._attach_file(name.strip())
+
+        self.app.push_screen(TextPrompt("Attach a file or image: its path", ""), chosen)
+
+    @work(group="attach", exit_on_error=False)
+    async def _attach_file(self: ChatScreen, path: str, *, first_part: bool = False) -> None:
+        try:
+            # Off the event loop: a large file, or one on a slow disk.
+            attachment = await asyncio.to_thread(read_attachment, path, first_part=first_part)
+        except AttachmentError as exc:
+            if exc.too_large and not first_part:
+                question = f"{exc} Attach its first part?"
+                if await self.app.push_screen_wait(Confirm(question)):
+                    self._attach_file(path, first_part=True)
+                return
+            self.notify(f"Not attached: {exc}", severity="warning")
+            return
+        tray = self.query_one(AttachmentTray)
+        tray.numbered_from(self._next_image_number())
+        tray.add(attachment)
+        self.query_one(PromptInput).attached = len(tray.attachments)
+
+    def _next_image_number(self: ChatScreen) -> int:
+        numbers = [n for group in self.conversation.image_numbers().values() for n in group]
+        return max(numbers, default=0) + 1
+
+    def _take_attachments(self: ChatScreen) -> list[Attachment]:
+        taken = self.query_one(AttachmentTray).take()
+        self.query_one(PromptInput).attached = 0
+        return taken
+
+    def on_prompt_input_backspace_at_start(self: ChatScreen) -> None:
+        tray = self.query_one(AttachmentTray)
+        if tray.pop() is not None:
+            self.query_one(PromptInput).attached = len(tray.attachments)
+
     async def send_again(self: ChatScreen, message: Message) -> None:
         """Send the selected exchange's message again: the last one is retried; one the server
         refused goes again at the end (it is not in the conversation otherwise)."""
@@ -66,7 +118,7 @@ class MessageActions:
         elif self.conversation.deliveries().get(id(user)) is Delivery.REFUSED:
             self.action_focus_prompt()
             await self._hide_views(self.conversation.supersede(exchange))
-            await self._send_text(user.content)
+            await self._send_text(user.content, user.attachments)
         else:
             self.notify(
                 "Only the last message, or one the server refused, is sent again as it is; "

@@ -45,7 +45,13 @@ class ReplyActions:
         """
         self.take_sidebar_edits(typing_too=asked)
         self._replacing = replacing
-        messages = self.conversation.request_messages()
+        messages = self.conversation.request_messages(detail=self.settings.image_detail)
+        if left_out := self.conversation.images_left_out():
+            self.notify(
+                f"{left_out} of the earliest images are left out of this request (a request "
+                "carries 10 at most); a short note stands in for each.",
+                timeout=6,
+            )
         reply = self.conversation.begin_reply()
         view = AssistantMessage(reply)
         transcript = self.query_one(Transcript)

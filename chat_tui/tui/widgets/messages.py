@@ -23,6 +23,8 @@ from chat_tui.tui.widgets.reply_body import ReplyBody
 from chat_tui.tui.widgets.thinking import ThinkingBlock
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from textual.app import ComposeResult
     from textual.timer import Timer
 
@@ -92,8 +94,13 @@ class UserMessage(Static):
 
     delivery: reactive[Delivery] = reactive(Delivery.SENT)
 
-    def __init__(self, message: Message) -> None:
-        super().__init__(Content(visible(message.content)), classes="message")
+    def __init__(self, message: Message, chips: Sequence[str] = ()) -> None:
+        # The attachments show as their chips (already made safe), not their contents.
+        text = Content(visible(message.content))
+        if chips:
+            joined = Content.assemble((" ".join(chips), "dim"))
+            text = Content.assemble(text, "\n", joined) if message.content else joined
+        super().__init__(text, classes="message")
         self.message = message
         self.border_title = "you"
 

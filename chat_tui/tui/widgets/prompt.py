@@ -53,9 +53,11 @@ class PromptInput(PlainTextArea):
     # The chat screen's state, for the box's borders: a reply is on its way; a message is queued.
     reply_coming: reactive[bool] = reactive(False, init=False)
     message_queued: reactive[bool] = reactive(False, init=False)
+    # How many attachments wait above the box: a message may then be only them.
+    attached: reactive[int] = reactive(0, init=False)
 
     class Submitted(Message):
-        """The user asked to send `text` (never empty or only whitespace).
+        """The user asked to send `text` (empty or only whitespace only with attachments).
 
         `replaces` is the earlier message it was edited from, if it was.
         """
@@ -85,6 +87,9 @@ class PromptInput(PlainTextArea):
         self._recalled = ""  # the history entry last loaded into the box
         self._draft_before_edit = ""
 
+    class BackspaceAtStart(Message):
+        """Backspace with the cursor at the very start: the last attachment comes off."""
+
     class TooLong(Message):
         """Text was refused for being longer than MAX_MESSAGE_CHARS."""
 
@@ -106,6 +111,15 @@ class PromptInput(PlainTextArea):
             event.stop()
             event.prevent_default()
             self.action_submit()
+        elif (
+            event.key == "backspace"
+            and self.attached
+            and self.cursor_location == (0, 0)
+            and self.selection.is_empty
+        ):
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.BackspaceAtStart())
         elif event.key in ("up", "down") and self._walk_history(older=event.key == "up"):
             event.stop()
             event.prevent_default()
@@ -139,7 +153,7 @@ class PromptInput(PlainTextArea):
     def action_submit(self) -> None:
         if len(self.text) > MAX_MESSAGE_CHARS:
             self.post_message(self.TooLong(len(self.text), pasted=False))
-        elif self.text.strip():
+        elif self.text.strip() or self.attached:
             self.post_message(self.Submitted(self, self.text, self.editing))
 
     def sent(self, text: str) -> None:

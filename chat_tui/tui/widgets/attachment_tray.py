@@ -1,0 +1,59 @@
+"""The files and images attached to the message being written, as chips above the box.
+
+They go with the next message sent, and Backspace at the very start of the box takes the last
+one off again, as it would a character. The chips' names are the user's paths (untrusted, for
+all the screen knows): `Attachment.chip` passes them through the sanitizer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.content import Content
+from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from chat_tui.attachments import Attachment
+
+HINT = "  backspace at the start of the box takes the last one off"
+
+
+class AttachmentTray(Static):
+    """Attachments waiting for the next message. `first_image` numbers the images' chips as the
+    conversation will (its images so far, plus one)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.attachments: list[Attachment] = []
+        self.first_image = 1
+
+    def on_mount(self) -> None:
+        self._show()
+
+    def add(self, attachment: Attachment) -> None:
+        self.attachments.append(attachment)
+        self._show()
+
+    def pop(self) -> Attachment | None:
+        attachment = self.attachments.pop() if self.attachments else None
+        self._show()
+        return attachment
+
+    def take(self) -> list[Attachment]:
+        """All of them, for the message being sent; the tray is empty after."""
+        taken, self.attachments = self.attachments, []
+        self._show()
+        return taken
+
+    def numbered_from(self, first_image: int) -> None:
+        self.first_image = first_image
+        self._show()
+
+    def _show(self) -> None:
+        chips: list[str] = []
+        number = self.first_image
+        for attachment in self.attachments:
+            chips.append(attachment.chip(number))
+            number += attachment.is_image
+        self.update(Content.assemble(("📎 ", "bold"), " ".join(chips), (HINT, "dim")))
+        self.display = bool(self.attachments)

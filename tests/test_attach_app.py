@@ -1,0 +1,174 @@
+"""Attaching files and images in the app: chips above the box, what the server receives, what
+the transcript and the store keep."""
+
+from __future__ import annotations
+
+import base64
+import struct
+import zlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from chat_tui.store import Store
+from chat_tui.tui.screens.conversations import Confirm, TextPrompt
+from chat_tui.tui.widgets.attachment_tray import AttachmentTray
+from tests.conftest import screen_text
+from tests.openai_server import TextReply
+from tests.test_app import SIZE, chat, settled, wait_for
+from tests.test_hostile import RAW, hostile, terminal_output
+from tests.test_persistence import saving_app
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from tests.openai_server import FakeOpenAIServer
+
+
+def png(width: int, height: int) -> bytes:
+    """A real, tiny PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = b"".join(b"\x00" + b"\x00\x00\x00" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def words(app: object) -> str:
+    return " ".join(screen_text(app).replace("│", " ").split())  # type: ignore[arg-type]
+
+
+async def attach(pilot: Pilot[None], path: Path) -> None:
+    """From the palette's command, as a user would: the path asked for, then Enter."""
+    app = pilot.app
+    tray = app.query_one(AttachmentTray)
+    before = len(tray.attachments)
+    app.chat.action_attach()  # type: ignore[attr-defined]
+    await wait_for(pilot, lambda: isinstance(app.screen, TextPrompt))
+    await pilot.press(*str(path), "enter")
+    await wait_for(pilot, lambda: len(tray.attachments) == before + 1)
+
+
+async def test_a_file_and_an_image_go_with_the_message(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # paths are given relative to where chat-tui started
+    notes = write(Path("notes.txt"), b"alpha\nbeta\n")
+    picture = write(Path("shot.png"), png(3, 2))
+    path = tmp_path / "chats.db"
+    server.enqueue(TextReply("Seen."), TextReply("Again."))
+    app = saving_app(server, path)
+    async with app.run_test(size=SIZE) as pilot:
+        await attach(pilot, notes)
+        await attach(pilot, picture)
+        assert "[file: notes.txt · 2 lines]" in words(app)
+        assert "[Image #1 · 3x2 ·" in words(app)
+        await chat(pilot, "what is in these?")
+        sent = server.last_request.messages[-1]["content"]
+        assert isinstance(sent, list)
+        text = sent[0]["text"]
+        assert text.startswith("what is in these?")
+        assert "alpha\nbeta" in text
+        assert '<file path="notes.txt">' in text
+        image = sent[1]
+        assert image["type"] == "image_url"
+        assert image["image_url"]["url"] == (
+            "data:image/png;base64," + base64.b64encode(png(3, 2)).decode()
+        )
+        assert not app.query_one(AttachmentTray).attachments  # gone with the message
+        # The transcript shows the chips, not the file's text.
+        assert "[Image #1 · 3x2" in words(app)
+        assert "alpha" not in words(app)
+        # The next request carries the history with its attachments again.
+        await chat(pilot, "and again?")
+        history = server.last_request.messages
+        assert isinstance(history[1]["content"], list)
+        assert history[1]["content"][1]["type"] == "image_url"
+        await wait_for(pilot, lambda: app.store.is_open)
+    store = Store(path)
+    try:
+        [first] = [m for m in store.load(store.latest_id() or 0).messages if m.role == "user"][:1]
+    finally:
+        store.close()
+    assert first.content == "what is in these?"
+
+
+async def test_backspace_at_the_start_takes_the_last_chip_off(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    notes = tmp_path / "a.txt"
+    notes.write_text("x\n")
+    app = saving_app(server, tmp_path / "chats.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await attach(pilot, notes)
+        await pilot.press("backspace")
+        await wait_for(pilot, lambda: not app.query_one(AttachmentTray).attachments)
+        assert "a.txt" not in words(app)
+
+
+async def test_an_image_alone_is_a_message(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    picture = tmp_path / "only.png"
+    picture.write_bytes(png(1, 1))
+    app = saving_app(server, tmp_path / "chats.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await attach(pilot, picture)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(server.requests) == 1 and settled(app))
+        content = server.last_request.messages[-1]["content"]
+        assert [part["type"] for part in content] == ["image_url"]
+
+
+async def test_refusals_are_explained_and_a_large_file_offers_its_first_part(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    binary = write(Path("blob.bin"), b"\x00\x01\x02" * 100)
+    big = write(Path("big.txt"), b"line of text\n" * 30_000)
+    app = saving_app(server, tmp_path / "chats.db")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        app.chat.action_attach(str(binary))
+        await wait_for(pilot, lambda: any("Not attached" in n.message for n in app._notifications))
+        assert not app.query_one(AttachmentTray).attachments
+        app.chat.action_attach(str(big))
+        await wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.press("y")
+        tray = app.query_one(AttachmentTray)
+        await wait_for(pilot, lambda: bool(tray.attachments))
+        assert tray.attachments[0].truncated
+        assert "big.txt · first " in words(app)
+
+
+async def test_a_hostile_file_name_is_shown_safely(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file's name cannot hold "/": the markup's closing tags lose theirs.
+    name = hostile("NAMED").replace("/", "_")
+    try:
+        (tmp_path / name).write_text("x\n")
+    except OSError:  # a file system that refuses such names has nothing to show
+        pytest.skip("this file system refuses the name")
+    monkeypatch.chdir(tmp_path)
+    app = saving_app(server, tmp_path / "chats.db")
+    async with app.run_test(size=(200, 50)) as pilot:
+        app.chat.action_attach(name)
+        await wait_for(pilot, lambda: bool(app.query_one(AttachmentTray).attachments))
+        await wait_for(pilot, lambda: "NAMED" in screen_text(app))
+        written = terminal_output(app)
+        for what, raw in RAW.items():
+            assert raw not in written, f"a raw {what} reached the terminal"
+        assert "[bold]B[_] [@click=app.quit]Q[_]" in screen_text(app)  # literally
+        assert "␛]52;c;" in screen_text(app)
