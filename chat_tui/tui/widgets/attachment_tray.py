@@ -15,7 +15,7 @@ from textual.widgets import Static
 if TYPE_CHECKING:
     from chat_tui.attachments import Attachment
 
-HINT = "  backspace at the start of the box takes the last one off"
+HINT = "  backspace at the start removes the last"
 
 
 class AttachmentTray(Static):
