@@ -133,7 +133,7 @@ SLASHES = (
     Slash(
         "effort",
         "/effort [LEVEL]",
-        f"Reasoning effort: {', '.join(EFFORT_WORDS)}; alone, the next one the model takes",
+        f"Reasoning effort ({', '.join(EFFORT_WORDS)}); alone, the next one",
         _effort,
     ),
     Slash(

@@ -20,7 +20,7 @@ class SlashList(OptionList):
     can_focus = False
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, markup=False)  # "[N]" in a usage is not markup
         self._shown: list[Slash] = []
         # The word Esc closed it on: it stays closed while the word typed goes on from there.
         self._closed: str | None = None
