@@ -220,3 +220,33 @@ def test_the_message_goes_to_the_editor_and_back(server: FakeOpenAIServer, tmp_p
     assert given["tty"]  # the editor had the terminal
     assert not os.path.exists(given["path"])  # deleted after
     assert b"Traceback" not in output
+
+
+def test_an_editor_that_fails_leaves_the_draft(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    script = tmp_path / "editor.py"
+    script.write_text("import sys\nopen(sys.argv[1], 'w').write('lost')\nsys.exit(3)\n")
+    server.enqueue(TextReply("Got it."))
+    process, main_fd = start_in_pty(
+        server,
+        ["--data-dir", str(tmp_path / "data")],
+        {"OPENAI_BASE_URL": server.base_url, "VISUAL": f'"{sys.executable}" "{script}"'},
+    )
+    try:
+        read_until(main_fd, 10.0, done=b"Enter sends")
+        os.write(main_fd, b"my draft")
+        read_until(main_fd, 10.0, done=b"my draft")
+        os.write(main_fd, b"\x07")  # ctrl+g
+        told = read_until(main_fd, 15.0, done=b"ended with status 3")
+        assert b"ended with status 3" in told, told[-2000:]
+        os.write(main_fd, b"\r")
+        server.wait_for_requests(1, timeout=10)
+        read_until(main_fd, 10.0, done=b"Got it.")
+        os.write(main_fd, b"\x11")  # ctrl+q
+        read_until(main_fd, 10.0)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(main_fd)
+    # What the editor wrote before failing is not taken: the draft went as it was.
+    assert server.last_request.messages[-1] == {"role": "user", "content": "my draft"}

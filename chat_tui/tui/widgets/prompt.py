@@ -1,7 +1,8 @@
 """The multi-line prompt box: Enter sends, ctrl+j or shift+enter starts a new line.
 
 Up on the first line and down on the last walk through earlier prompts. The box can also hold an
-earlier message being edited, to resend it in place of the turns that followed it.
+earlier message being edited, to resend it in place of the turns that followed it. A "/" at its
+start gives a command (chat_tui/slash.py), with the list of those that match above the box.
 """
 
 from __future__ import annotations
