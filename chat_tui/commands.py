@@ -85,6 +85,12 @@ CHAT = (
         "Use server",
         "Connect to the OpenAI-compatible server found on this machine, with its first model",
     ),
+    Command(
+        "edit_in_editor",
+        "Write the message in your editor",
+        "Editor",
+        "Open the message box's text in $VISUAL or $EDITOR; what you save comes back into it",
+    ),
     Command("help", "Help", "Help", "This help"),
 )
 

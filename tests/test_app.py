@@ -424,7 +424,8 @@ async def test_footer_shows_the_main_keys(server: FakeOpenAIServer) -> None:
 
 async def test_help_screen_lists_every_key(server: FakeOpenAIServer) -> None:
     app = make_app(compatible_settings(server))
-    async with app.run_test(size=SIZE) as pilot:
+    # Tall enough for the keys to be seen at once (the commands below them scroll).
+    async with app.run_test(size=(SIZE[0], 70)) as pilot:
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         await pilot.pause()
@@ -441,6 +442,7 @@ async def test_help_screen_lists_every_key(server: FakeOpenAIServer) -> None:
             ("^p", "Command palette"),
             ("^q", "Quit"),
             ("^c", "Copy the text selected with the mouse"),
+            ("^g", "Open the message box's text in $VISUAL or $EDITOR"),
         ]
         lines = text.splitlines()
         for key, action in rows:

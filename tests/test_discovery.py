@@ -201,10 +201,10 @@ async def test_a_server_found_is_used_with_one_key_and_answers(server: FakeOpenA
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: bool(found_cards(app)))
         [card] = found_cards(app)
-        assert card.startswith(f"Found Ollama at {server.base_url} · ctrl+g uses it")
+        assert card.startswith(f"Found Ollama at {server.base_url} · f8 uses it")
         assert "2 models: fake-model, fake-model-mini" in card
         assert any(t.startswith("Not connected yet") for t in notice_texts(app))
-        await pilot.press("ctrl+g")
+        await pilot.press("f8")
         settings = app.chat.settings
         assert settings.provider is Provider.COMPATIBLE
         assert (settings.endpoint, settings.model) == (server.base_url, "fake-model")
@@ -217,7 +217,7 @@ async def test_a_server_found_is_used_with_one_key_and_answers(server: FakeOpenA
         assert app.chat.conversation.messages[-1].content == "Hi from the local server."
         assert server.last_request.body is not None
         assert server.last_request.body["model"] == "fake-model"
-        await pilot.press("ctrl+g")  # offered once: the key does nothing now
+        await pilot.press("f8")  # offered once: the key does nothing now
         assert app.chat.settings == settings
 
 
@@ -225,7 +225,7 @@ async def test_a_found_server_is_not_sent_another_services_key(server: FakeOpenA
     app = app_looking_at({server.port: "Ollama"}, Settings(api_key="sk-meant-for-openai-only"))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: bool(found_cards(app)))
-        await pilot.press("ctrl+g")
+        await pilot.press("f8")
         await chat(pilot, "hello")
         assert "sk-meant-for-openai-only" not in str(server.last_request.headers)
 
@@ -238,7 +238,7 @@ async def test_a_found_server_with_no_models_leaves_the_model_to_pick(
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: bool(found_cards(app)))
         assert "It has no models yet." in found_cards(app)[0]
-        await pilot.press("ctrl+g")
+        await pilot.press("f8")
         assert app.chat.settings.endpoint == server.base_url
         assert app.chat.settings.model == ""
         await pilot.pause()
@@ -256,7 +256,7 @@ async def test_nothing_found_changes_nothing(closed_port: int) -> None:
         await pilot.pause()
         assert found_cards(app) == []
         before = app.chat.settings
-        await pilot.press("ctrl+g")
+        await pilot.press("f8")
         assert app.chat.settings == before
 
 

@@ -149,7 +149,7 @@ async def test_the_model_ids_of_a_server_found_at_start(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "FOUND" in screen_text(app))
         assert_shown_safely(app, "FOUND")
-        await pilot.press("ctrl+g")
+        await pilot.press("f8")
         assert app.chat.settings.model == "fake-model"  # the hostile id is no model to use
 
 

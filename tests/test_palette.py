@@ -112,6 +112,12 @@ async def test_the_palette_runs_every_command(
         await check("focus_transcript", "Go to messages", lambda: transcript.has_focus)
         prompt = app.query_one(PromptInput)
         await check("focus_prompt", "Focus prompt", lambda: prompt.has_focus)
+        monkeypatch.setenv("VISUAL", "true")  # any editor: a headless app cannot hand over
+        await check(
+            "edit_in_editor",
+            "Write the message in your editor",
+            told(app, "cannot take over the terminal"),
+        )
 
         await check("test_connection", "Test connection", told(app, "Connected"))
         for command in EFFORT_COMMANDS:

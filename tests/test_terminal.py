@@ -4,6 +4,7 @@ ends cleanly on SIGTERM and SIGHUP."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import select
@@ -162,3 +163,90 @@ def test_a_signal_mid_reply_saves_it_and_restores_the_terminal(
     assert (question, role, state) == ("hello", "assistant", "stopped")
     assert partial.startswith("word word word")
     assert partial.count("word") < 2000
+
+
+# An editor that adds a line to the file, and notes what it was given: the file's permissions,
+# whether it had the terminal.
+EDITOR_SCRIPT = """
+import json, os, stat, sys
+note_path, path = sys.argv[1], sys.argv[2]  # the file to edit comes last
+with open(path, encoding="utf-8") as file:
+    text = file.read()
+with open(path, "w", encoding="utf-8") as file:
+    file.write(text + "\\nadded in the editor\\n")
+note = {"mode": stat.S_IMODE(os.stat(path).st_mode), "tty": os.isatty(0), "path": path}
+with open(note_path, "w", encoding="utf-8") as file:
+    json.dump(note, file)
+"""
+
+
+def test_the_message_goes_to_the_editor_and_back(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    script = tmp_path / "editor.py"
+    script.write_text(EDITOR_SCRIPT)
+    note = tmp_path / "note.json"
+    server.enqueue(TextReply("Got it."))
+    process, main_fd = start_in_pty(
+        server,
+        ["--data-dir", str(tmp_path / "data")],
+        {
+            "OPENAI_BASE_URL": server.base_url,
+            "VISUAL": f'"{sys.executable}" "{script}" "{note}"',
+        },
+    )
+    try:
+        read_until(main_fd, 10.0, done=b"Enter sends")
+        os.write(main_fd, b"my draft")
+        read_until(main_fd, 10.0, done=b"my draft")
+        os.write(main_fd, b"\x07")  # ctrl+g
+        back = read_until(main_fd, 15.0, done=b"added in the editor")
+        assert b"added in the editor" in back, back[-2000:]
+        os.write(main_fd, b"\r")
+        server.wait_for_requests(1, timeout=10)
+        read_until(main_fd, 10.0, done=b"Got it.")
+        os.write(main_fd, b"\x11")  # ctrl+q
+        output = read_until(main_fd, 10.0)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(main_fd)
+    # The draft went in, the editor's line came back, and its added newline did not.
+    assert server.last_request.messages[-1] == {
+        "role": "user",
+        "content": "my draft\nadded in the editor",
+    }
+    given = json.loads(note.read_text())
+    assert given["mode"] == 0o600  # owner-only
+    assert given["tty"]  # the editor had the terminal
+    assert not os.path.exists(given["path"])  # deleted after
+    assert b"Traceback" not in output
+
+
+def test_an_editor_that_fails_leaves_the_draft(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    script = tmp_path / "editor.py"
+    script.write_text("import sys\nopen(sys.argv[1], 'w').write('lost')\nsys.exit(3)\n")
+    server.enqueue(TextReply("Got it."))
+    process, main_fd = start_in_pty(
+        server,
+        ["--data-dir", str(tmp_path / "data")],
+        {"OPENAI_BASE_URL": server.base_url, "VISUAL": f'"{sys.executable}" "{script}"'},
+    )
+    try:
+        read_until(main_fd, 10.0, done=b"Enter sends")
+        os.write(main_fd, b"my draft")
+        read_until(main_fd, 10.0, done=b"my draft")
+        os.write(main_fd, b"\x07")  # ctrl+g
+        told = read_until(main_fd, 15.0, done=b"ended with status 3")
+        assert b"ended with status 3" in told, told[-2000:]
+        os.write(main_fd, b"\r")
+        server.wait_for_requests(1, timeout=10)
+        read_until(main_fd, 10.0, done=b"Got it.")
+        os.write(main_fd, b"\x11")  # ctrl+q
+        read_until(main_fd, 10.0)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(main_fd)
+    # What the editor wrote before failing is not taken: the draft went as it was.
+    assert server.last_request.messages[-1] == {"role": "user", "content": "my draft"}

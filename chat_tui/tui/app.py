@@ -30,6 +30,7 @@ from chat_tui.failures import log_path, record, summary
 from chat_tui.input_history import HISTORY_SIZE
 from chat_tui.settings import Settings
 from chat_tui.settings_sources import DEFAULT_SOURCE, Resolved
+from chat_tui.slash import SLASH_HELP, SLASHES
 from chat_tui.store import AsyncStore, Store, StoreError
 from chat_tui.text import for_clipboard, visible
 from chat_tui.tui import keymap
@@ -323,7 +324,12 @@ class ChatApp(App[None]):
             Binding("", "", "With the messages focused:"),
             *keymap.TRANSCRIPT,
         ]
-        return describe_bindings(bindings, lambda key: self.get_key_display(Binding(key, "")))
+        rows = describe_bindings(bindings, lambda key: self.get_key_display(Binding(key, "")))
+        return [
+            *rows,
+            ("", f"Commands in the message box ({SLASH_HELP}):"),
+            *((slash.usage, slash.help) for slash in SLASHES),
+        ]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Textual's own (theme, quit, keys…); the chat's are ChatCommands. The palette reads

@@ -22,13 +22,20 @@ def key(keys: str, action: str, *, show: bool = True, target: str = "") -> Bindi
 
 # What Esc does, the first that applies (the help screen shows it; the README says the same).
 ESC_ORDER = (
-    "close a dialog · close the sidebar over the chat · leave the messages · cancel an edit · "
-    "take back a queued message · stop the reply · go to the message box"
+    "close a dialog · close the command list · close the sidebar over the chat · leave the "
+    "messages · cancel an edit · take back a queued message · stop the reply · go to the "
+    "message box"
 )
 
 # Esc on the chat screen, in ESC_ORDER's order: the first whose action is enabled now
 # (ChatScreen.check_action) is the one the key runs and the footer shows, in its own words.
 ESCAPE = [
+    Binding(
+        "escape",
+        "close_commands",
+        "Close list",
+        tooltip="Close the list of commands above the message box (the text stays)",
+    ),
     Binding(
         "escape",
         "close_sidebar",
@@ -57,9 +64,12 @@ CHAT = [
     key("ctrl+r", "retry"),
     key("ctrl+o", "drop_oldest", show=False),
     key("ctrl+t", "test_connection", show=False),
+    # The message box's text in $EDITOR. Not ctrl+e or ctrl+x (as in shells): the box's own
+    # (end of line, cut), and Textual has no two-key chords.
+    key("ctrl+g", "edit_in_editor", show=False),
     # Only while a server found on this machine is offered (check_action), and named on its
-    # card, not in the footer. Not ctrl+u: the message box's own (delete to the line's start).
-    key("ctrl+g", "use_local_server", show=False),
+    # card, not in the footer. Not f6 or f7: the message box's own (select the line, all).
+    key("f8", "use_local_server", show=False),
     # Textual's key for copying a selection (a focused field's own selection comes first),
     # bound here so that the copy goes chat-tui's way: cleaned, to tmux and the desktop too.
     key("ctrl+c,super+c", "copy_selection", show=False),

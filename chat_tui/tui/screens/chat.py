@@ -22,7 +22,9 @@ from chat_tui.conversation import Conversation, Delivery, Message
 from chat_tui.discovery import Discovery, LocalServer, worth_looking
 from chat_tui.recorder import Recorder
 from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT, Settings
+from chat_tui.slash import as_message, is_command
 from chat_tui.tui import keymap
+from chat_tui.tui.screens.chat_compose import ComposeActions
 from chat_tui.tui.screens.chat_conversations import ConversationActions
 from chat_tui.tui.screens.chat_messages import MessageActions
 from chat_tui.tui.screens.chat_reply import ReplyActions
@@ -33,6 +35,7 @@ from chat_tui.tui.widgets.messages import AssistantMessage, Notice, UserMessage
 from chat_tui.tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
 from chat_tui.tui.widgets.queued import QueuedLine
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
+from chat_tui.tui.widgets.slash_list import SlashList
 from chat_tui.tui.widgets.status_bar import StatusBar
 from chat_tui.tui.widgets.transcript import Transcript
 
@@ -51,7 +54,14 @@ CHECKPOINT_INTERVAL = 1.0
 COLLECT_DELAY = 0.3
 
 
-class ChatScreen(ReplyActions, ConversationActions, SettingsActions, MessageActions, Screen[None]):
+class ChatScreen(
+    ReplyActions,
+    ComposeActions,
+    ConversationActions,
+    SettingsActions,
+    MessageActions,
+    Screen[None],
+):
     """One conversation with one model; the app's main screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = keymap.CHAT
@@ -144,13 +154,16 @@ class ChatScreen(ReplyActions, ConversationActions, SettingsActions, MessageActi
                 yield Transcript(id="transcript")
                 yield QueuedLine(id="queued")
                 yield AttachmentTray(id="attachments")
+                yield SlashList(id="commands")
                 yield PromptInput(id="prompt")
                 yield StatusBar(id="status-bar")
         yield WholeKeysFooter()
 
     async def on_mount(self) -> None:
         self.watch_settings(self.settings)
-        self.query_one(PromptInput).focus()
+        prompt = self.query_one(PromptInput)
+        prompt.commands = self.query_one(SlashList)
+        prompt.focus()
         if self.resolved.problems:
             await self._notice("Some settings could not be used", self.resolved.problems)
         # What the first notice told already (a bad endpoint, with its source) is not repeated.
@@ -181,6 +194,9 @@ class ChatScreen(ReplyActions, ConversationActions, SettingsActions, MessageActi
 
     @on(PromptInput.Submitted)
     async def _send(self, event: PromptInput.Submitted) -> None:
+        if is_command(event.text):
+            await self.run_command(event.prompt, event.text)
+            return
         tray = self.query_one(AttachmentTray)
         if self.is_streaming:
             if self.queued or event.replaces is not None or tray.attachments:
@@ -189,14 +205,14 @@ class ChatScreen(ReplyActions, ConversationActions, SettingsActions, MessageActi
                 self.app.bell()
                 return
             event.prompt.sent(event.text)
-            self.queued = event.text
+            self.queued = as_message(event.text)
             return
         # An edited message keeps its attachments, and gains those added since.
         kept = event.replaces.attachments if event.replaces is not None else []
         if event.replaces is not None and not await self._rewind_to(event.replaces):
             return
         event.prompt.sent(event.text)
-        await self._send_text(event.text, [*kept, *self._take_attachments()])
+        await self._send_text(as_message(event.text), [*kept, *self._take_attachments()])
 
     async def _send_text(
         self, text: str, attachments: Sequence[Attachment] = (), *, asked: bool = True
@@ -287,6 +303,8 @@ class ChatScreen(ReplyActions, ConversationActions, SettingsActions, MessageActi
         # Esc's actions (keymap.ESCAPE): only the one that applies now is enabled, and shown in
         # the footer; "Stop reply" and "Retry" are hidden, in the palette too, when they cannot be.
         match action:
+            case "close_commands":
+                return self.query_one(SlashList).display
             case "close_sidebar":
                 return self._sidebar_over_chat()
             case "cancel_edit":
@@ -363,7 +381,15 @@ class ChatScreen(ReplyActions, ConversationActions, SettingsActions, MessageActi
         """Whether the sidebar is open over the chat (below the width breakpoint), not beside."""
         return self.has_class("-narrow") and self.query_one(SettingsPanel).display
 
+    @on(TextArea.Changed, "#prompt")
+    def _prompt_changed(self) -> None:
+        self.follow_prompt()
+
+    def on_descendant_blur(self) -> None:
+        self.follow_prompt()  # the command list is the box's: gone when the box loses focus
+
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.follow_prompt()
         # Over the chat, the sidebar stays open while the keys go to it: focus moving on (tab
         # past its last field, a click in the message box) closes it.
         sidebar = self.query_one(SettingsPanel)

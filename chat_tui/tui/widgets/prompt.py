@@ -1,7 +1,8 @@
 """The multi-line prompt box: Enter sends, ctrl+j or shift+enter starts a new line.
 
 Up on the first line and down on the last walk through earlier prompts. The box can also hold an
-earlier message being edited, to resend it in place of the turns that followed it.
+earlier message being edited, to resend it in place of the turns that followed it. A "/" at its
+start gives a command (chat_tui/slash.py), with the list of those that match above the box.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from textual.message import Message
 from textual.reactive import reactive
 
 from chat_tui.input_history import InputHistory
+from chat_tui.slash import typing_word
 from chat_tui.tui import keymap
 from chat_tui.tui.fit import border_label_width, fitting
 from chat_tui.tui.widgets.plain_text import PlainTextArea
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from textual.widgets import TextArea
 
     from chat_tui.conversation import Message as ChatMessage
+    from chat_tui.tui.widgets.slash_list import SlashList
 
 # The box's words, each fullest first: the longest form the box's width holds is shown. Every
 # form of a mode's words keeps its way out (Esc); tests check them at 80 and 120 columns.
@@ -86,6 +89,9 @@ class PromptInput(PlainTextArea):
         self.prompts = InputHistory()
         self._recalled = ""  # the history entry last loaded into the box
         self._draft_before_edit = ""
+        # The command list above the box (the chat screen's): while it is shown, ↑ ↓ move in
+        # it, Tab takes the highlighted command, and so does Enter on a word not yet complete.
+        self.commands: SlashList | None = None
 
     class BackspaceAtStart(Message):
         """Backspace with the cursor at the very start: the last attachment comes off."""
@@ -107,7 +113,10 @@ class PromptInput(PlainTextArea):
             self.post_message(self.TooLong(len(event.text), pasted=True))
 
     def _on_key(self, event: events.Key) -> None:
-        if event.key == "enter":
+        if self._command_key(event.key):
+            event.stop()
+            event.prevent_default()
+        elif event.key == "enter":
             event.stop()
             event.prevent_default()
             self.action_submit()
@@ -123,6 +132,21 @@ class PromptInput(PlainTextArea):
         elif event.key in ("up", "down") and self._walk_history(older=event.key == "up"):
             event.stop()
             event.prevent_default()
+
+    def _command_key(self, key: str) -> bool:
+        """↑ ↓ Tab Enter for the command list, while it is shown; whether the key was used."""
+        commands = self.commands
+        chosen = commands.chosen if commands is not None else None
+        if commands is None or chosen is None:
+            return False
+        if key in ("up", "down"):
+            commands.move(-1 if key == "up" else 1)
+        elif key == "tab" or (key == "enter" and typing_word(self.text) != chosen.word):
+            self.load_text(f"/{chosen.word} ")
+            self.move_cursor(self.document.end)
+        else:
+            return False
+        return True
 
     def _walk_history(self, *, older: bool) -> bool:
         """Up on the first line, down on the last: the previous or next prompt, if any."""
