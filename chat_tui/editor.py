@@ -67,12 +67,13 @@ def edit(text: str, argv: list[str]) -> Edited:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
             file.write(text)
+        program = os.path.basename(argv[0]) or argv[0]  # its name reads better than its path
         try:
             status = subprocess.call([*argv, name])
         except OSError as exc:
-            return Edited(problem=f"{argv[0]} could not be started ({exc.strerror or exc})")
+            return Edited(problem=f"{program} could not be started ({exc.strerror or exc})")
         if status != 0:
-            return Edited(problem=f"{argv[0]} ended with status {status}")
+            return Edited(problem=f"{program} ended with status {status}")
         with open(name, encoding="utf-8", errors="replace", newline="") as file:
             return Edited(text=without_added_newline(file.read()))
     finally:
