@@ -9,17 +9,40 @@ thread). Paths are relative, with "/" separators.
 
 from __future__ import annotations
 
+import heapq
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 LIMIT = 20_000
 GIT_TIMEOUT = 5.0
+# Files come and go while chat-tui runs: an `@` typed later than this lists them again.
+FRESH_FOR = 10.0
 # Never worth attaching, and often huge: skipped by the walk outside git.
 _SKIPPED_DIRS = frozenset(
     {"node_modules", "__pycache__", "venv", ".venv", "dist", "build", "target", ".git"}
 )
+
+
+class FileIndex:
+    """The files under `root`, listed again when they may have changed (`refresh`, run off the
+    event loop: a large tree takes a while)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.paths: list[str] = []
+        self._listed_at: float | None = None
+
+    @property
+    def stale(self) -> bool:
+        return self._listed_at is None or time.monotonic() - self._listed_at > FRESH_FOR
+
+    def refresh(self) -> None:
+        # A new list, not the old one changed: whoever holds the old one may be reading it.
+        self.paths = list_files(self.root)
+        self._listed_at = time.monotonic()
 
 
 def list_files(root: Path, *, limit: int = LIMIT) -> list[str]:
@@ -94,6 +117,6 @@ def score(query: str, path: str) -> int | None:
 
 def best_matches(query: str, paths: list[str], count: int = 8) -> list[str]:
     """The `count` paths that match `query` best."""
-    scored = [(s, p) for p in paths if (s := score(query, p)) is not None]
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    return [path for _, path in scored[:count]]
+    scored = ((s, p) for p in paths if (s := score(query, p)) is not None)
+    # The few best, not a sort of thousands: this runs at every key typed after "@".
+    return [path for _, path in heapq.nsmallest(count, scored, key=lambda it: (-it[0], it[1]))]

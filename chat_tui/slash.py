@@ -101,9 +101,7 @@ def _profile(argument: str, profiles: Collection[str]) -> Call:
 
 
 def _attach(argument: str, _profiles: Collection[str]) -> Call:
-    if not argument:
-        raise SlashError("/attach PATH needs the path of a file.")
-    return Call("attach", (argument,))
+    return Call("attach", (argument,) if argument else ())  # alone: the path is asked for
 
 
 def _plain(action: str) -> Callable[[str, Collection[str]], Call]:
@@ -157,7 +155,7 @@ SLASHES = (
         "Switch to this profile of the config file; the conversation carries on",
         _profile,
     ),
-    Slash("attach", "/attach PATH", "Attach a file to the next message", _attach),
+    Slash("attach", "/attach [PATH]", "Attach a file or image to the next message", _attach),
     Slash("help", "/help", "Every key and command", _plain("help")),
 )
 # How the commands are typed, in a line (the help screen, the README say the same).

@@ -79,6 +79,7 @@ PARSED: list[tuple[str, str, tuple[object, ...]]] = [
     ("/export json", "export", ("json",)),
     ("/profile work", "use_profile", ("work",)),
     ("/attach notes.txt", "attach", ("notes.txt",)),
+    ("/attach", "attach", ()),
     ("/help", "help", ()),
 ]
 
@@ -99,7 +100,6 @@ def test_each_command_parses_to_an_action(text: str, action: str, args: tuple[ob
         ("/export pdf", "md or json"),
         ("/profile home", "There is no profile 'home'. Profiles: work."),
         ("/clear now", "takes nothing after it"),
-        ("/attach", "needs the path"),
         ("/foo bar", "/foo is not a command; /help lists them; //foo sends '/foo' as a message"),
     ],
 )

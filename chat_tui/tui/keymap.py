@@ -22,9 +22,9 @@ def key(keys: str, action: str, *, show: bool = True, target: str = "") -> Bindi
 
 # What Esc does, the first that applies (the help screen shows it; the README says the same).
 ESC_ORDER = (
-    "close a dialog · close the command list · close the sidebar over the chat · leave the "
-    "messages · cancel an edit · take back a queued message · stop the reply · go to the "
-    "message box"
+    "close a dialog · close the list above the message box · close the sidebar over the "
+    "chat · leave the messages · cancel an edit · take back a queued message · stop the "
+    "reply · go to the message box"
 )
 
 # Esc on the chat screen, in ESC_ORDER's order: the first whose action is enabled now
@@ -34,7 +34,7 @@ ESCAPE = [
         "escape",
         "close_commands",
         "Close list",
-        tooltip="Close the list of commands above the message box (the text stays)",
+        tooltip="Close the list of commands or files above the message box (the text stays)",
     ),
     Binding(
         "escape",

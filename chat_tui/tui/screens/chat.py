@@ -9,6 +9,7 @@ one message (copy, details, edit, take out) are in the four mixins beside this m
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
@@ -20,6 +21,7 @@ from textual.widgets import Header, TextArea
 
 from chat_tui.conversation import Conversation, Delivery, Message
 from chat_tui.discovery import Discovery, LocalServer, worth_looking
+from chat_tui.file_index import FileIndex
 from chat_tui.recorder import Recorder
 from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT, Settings
 from chat_tui.slash import as_message, is_command
@@ -30,6 +32,7 @@ from chat_tui.tui.screens.chat_messages import MessageActions
 from chat_tui.tui.screens.chat_reply import ReplyActions
 from chat_tui.tui.screens.chat_settings import SettingsActions
 from chat_tui.tui.widgets.attachment_tray import AttachmentTray
+from chat_tui.tui.widgets.file_list import FileList
 from chat_tui.tui.widgets.footer import WholeKeysFooter
 from chat_tui.tui.widgets.messages import AssistantMessage, Notice, UserMessage
 from chat_tui.tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
@@ -100,6 +103,8 @@ class ChatScreen(
         # The set-up cards, taken away once the settings can be used.
         self._not_connected: Notice | None = None
         self._found_card: Notice | None = None
+        # What the `@` picker offers: the files where chat-tui started.
+        self.files = FileIndex(Path.cwd())
 
     async def _dispatch_message(self, message: TextualMessage) -> None:
         # As the app's own loop (see ChatApp.carries_on): a failure in one of the chat's
@@ -155,6 +160,7 @@ class ChatScreen(
                 yield QueuedLine(id="queued")
                 yield AttachmentTray(id="attachments")
                 yield SlashList(id="commands")
+                yield FileList(id="files")
                 yield PromptInput(id="prompt")
                 yield StatusBar(id="status-bar")
         yield WholeKeysFooter()
@@ -163,6 +169,7 @@ class ChatScreen(
         self.watch_settings(self.settings)
         prompt = self.query_one(PromptInput)
         prompt.commands = self.query_one(SlashList)
+        prompt.files = self.query_one(FileList)
         prompt.focus()
         if self.resolved.problems:
             await self._notice("Some settings could not be used", self.resolved.problems)
@@ -304,7 +311,7 @@ class ChatScreen(
         # the footer; "Stop reply" and "Retry" are hidden, in the palette too, when they cannot be.
         match action:
             case "close_commands":
-                return self.query_one(SlashList).display
+                return self.query_one(SlashList).display or self.query_one(FileList).display
             case "close_sidebar":
                 return self._sidebar_over_chat()
             case "cancel_edit":
@@ -382,6 +389,7 @@ class ChatScreen(
         return self.has_class("-narrow") and self.query_one(SettingsPanel).display
 
     @on(TextArea.Changed, "#prompt")
+    @on(TextArea.SelectionChanged, "#prompt")  # the cursor leaving an `@word`, or coming back
     def _prompt_changed(self) -> None:
         self.follow_prompt()
 

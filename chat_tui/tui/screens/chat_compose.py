@@ -1,5 +1,5 @@
-"""What the chat screen does for composing: the message in the user's editor, and the commands
-typed in the message box (`/model NAME`, see chat_tui/slash.py).
+"""What the chat screen does for composing: the message in the user's editor, the commands
+typed in the message box (`/model NAME`, see chat_tui/slash.py) and the files picked after `@`.
 
 A mixin of ChatScreen (it uses the screen's message box, settings and conversation), kept apart
 so that each module holds one concern.
@@ -7,20 +7,26 @@ so that each module holds one concern.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from typing import TYPE_CHECKING
 
+from textual import work
 from textual.app import SuspendNotSupported
 
 from chat_tui import editor
 from chat_tui.code_blocks import code_blocks
 from chat_tui.slash import SlashError, parse, typing_word
 from chat_tui.text import one_line
+from chat_tui.tui.widgets.file_list import FileList
 from chat_tui.tui.widgets.prompt import MAX_MESSAGE_CHARS, PromptInput
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
 from chat_tui.tui.widgets.slash_list import SlashList
+from chat_tui.tui.widgets.suggestions import Suggestions
 
 if TYPE_CHECKING:
+    from textual.widgets import OptionList
+
     from chat_tui.tui.screens.chat import ChatScreen
 
 # A model name named back in a toast is cut to this length.
@@ -91,18 +97,49 @@ class ComposeActions:
             await result
 
     def action_close_commands(self: ChatScreen) -> None:
-        """Esc with the command list shown: it closes, and the text stays in the box."""
-        self.query_one(SlashList).close(typing_word(self.query_one(PromptInput).text) or "")
+        """Esc with a list shown above the box: it closes, and the text stays (an `@` typed
+        stays a literal `@`)."""
+        prompt = self.query_one(PromptInput)
+        self.query_one(SlashList).close(typing_word(prompt.text) or "")
+        mention = prompt.mention()
+        if mention is not None:
+            self.query_one(FileList).close((mention.row, mention.start))
+        self.refresh_bindings()
 
     def follow_prompt(self: ChatScreen) -> None:
-        """The command list follows what the box holds, while the box has the focus."""
-        prompts, lists = self.query(PromptInput), self.query(SlashList)
-        if not prompts or not lists:
+        """The lists above the box follow what it holds, while it has the focus."""
+        prompts, commands, files = (
+            self.query(PromptInput),
+            self.query(SlashList),
+            self.query(FileList),
+        )
+        if not prompts or not commands or not files:
             return  # the screen is being taken down
         prompt = prompts.first()
         recalled = prompt.prompts.browsing  # walking the history: ↑ ↓ stay the history's
-        lists.first().follow(prompt.text, active=prompt.has_focus and not recalled)
-        self.refresh_bindings()  # Esc closes the list, or no longer
+        active = prompt.has_focus and not recalled
+        commands.first().follow(prompt.text, active=active)
+        mention = prompt.mention() if active else None
+        if mention is not None and self.files.stale:
+            self._list_files()
+        files.first().follow(mention, self.files.paths, active=active)
+        self.refresh_bindings()  # Esc closes a list, or no longer
+
+    @work(group="list_files", exclusive=True, exit_on_error=False)
+    async def _list_files(self: ChatScreen) -> None:
+        await asyncio.to_thread(self.files.refresh)
+        self.follow_prompt()
+
+    def on_prompt_input_file_chosen(self: ChatScreen, event: PromptInput.FileChosen) -> None:
+        self._attach_file(event.path)
+
+    def on_option_list_option_selected(self: ChatScreen, event: OptionList.OptionSelected) -> None:
+        """A click on a suggestion above the box takes it, as Tab would."""
+        if isinstance(event.option_list, Suggestions):
+            event.stop()
+            prompt = self.query_one(PromptInput)
+            prompt.take_suggestion()
+            prompt.focus()
 
     def action_set_model(self: ChatScreen, name: str) -> None:
         self.take_sidebar_edits()

@@ -2,7 +2,8 @@
 
 Up on the first line and down on the last walk through earlier prompts. The box can also hold an
 earlier message being edited, to resend it in place of the turns that followed it. A "/" at its
-start gives a command (chat_tui/slash.py), with the list of those that match above the box.
+start gives a command (chat_tui/slash.py), with the list of those that match above the box; an
+`@` at the start of a word, the files that match (chat_tui/mention.py), to attach one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from textual.message import Message
 from textual.reactive import reactive
 
 from chat_tui.input_history import InputHistory
+from chat_tui.mention import Mention, mention_at
 from chat_tui.slash import typing_word
 from chat_tui.tui import keymap
 from chat_tui.tui.fit import border_label_width, fitting
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from textual.widgets import TextArea
 
     from chat_tui.conversation import Message as ChatMessage
+    from chat_tui.tui.widgets.file_list import FileList
     from chat_tui.tui.widgets.slash_list import SlashList
 
 # The box's words, each fullest first: the longest form the box's width holds is shown. Every
@@ -89,9 +92,18 @@ class PromptInput(PlainTextArea):
         self.prompts = InputHistory()
         self._recalled = ""  # the history entry last loaded into the box
         self._draft_before_edit = ""
-        # The command list above the box (the chat screen's): while it is shown, ↑ ↓ move in
-        # it, Tab takes the highlighted command, and so does Enter on a word not yet complete.
+        # The lists above the box (the chat screen's): while one is shown, ↑ ↓ move in it and
+        # Tab takes the highlighted suggestion; so does Enter, but on a command already typed
+        # in full, Enter runs it.
         self.commands: SlashList | None = None
+        self.files: FileList | None = None
+
+    class FileChosen(Message):
+        """A file was chosen in the `@` list: attach it (its `@word` has left the text)."""
+
+        def __init__(self, path: str) -> None:
+            super().__init__()
+            self.path = path
 
     class BackspaceAtStart(Message):
         """Backspace with the cursor at the very start: the last attachment comes off."""
@@ -113,7 +125,7 @@ class PromptInput(PlainTextArea):
             self.post_message(self.TooLong(len(event.text), pasted=True))
 
     def _on_key(self, event: events.Key) -> None:
-        if self._command_key(event.key):
+        if self._suggestion_key(event.key):
             event.stop()
             event.prevent_default()
         elif event.key == "enter":
@@ -133,20 +145,36 @@ class PromptInput(PlainTextArea):
             event.stop()
             event.prevent_default()
 
-    def _command_key(self, key: str) -> bool:
-        """↑ ↓ Tab Enter for the command list, while it is shown; whether the key was used."""
-        commands = self.commands
-        chosen = commands.chosen if commands is not None else None
-        if commands is None or chosen is None:
+    def _suggestion_key(self, key: str) -> bool:
+        """↑ ↓ Tab Enter for the list shown above the box, if one is; whether the key was used."""
+        shown = next((s for s in (self.commands, self.files) if s is not None and s.chosen), None)
+        if shown is None:
             return False
         if key in ("up", "down"):
-            commands.move(-1 if key == "up" else 1)
-        elif key == "tab" or (key == "enter" and typing_word(self.text) != chosen.word):
-            self.load_text(f"/{chosen.word} ")
-            self.move_cursor(self.document.end)
+            shown.move(-1 if key == "up" else 1)
+        elif key == "tab" or (key == "enter" and typing_word(self.text) != shown.chosen):
+            self.take_suggestion()
         else:
             return False
         return True
+
+    def take_suggestion(self) -> None:
+        """The highlighted suggestion: a command's word completes the box; a file is attached."""
+        if self.commands is not None and (word := self.commands.chosen):
+            self.load_text(f"/{word} ")
+            self.move_cursor(self.document.end)
+        elif self.files is not None and (path := self.files.chosen):
+            mention = self.mention()
+            if mention is not None:  # the `@word` goes: the chip above the box stands for it
+                self.delete((mention.row, mention.start), (mention.row, mention.end))
+            self.post_message(self.FileChosen(path))
+
+    def mention(self) -> Mention | None:
+        """The `@word` the cursor ends, if any (none while text is selected)."""
+        if not self.selection.is_empty:
+            return None
+        row, column = self.cursor_location
+        return mention_at(self.text, row, column)
 
     def _walk_history(self, *, older: bool) -> bool:
         """Up on the first line, down on the last: the previous or next prompt, if any."""
