@@ -149,7 +149,7 @@ async def test_refusals_are_explained_and_a_large_file_offers_its_first_part(
         tray = app.query_one(AttachmentTray)
         await wait_for(pilot, lambda: bool(tray.attachments))
         assert tray.attachments[0].truncated
-        assert "big.txt · first " in words(app)
+        await wait_for(pilot, lambda: "big.txt · first " in words(app))
 
 
 async def test_a_hostile_file_name_is_shown_safely(
@@ -172,3 +172,31 @@ async def test_a_hostile_file_name_is_shown_safely(
             assert raw not in written, f"a raw {what} reached the terminal"
         assert "[bold]B[_] [@click=app.quit]Q[_]" in screen_text(app)  # literally
         assert "␛]52;c;" in screen_text(app)
+
+
+async def test_ctrl_z_puts_back_a_chip_backspace_took_off(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("x\n")
+    second.write_text("y\n")
+    app = saving_app(server, tmp_path / "chats.db")
+    async with app.run_test(size=SIZE) as pilot:
+        tray = app.query_one(AttachmentTray)
+        await attach(pilot, first)
+        await attach(pilot, second)
+        await pilot.press("backspace", "backspace")
+        await wait_for(pilot, lambda: not tray.attachments)
+        await pilot.press("ctrl+z")
+        await wait_for(pilot, lambda: len(tray.attachments) == 1)
+        assert tray.attachments[0].name == str(first)  # the last taken off comes back first
+        await pilot.press("ctrl+z")
+        await wait_for(pilot, lambda: len(tray.attachments) == 2)
+        assert [a.name for a in tray.attachments] == [str(first), str(second)]
+        # Once the text changes, ctrl+z is the text's: a chip taken off stays off.
+        await pilot.press("backspace")
+        await wait_for(pilot, lambda: len(tray.attachments) == 1)
+        await pilot.press("h", "i", "ctrl+z")
+        await pilot.pause()
+        assert len(tray.attachments) == 1
+        assert "b.txt" not in words(app)

@@ -103,6 +103,11 @@ class MessageActions:
         if tray.pop() is not None:
             self.query_one(PromptInput).attached = len(tray.attachments)
 
+    def on_prompt_input_undo_chip(self: ChatScreen) -> None:
+        tray = self.query_one(AttachmentTray)
+        if tray.put_back() is not None:
+            self.query_one(PromptInput).attached = len(tray.attachments)
+
     async def send_again(self: ChatScreen, message: Message) -> None:
         """Send the selected exchange's message again: the last one is retried; one the server
         refused goes again at the end (it is not in the conversation otherwise)."""

@@ -12,10 +12,18 @@ from typing import TYPE_CHECKING
 from textual.content import Content
 from textual.widgets import Static
 
+from chat_tui.tui.fit import fitting
+
 if TYPE_CHECKING:
     from chat_tui.attachments import Attachment
 
-HINT = "  backspace at the start removes the last"
+# After the chips, the longest of these the line holds (fullest first).
+HINTS = (
+    "  backspace at the start takes the last off · ctrl+z puts it back",
+    "  backspace takes the last off · ctrl+z puts it back",
+    "  backspace takes the last off",
+    "",
+)
 
 
 class AttachmentTray(Static):
@@ -25,9 +33,14 @@ class AttachmentTray(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.attachments: list[Attachment] = []
+        # Taken off with Backspace, latest last: ctrl+z in the box puts them back.
+        self.taken_off: list[Attachment] = []
         self.first_image = 1
 
     def on_mount(self) -> None:
+        self._show()
+
+    def on_resize(self) -> None:
         self._show()
 
     def add(self, attachment: Attachment) -> None:
@@ -36,12 +49,22 @@ class AttachmentTray(Static):
 
     def pop(self) -> Attachment | None:
         attachment = self.attachments.pop() if self.attachments else None
+        if attachment is not None:
+            self.taken_off.append(attachment)
         self._show()
+        return attachment
+
+    def put_back(self) -> Attachment | None:
+        """The attachment last taken off, back in its place."""
+        attachment = self.taken_off.pop() if self.taken_off else None
+        if attachment is not None:
+            self.add(attachment)
         return attachment
 
     def take(self) -> list[Attachment]:
         """All of them, for the message being sent; the tray is empty after."""
         taken, self.attachments = self.attachments, []
+        self.taken_off = []
         self._show()
         return taken
 
@@ -55,5 +78,7 @@ class AttachmentTray(Static):
         for attachment in self.attachments:
             chips.append(attachment.chip(number))
             number += attachment.is_image
-        self.update(Content.assemble(("📎 ", "bold"), " ".join(chips), (HINT, "dim")))
+        shown = Content.assemble(("📎 ", "bold"), " ".join(chips))
+        hint = fitting(HINTS, self.content_size.width - shown.cell_length)
+        self.update(Content.assemble(shown, (hint, "dim")))
         self.display = bool(self.attachments)

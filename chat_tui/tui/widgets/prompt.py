@@ -61,6 +61,9 @@ class PromptInput(PlainTextArea):
     message_queued: reactive[bool] = reactive(False, init=False)
     # How many attachments wait above the box: a message may then be only them.
     attached: reactive[int] = reactive(0, init=False)
+    # How many chips Backspace took off since the text last changed: ctrl+z puts them back,
+    # as it would a character (the text's own undo comes after).
+    chips_taken_off = 0
 
     class Submitted(Message):
         """The user asked to send `text` (empty or only whitespace only with attachments).
@@ -108,6 +111,9 @@ class PromptInput(PlainTextArea):
     class BackspaceAtStart(Message):
         """Backspace with the cursor at the very start: the last attachment comes off."""
 
+    class UndoChip(Message):
+        """ctrl+z right after Backspace took a chip off: it comes back."""
+
     class TooLong(Message):
         """Text was refused for being longer than MAX_MESSAGE_CHARS."""
 
@@ -140,7 +146,13 @@ class PromptInput(PlainTextArea):
         ):
             event.stop()
             event.prevent_default()
+            self.chips_taken_off += 1
             self.post_message(self.BackspaceAtStart())
+        elif event.key == "ctrl+z" and self.chips_taken_off:
+            event.stop()
+            event.prevent_default()
+            self.chips_taken_off -= 1
+            self.post_message(self.UndoChip())
         elif event.key in ("up", "down") and self._walk_history(older=event.key == "up"):
             event.stop()
             event.prevent_default()
@@ -201,6 +213,7 @@ class PromptInput(PlainTextArea):
         # throw the change away.
         if self.prompts.browsing and self.text != self._recalled:
             self.prompts.reset()
+        self.chips_taken_off = 0  # ctrl+z is the text's now
 
     def action_submit(self) -> None:
         if len(self.text) > MAX_MESSAGE_CHARS:
@@ -210,6 +223,7 @@ class PromptInput(PlainTextArea):
 
     def sent(self, text: str) -> None:
         """The app sent `text`: empty the box, remember the prompt, end any edit."""
+        self.chips_taken_off = 0
         self.prompts.add(text)
         self._draft_before_edit = ""
         self.editing = None
