@@ -10,19 +10,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from textual.widgets import Static
 
+from chat_tui.attachments import Attachment, Kind
 from chat_tui.store import Store
 from chat_tui.tui.screens.conversations import Confirm, TextPrompt
+from chat_tui.tui.widgets.attached import MAX_CHARS, MAX_LINES, AttachmentChips, heading, preview
 from chat_tui.tui.widgets.attachment_tray import AttachmentTray
+from chat_tui.tui.widgets.messages import UserMessage
+from chat_tui.tui.widgets.prompt import PromptInput
+from chat_tui.tui.widgets.transcript import Transcript
 from tests.conftest import screen_text
 from tests.openai_server import TextReply
 from tests.test_app import SIZE, chat, settled, wait_for
-from tests.test_hostile import RAW, hostile, terminal_output
+from tests.test_hostile import RAW, RLO, hostile, terminal_output
 from tests.test_persistence import saving_app
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
+    from textual.widget import Widget
 
+    from chat_tui.tui.app import ChatApp
     from tests.openai_server import FakeOpenAIServer
 
 
@@ -48,8 +56,14 @@ def write(path: Path, data: bytes) -> Path:
     return path
 
 
-def words(app: object) -> str:
-    return " ".join(screen_text(app).replace("│", " ").split())  # type: ignore[arg-type]
+def words(app: object, widget: Widget | None = None) -> str:
+    """The screen's words (or `widget`'s part's), without the borders (heavy when selected)."""
+    text = screen_text(app, widget).replace("│", " ").replace("┃", " ")  # type: ignore[arg-type]
+    return " ".join(text.split())
+
+
+def transcript_words(app: ChatApp) -> str:
+    return words(app, app.query_one(Transcript))
 
 
 async def attach(pilot: Pilot[None], path: Path) -> None:
@@ -200,3 +214,141 @@ async def test_ctrl_z_puts_back_a_chip_backspace_took_off(
         await pilot.pause()
         assert len(tray.attachments) == 1
         assert "b.txt" not in words(app)
+
+
+# -- what is attached, unfolded in the transcript ---------------------------------------------
+
+
+def chips_text(app: ChatApp) -> str:
+    """What the attachments' widgets hold, as their Content's plain text."""
+    return "\n".join(
+        static.visual.plain  # type: ignore[union-attr]
+        for chips in app.query(AttachmentChips)
+        for static in chips.query(Static)
+    )
+
+
+async def send_attached(pilot: Pilot[None], text: str, *paths: Path | str) -> UserMessage:
+    """Attach `paths`, send `text` with them, and select the message in the transcript."""
+    app: ChatApp = pilot.app  # type: ignore[assignment]
+    for path in paths:
+        await attach(pilot, Path(path))
+    await chat(pilot, text)
+    await pilot.press("shift+tab", "up")  # the reply is selected first; then the message
+    selected = app.query_one(Transcript).selected
+    assert isinstance(selected, UserMessage)
+    return selected
+
+
+def test_a_files_preview_says_what_it_leaves_out() -> None:
+    assert preview("a\nb\n") == ("a\nb", "")
+    text, note = preview("x\n" * (MAX_LINES + 1))
+    assert text.count("x") == MAX_LINES
+    assert note == "… 1 more line not shown here (the message carries all 201)"
+    # One long line (a minified file): its start, cut visibly.
+    text, note = preview("y" * (MAX_CHARS * 2))
+    assert text == "y" * MAX_CHARS + "…"
+    assert note.startswith("… the rest of that line not shown")
+    truncated = Attachment(Kind.FILE, "big.txt", "text/plain", 3 << 20, "a\n", 1, truncated=True)
+    assert (
+        heading(truncated)
+        == "big.txt · the first 1 line of a 3.0 MB file (the rest was not attached)"
+    )
+
+
+async def test_a_key_unfolds_what_is_attached_and_folds_it_again(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    lines = [f"line {n}" for n in range(1, 251)]
+    write(Path("long.txt"), "\n".join(lines).encode() + b"\n")
+    write(Path("shot.png"), png(3, 2))
+    server.enqueue(TextReply("Seen."))
+    app = saving_app(server, tmp_path / "chats.db")
+    async with app.run_test(size=SIZE) as pilot:
+        view = await send_attached(pilot, "look", "long.txt", "shot.png")
+        assert "a shows them" in transcript_words(app)  # the key, named on the selected message
+        assert "line 1 " not in transcript_words(app)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: "line 1 line 2" in transcript_words(app))
+        shown = chips_text(app)
+        assert "long.txt · 250 lines" in shown
+        # Drawn cheaply: the first MAX_LINES lines, and how many more the message carries.
+        assert "line 200" in shown
+        assert "line 201" not in shown
+        assert "… 50 more lines not shown here" in shown
+        assert "shot.png · image/png · 3x2 · " in shown
+        assert "a folds them" in transcript_words(app)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: "line 1 line 2" not in transcript_words(app))
+        assert "[file: long.txt · 250 lines]" in transcript_words(app)  # the chips stay
+        # A click on the chips unfolds them too, and leaves the typing where it was.
+        await pilot.press("escape")
+        await pilot.click(view.query_one(".chips"))
+        await wait_for(pilot, lambda: "line 1 line 2" in transcript_words(app))
+        assert isinstance(app.focused, PromptInput)
+
+
+async def test_copying_a_message_with_attachments_copies_its_text(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(Path("notes.txt"), b"alpha\n")
+    server.enqueue(TextReply("Seen."))
+    app = saving_app(server, tmp_path / "chats.db")
+    copied: list[tuple[str, str]] = []
+    monkeypatch.setattr(app, "copy_text", lambda text, what: copied.append((text, what)))
+    async with app.run_test(size=SIZE) as pilot:
+        await send_attached(pilot, "what is this?", "notes.txt")
+        await pilot.press("a", "c")
+        await wait_for(pilot, lambda: bool(copied))
+        assert copied == [("what is this?", "your message")]
+
+
+async def test_a_message_without_attachments_says_so(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    server.enqueue(TextReply("Hi."))
+    app = saving_app(server, tmp_path / "chats.db")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await chat(pilot, "hello")
+        await pilot.press("shift+tab", "a")  # on the reply
+        await wait_for(pilot, lambda: bool(app._notifications))
+        await pilot.press("up", "a")  # on the message
+        await wait_for(pilot, lambda: len(app._notifications) == 2)
+        said = [n.message for n in app._notifications]
+        assert said == ["That message has no attachments."] * 2
+        assert not app.query(AttachmentChips)
+
+
+async def test_a_hostile_file_unfolds_safely(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = hostile("NAMED").replace("/", "_") + ".txt"
+    try:
+        (tmp_path / name).write_text(hostile("TEXT") + "\n" + "[bold red]x[/]\n")
+    except OSError:  # a file system that refuses such names has nothing to show
+        pytest.skip("this file system refuses the name")
+    monkeypatch.chdir(tmp_path)
+    server.enqueue(TextReply("Seen."))
+    app = saving_app(server, tmp_path / "chats.db")
+    async with app.run_test(size=(200, 50)) as pilot:
+        app.chat.action_attach(name)
+        await wait_for(pilot, lambda: bool(app.query_one(AttachmentTray).attachments))
+        await chat(pilot, "look")
+        await pilot.press("shift+tab", "up", "a")
+        await wait_for(pilot, lambda: "TEXT" in screen_text(app))
+        shown = chips_text(app)
+        assert "TEXT" in shown
+        assert "NAMED" in shown
+        for raw in ("\x1b", "\x07", RLO):
+            assert raw not in shown
+        written = terminal_output(app)
+        for what, raw in RAW.items():
+            assert raw not in written, f"a raw {what} reached the terminal"
+        on_screen = screen_text(app)
+        assert "[bold red]x[/]" in on_screen  # markup, shown as written
+        assert "[bold]B[_] [@click=app.quit]Q[_]" in on_screen  # the name's
+        assert "[bold]B[/] [@click=app.quit]Q[/]" in on_screen  # the text's
+        assert "␛]52;c;" in on_screen
+        assert "‹U+202E›" in on_screen

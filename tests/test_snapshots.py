@@ -27,10 +27,12 @@ from chat_tui.client import ChatClient
 from chat_tui.settings import Settings
 from chat_tui.store import AsyncStore, Store
 from chat_tui.tui.app import ChatApp
+from chat_tui.tui.widgets.attachment_tray import AttachmentTray
 from chat_tui.tui.widgets.messages import AssistantMessage
 from chat_tui.tui.widgets.thinking import ThinkingBlock
 from tests.conftest import compatible_settings, screen_text
 from tests.openai_server import FakeOpenAIServer, TextReply, tokenize
+from tests.test_attach_app import png
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -282,6 +284,39 @@ def test_a_reply_with_its_thinking(
             await wait_for(pilot, shown(pilot, "one-liner"))
 
     assert snap_compare(app, terminal_size=SIZE, run_before=chat)
+
+
+NOTES = "Buy milk\nCall the plumber [urgent]\nWater the plants\n"
+
+
+def test_a_message_with_attachments_unfolded(
+    snap_compare: Callable[..., bool],
+    pinned_server: FakeOpenAIServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A message with a file and an image, selected and unfolded with a: the file's text, the
+    image's type and sizes. Attached by relative names: no test folder on screen."""
+    monkeypatch.chdir(tmp_path)
+    Path("notes.txt").write_text(NOTES)
+    Path("shot.png").write_bytes(png(3, 2))
+    pinned_server.enqueue(TextReply("Three errands, and a black image of 3 by 2 pixels."))
+    app = make_app(pinned_server)
+
+    async def unfold(pilot: Pilot[None]) -> None:
+        await steady(pilot)
+        await pilot.press("ctrl+b")
+        tray = app.query_one(AttachmentTray)
+        for count, name in enumerate(("notes.txt", "shot.png"), start=1):
+            app.chat.action_attach(name)
+            await wait_for(pilot, lambda count=count: len(tray.attachments) == count)
+        await send(pilot, "What is in these?")
+        await wait_for(pilot, shown(pilot, "finished"))
+        pin_timings(pilot)
+        await pilot.press("shift+tab", "up", "a")
+        await wait_for(pilot, shown(pilot, "Water the plants", "a folds them"))
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=unfold)
 
 
 def test_small_terminal(snap_compare: Callable[..., bool], pinned_server: FakeOpenAIServer) -> None:

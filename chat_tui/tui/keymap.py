@@ -151,6 +151,13 @@ TRANSCRIPT = [
         tooltip="Show or fold the selected reply's thinking (a reasoning model's)",
     ),
     Binding(
+        "a",
+        "act('attachments')",
+        "Attachments",
+        show=False,  # only messages with attachments have any; the chips say so when selected
+        tooltip="Show or fold what is attached to the selected message of yours",
+    ),
+    Binding(
         "r",
         "act('resend')",
         "Send again",
@@ -204,10 +211,20 @@ SHARED = {
 }
 
 
+def _message_binding(action: str) -> Binding:
+    return next(b for b in TRANSCRIPT if b.action == f"act('{action}')")
+
+
+def message_key(action: str) -> str:
+    """The first of the keys for the message action `action` (an act('…') name), e.g. "a"."""
+    return _message_binding(action).key.split(",")[0]
+
+
 def message_keys(*actions: str) -> str:
     """How to reach the message keys for `actions` (act('…') names), with what each does."""
-    bindings = (next(b for b in TRANSCRIPT if b.action == f"act('{a}')") for a in actions)
-    keys = " · ".join(f"{b.key.split(',')[0]} {b.description.lower()}" for b in bindings)
+    keys = " · ".join(
+        f"{message_key(a)} {_message_binding(a).description.lower()}" for a in actions
+    )
     return f"shift+tab to the message, then {keys}"
 
 

@@ -22,7 +22,7 @@ from chat_tui.tui.screens.code_picker import CodePicker
 from chat_tui.tui.screens.conversations import Confirm, TextPrompt
 from chat_tui.tui.screens.details import DetailsScreen
 from chat_tui.tui.widgets.attachment_tray import AttachmentTray
-from chat_tui.tui.widgets.messages import AssistantMessage
+from chat_tui.tui.widgets.messages import AssistantMessage, UserMessage
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.transcript import Transcript
 
@@ -47,6 +47,10 @@ class MessageActions:
             view = self.query_one(Transcript).view_of(message)
             if not (isinstance(view, AssistantMessage) and view.toggle_thinking()):
                 self.notify("That message has no thinking to show.")
+        elif event.action == "attachments":
+            view = self.query_one(Transcript).view_of(message)
+            if not (isinstance(view, UserMessage) and view.toggle_attachments()):
+                self.notify("That message has no attachments.")
         elif event.action == "take_out":
             self.run_worker(self.take_out_exchange(message), exit_on_error=False)
         elif event.action == "resend":

@@ -19,6 +19,7 @@ from chat_tui.conversation import Delivery
 from chat_tui.reply_state import ReplyState, ending_note
 from chat_tui.text import visible
 from chat_tui.tui import keymap
+from chat_tui.tui.widgets.attached import AttachmentChips
 from chat_tui.tui.widgets.reply_body import ReplyBody
 from chat_tui.tui.widgets.thinking import ThinkingBlock
 
@@ -89,20 +90,31 @@ def retry_ended_content(state: ReplyState, error: ChatError | None) -> Content:
     return Content(f"⟳ Asking again ended without text ({state.ending}); this reply is kept.")
 
 
-class UserMessage(Static):
-    """What the user sent, shown exactly as typed, marked when it was not answered."""
+class UserMessage(Vertical):
+    """What the user sent, shown exactly as typed, marked when it was not answered; its
+    attachments as chips, which unfold into what is attached."""
 
     delivery: reactive[Delivery] = reactive(Delivery.SENT)
 
     def __init__(self, message: Message, chips: Sequence[str] = ()) -> None:
-        # The attachments show as their chips (already made safe), not their contents.
-        text = Content(visible(message.content))
-        if chips:
-            joined = Content.assemble((" ".join(chips), "dim"))
-            text = Content.assemble(text, "\n", joined) if message.content else joined
-        super().__init__(text, classes="message")
+        super().__init__(classes="message")
         self.message = message
+        self._chips = chips
         self.border_title = "you"
+
+    def compose(self) -> ComposeResult:
+        if self.message.content:
+            yield Static(Content(visible(self.message.content)), classes="user-text")
+        if self._chips:
+            yield AttachmentChips(self.message.attachments, self._chips)
+
+    def toggle_attachments(self) -> bool:
+        """Unfold or fold what is attached; False when the message has no attachments."""
+        chips = self.query(AttachmentChips)
+        if not chips:
+            return False
+        chips.first().toggle()
+        return True
 
     def watch_delivery(self, delivery: Delivery) -> None:
         for each in Delivery:

@@ -73,7 +73,7 @@ class Transcript(VerticalScroll, can_focus=True):
     FOCUS_ON_CLICK = False
 
     class Selected(TextualMessage):
-        """A key asked for `action` ('copy', 'copy_code', 'details' or 'edit') on `message`."""
+        """A key asked for `action` (an act('…') name of keymap.TRANSCRIPT) on `message`."""
 
         def __init__(self, action: str, message: Message) -> None:
             super().__init__()
