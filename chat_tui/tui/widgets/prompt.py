@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.message import Message
 from textual.reactive import reactive
 
+from chat_tui.dropped_paths import dropped_files
 from chat_tui.input_history import InputHistory
 from chat_tui.slash import typing_word
 from chat_tui.tui import keymap
@@ -92,6 +93,9 @@ class PromptInput(PlainTextArea):
         # The command list above the box (the chat screen's): while it is shown, ↑ ↓ move in
         # it, Tab takes the highlighted command, and so does Enter on a word not yet complete.
         self.commands: SlashList | None = None
+        # A paste of file paths just attached: ctrl+z, before anything else is typed, takes
+        # the files back off and puts this text in instead.
+        self.undoable_paste = ""
 
     class BackspaceAtStart(Message):
         """Backspace with the cursor at the very start: the last attachment comes off."""
@@ -104,6 +108,17 @@ class PromptInput(PlainTextArea):
             self.length = length
             self.pasted = pasted
 
+    class FilesPasted(Message):
+        """A paste that was only paths of existing files (`paths`, as parsed from `text`)."""
+
+        def __init__(self, text: str, paths: list[str]) -> None:
+            super().__init__()
+            self.text = text
+            self.paths = paths
+
+    class PasteUndone(Message):
+        """ctrl+z right after FilesPasted: its files come off again; the text went in."""
+
     # Textual calls the handler of every class in the MRO (until one prevents the default), so
     # these run before TextArea's own and never call it themselves.
     def _on_paste(self, event: events.Paste) -> None:
@@ -111,6 +126,24 @@ class PromptInput(PlainTextArea):
             event.stop()
             event.prevent_default()
             self.post_message(self.TooLong(len(event.text), pasted=True))
+        elif paths := dropped_files(event.text):
+            # Files dropped on the terminal arrive as their paths: attach them instead.
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.FilesPasted(event.text, paths))
+
+    def action_undo(self) -> None:
+        if not self.undoable_paste:
+            super().action_undo()
+            return
+        text, self.undoable_paste = self.undoable_paste, ""
+        self.post_message(self.PasteUndone())
+        self.paste_as_text(text)
+
+    def paste_as_text(self, text: str) -> None:
+        """Put `text` in as TextArea's paste does, in place of the selection."""
+        result = self.replace(text, *self.selection)
+        self.move_cursor(result.end_location)
 
     def _on_key(self, event: events.Key) -> None:
         if self._command_key(event.key):
@@ -128,6 +161,7 @@ class PromptInput(PlainTextArea):
         ):
             event.stop()
             event.prevent_default()
+            self.undoable_paste = ""
             self.post_message(self.BackspaceAtStart())
         elif event.key in ("up", "down") and self._walk_history(older=event.key == "up"):
             event.stop()
@@ -171,6 +205,7 @@ class PromptInput(PlainTextArea):
     def _on_text_area_changed(self, event: TextArea.Changed) -> None:
         # A recalled prompt that is changed becomes the text being written: walking on must not
         # throw the change away.
+        self.undoable_paste = ""
         if self.prompts.browsing and self.text != self._recalled:
             self.prompts.reset()
 
@@ -183,6 +218,7 @@ class PromptInput(PlainTextArea):
     def sent(self, text: str) -> None:
         """The app sent `text`: empty the box, remember the prompt, end any edit."""
         self.prompts.add(text)
+        self.undoable_paste = ""
         self._draft_before_edit = ""
         self.editing = None
         self.clear()
