@@ -74,6 +74,12 @@ CHAT = (
         "Attach a file or an image to the next message (by its path)",
     ),
     Command(
+        "paste_image",
+        "Paste an image from the clipboard",
+        "Paste image",
+        "Attach the clipboard's image to the next message (text on it is pasted into the box)",
+    ),
+    Command(
         "cycle_effort",
         "Next reasoning effort",
         "Effort",

@@ -443,6 +443,7 @@ async def test_help_screen_lists_every_key(server: FakeOpenAIServer) -> None:
             ("^q", "Quit"),
             ("^c", "Copy the text selected with the mouse"),
             ("^g", "Open the message box's text in $VISUAL or $EDITOR"),
+            ("^v", "Attach the clipboard's image to the next message"),
         ]
         lines = text.splitlines()
         for key, action in rows:

@@ -9,6 +9,7 @@ from textual.command import Command, CommandInput, CommandList, CommandPalette
 from textual.widgets import TextArea
 
 from chat_tui.client import ChatClient
+from chat_tui.clipboard_read import IMAGE_VARIABLE
 from chat_tui.commands import EFFORT_COMMANDS, every_command
 from chat_tui.config_file import ConfigFile, load_config
 from chat_tui.discovery import Discovery
@@ -17,12 +18,14 @@ from chat_tui.store import Store
 from chat_tui.tui.app import ChatApp
 from chat_tui.tui.screens.conversations import ConversationsScreen, TextPrompt
 from chat_tui.tui.screens.help import HelpScreen
+from chat_tui.tui.widgets.attachment_tray import AttachmentTray
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.reply_body import MarkdownChunk
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
 from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript
 from tests.openai_server import TextReply
 from tests.test_app import FAST_RETRY, SIZE, wait_for
+from tests.test_clipboard_read import program, writes_png
 from tests.test_reuse import app_for, clipboard_command, notices
 
 if TYPE_CHECKING:
@@ -143,6 +146,13 @@ async def test_the_palette_runs_every_command(
         await check("use_profile('work')", "Use profile work", told(app, "Using profile work"))
         await check("drop_oldest", "Drop oldest exchange", told(app, "out of the conversation"))
         await check("restore", "Restore taken-out messages", told(app, "Brought back"))
+        image_reader = program(tmp_path / "own", "grab-image", writes_png())
+        monkeypatch.setenv(IMAGE_VARIABLE, str(image_reader))
+        await check(
+            "paste_image",
+            "Paste an image from the clipboard",
+            lambda: bool(app.query_one(AttachmentTray).attachments),
+        )
 
         for call, title, screen in [
             ("help", "Help", HelpScreen),

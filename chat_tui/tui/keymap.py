@@ -87,6 +87,9 @@ PROMPT = [
         "New line",
         tooltip="New line in the message (shift+enter where the terminal reports it)",
     ),
+    # In place of TextArea's own ctrl+v (the app's last copy): terminals paste text with their
+    # own key (ctrl+shift+v, cmd+v), but an image only reaches the app if it asks for it.
+    key("ctrl+v", "paste_image", show=False, target="screen"),
     # Reading while typing: the page keys scroll the transcript, not the box.
     Binding(
         "pageup",

@@ -4,7 +4,8 @@ queued and sent, and where the focus and Esc go.
 Data flows one way: the message box -> the Conversation -> the ChatClient -> its events -> the
 widgets. The life of a reply (request, stream, end, stop), what the conversation does (clear,
 retry, open, export), what the sidebar asks for (profiles, test, save) and what a key does to
-one message (copy, details, edit, take out) are in the four mixins beside this module.
+one message (copy, details, edit, take out) and what is pasted besides text (files, the
+clipboard's image) are in the mixins beside this module.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from chat_tui.tui import keymap
 from chat_tui.tui.screens.chat_compose import ComposeActions
 from chat_tui.tui.screens.chat_conversations import ConversationActions
 from chat_tui.tui.screens.chat_messages import MessageActions
+from chat_tui.tui.screens.chat_paste import PasteActions
 from chat_tui.tui.screens.chat_reply import ReplyActions
 from chat_tui.tui.screens.chat_settings import SettingsActions
 from chat_tui.tui.widgets.attachment_tray import AttachmentTray
@@ -63,6 +65,7 @@ class ChatScreen(
     ConversationActions,
     SettingsActions,
     MessageActions,
+    PasteActions,
     Screen[None],
 ):
     """One conversation with one model; the app's main screen."""

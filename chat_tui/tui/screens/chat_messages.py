@@ -76,7 +76,14 @@ class MessageActions:
         self.app.push_screen(TextPrompt("Attach a file or image: its path", ""), chosen)
 
     @work(group="attach", exit_on_error=False)
-    async def _attach_file(self: ChatScreen, path: str, *, first_part: bool = False) -> None:
+    async def _attach_file(self: ChatScreen, path: str) -> None:
+        await self._attach_path(path)
+
+    async def _attach_path(
+        self: ChatScreen, path: str, *, first_part: bool = False
+    ) -> Attachment | None:
+        """Read the file at `path` into the tray (from a worker: it may ask a question); a
+        refusal is told, and gives None."""
         try:
             # Off the event loop: a large file, or one on a slow disk.
             attachment = await asyncio.to_thread(read_attachment, path, first_part=first_part)
@@ -84,10 +91,14 @@ class MessageActions:
             if exc.too_large and not first_part:
                 question = f"{exc} Attach its first part?"
                 if await self.app.push_screen_wait(Confirm(question)):
-                    self._attach_file(path, first_part=True)
-                return
+                    return await self._attach_path(path, first_part=True)
+                return None
             self.notify(f"Not attached: {exc}", severity="warning")
-            return
+            return None
+        self._add_attachment(attachment)
+        return attachment
+
+    def _add_attachment(self: ChatScreen, attachment: Attachment) -> None:
         tray = self.query_one(AttachmentTray)
         tray.numbered_from(self._next_image_number())
         tray.add(attachment)

@@ -61,6 +61,11 @@ class AttachmentTray(Static):
             self.add(attachment)
         return attachment
 
+    def discard(self, attachment: Attachment) -> None:
+        """Take `attachment` off, if it is still here (the very object, not an equal one)."""
+        self.attachments = [a for a in self.attachments if a is not attachment]
+        self._show()
+
     def take(self) -> list[Attachment]:
         """All of them, for the message being sent; the tray is empty after."""
         taken, self.attachments = self.attachments, []

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.message import Message
 from textual.reactive import reactive
 
+from chat_tui.dropped_paths import dropped_files
 from chat_tui.input_history import InputHistory
 from chat_tui.mention import Mention, mention_at
 from chat_tui.slash import typing_word
@@ -100,6 +101,9 @@ class PromptInput(PlainTextArea):
         # in full, Enter runs it.
         self.commands: SlashList | None = None
         self.files: FileList | None = None
+        # A paste of file paths just attached: ctrl+z, before anything else is typed, takes
+        # the files back off and puts this text in instead.
+        self.undoable_paste = ""
 
     class FileChosen(Message):
         """A file was chosen in the `@` list: attach it (its `@word` has left the text)."""
@@ -122,6 +126,17 @@ class PromptInput(PlainTextArea):
             self.length = length
             self.pasted = pasted
 
+    class FilesPasted(Message):
+        """A paste that was only paths of existing files (`paths`, as parsed from `text`)."""
+
+        def __init__(self, text: str, paths: list[str]) -> None:
+            super().__init__()
+            self.text = text
+            self.paths = paths
+
+    class PasteUndone(Message):
+        """ctrl+z right after FilesPasted: its files come off again; the text went in."""
+
     # Textual calls the handler of every class in the MRO (until one prevents the default), so
     # these run before TextArea's own and never call it themselves.
     def _on_paste(self, event: events.Paste) -> None:
@@ -129,6 +144,29 @@ class PromptInput(PlainTextArea):
             event.stop()
             event.prevent_default()
             self.post_message(self.TooLong(len(event.text), pasted=True))
+        elif paths := dropped_files(event.text):
+            # Files dropped on the terminal arrive as their paths: attach them instead.
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.FilesPasted(event.text, paths))
+
+    def action_undo(self) -> None:
+        # What the box did last, undone first: a paste that attached files, chips Backspace
+        # took off; then the text's own edits.
+        if self.undoable_paste:
+            text, self.undoable_paste = self.undoable_paste, ""
+            self.post_message(self.PasteUndone())
+            self.paste_as_text(text)
+        elif self.chips_taken_off:
+            self.chips_taken_off -= 1
+            self.post_message(self.UndoChip())
+        else:
+            super().action_undo()
+
+    def paste_as_text(self, text: str) -> None:
+        """Put `text` in as TextArea's paste does, in place of the selection."""
+        result = self.replace(text, *self.selection)
+        self.move_cursor(result.end_location)
 
     def _on_key(self, event: events.Key) -> None:
         if self._suggestion_key(event.key):
@@ -146,13 +184,9 @@ class PromptInput(PlainTextArea):
         ):
             event.stop()
             event.prevent_default()
+            self.undoable_paste = ""
             self.chips_taken_off += 1
             self.post_message(self.BackspaceAtStart())
-        elif event.key == "ctrl+z" and self.chips_taken_off:
-            event.stop()
-            event.prevent_default()
-            self.chips_taken_off -= 1
-            self.post_message(self.UndoChip())
         elif event.key in ("up", "down") and self._walk_history(older=event.key == "up"):
             event.stop()
             event.prevent_default()
@@ -211,6 +245,7 @@ class PromptInput(PlainTextArea):
     def _on_text_area_changed(self, event: TextArea.Changed) -> None:
         # A recalled prompt that is changed becomes the text being written: walking on must not
         # throw the change away.
+        self.undoable_paste = ""
         if self.prompts.browsing and self.text != self._recalled:
             self.prompts.reset()
         self.chips_taken_off = 0  # ctrl+z is the text's now
@@ -225,6 +260,7 @@ class PromptInput(PlainTextArea):
         """The app sent `text`: empty the box, remember the prompt, end any edit."""
         self.chips_taken_off = 0
         self.prompts.add(text)
+        self.undoable_paste = ""
         self._draft_before_edit = ""
         self.editing = None
         self.clear()
