@@ -49,8 +49,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, urlsplit
+
+if TYPE_CHECKING:
+    import os
 
 __all__ = ["ErrorReply", "FakeOpenAIServer", "RecordedRequest", "Reply", "TextReply", "tokenize"]
 
@@ -187,6 +190,10 @@ class RecordedRequest:
     client_port: int | None = None
     # "chat" | "responses" | "models"; None for paths that matched nothing.
     operation: str | None = None
+    # time.time() (comparable across processes, unlike monotonic clocks) when the whole request
+    # had arrived, and when the last byte of its reply was written (None: nothing was written).
+    received: float = 0.0
+    replied: float | None = None
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -323,13 +330,14 @@ def _sentence(rng: random.Random) -> str:
     return " ".join(words).capitalize() + "."
 
 
-def _code_block(rng: random.Random, lines: int = 0, min_tokens: int = 0) -> str:
-    """A python fence with ``lines`` steps, or as many as needed to reach ``min_tokens``."""
+def _code_block(rng: random.Random, lines: int = 0, min_tokens: int = 0, min_lines: int = 0) -> str:
+    """A python fence with ``lines`` steps, or as many as needed to reach ``min_tokens`` tokens
+    or ``min_lines`` lines of code."""
     body = ["```python", f"def handler_{rng.randrange(1000)}(items: list[int]) -> int:"]
     body.append("    total = 0")
     count = sum(len(tokenize(line)) for line in body) + 4
     n = 0
-    while n < lines or count < min_tokens:
+    while n < lines or count < min_tokens or len(body) < min_lines:
         choice = rng.randrange(3)
         if choice == 0:
             step = [f"    for item in items[{n}:]:", f"        total += item * {rng.randint(2, 9)}"]
@@ -373,6 +381,33 @@ def code_markdown(n_tokens: int, seed: int = 1) -> str:
     return _code_block(random.Random(seed), min_tokens=n_tokens)
 
 
+def code_lines_markdown(n_lines: int, seed: int = 1) -> str:
+    """One python code fence of at least ``n_lines`` lines of code (a line or two more)."""
+    return _code_block(random.Random(seed), min_lines=n_lines)
+
+
+def table_markdown(rows: int, columns: int, seed: int = 2) -> str:
+    """A Markdown table of ``rows`` rows (after the header) and ``columns`` columns."""
+    rng = random.Random(seed)
+    header = ["Row", *(f"{rng.choice(_TOPICS)} {c}" for c in range(2, columns + 1))]
+    lines = ["| " + " | ".join(header[:columns]) + " |", "|" + " --- |" * columns]
+    for r in range(1, rows + 1):
+        cells = [f"{r}"]
+        for _ in range(columns - 1):
+            word = rng.choice(_WORDS)
+            cells.append(rng.choice((word, str(rng.randint(0, 99999)), f"`{word}`")))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _table_size(arg: str | None) -> tuple[int, int]:
+    """``!table ROWSxCOLS`` (or ``!table ROWS``): the size asked for, 50x6 by default."""
+    match = re.fullmatch(r"(\d+)(?:x(\d+))?", arg or "")
+    if match is None:
+        return 50, 6
+    return max(int(match.group(1)), 1), max(int(match.group(2) or 6), 1)
+
+
 _MARKUP = (
     "Literal markup must not be interpreted: [bold]not bold[/bold] [/INST] "
     "[link=http://x]y[/link] and an ANSI escape \x1b[31mred\x1b[0m done."
@@ -388,7 +423,7 @@ def _short_reply(text: str) -> str:
         f"You sent **{words}** word{'s' if words != 1 else ''}. This is a deterministic answer "
         "from the local fake server, useful for checking `markdown` rendering and streaming.\n\n"
         "- streaming arrives token by token\n"
-        "- try `!long 2000` or `!code 1500` for big replies\n"
+        "- try `!long 2000`, `!code 1500` or `!table 200x8` for big replies\n"
         "- try `!status 429`, `!drop` or `!stall` for failures\n\n"
         "```python\n"
         "def greet(name: str) -> str:\n"
@@ -470,8 +505,12 @@ def default_reply(body: dict[str, Any] | None) -> Reply:
         return TextReply(filler, finish_reason=None, done=False)
     if command == "!long":
         return TextReply(long_markdown(arg or 2000))
-    if command == "!code":
+    if command == "!code":  # !code N: about N tokens; !code N lines: N lines of code
+        if arg is not None and parts[2:3] == ["lines"]:
+            return TextReply(code_lines_markdown(arg))
         return TextReply(code_markdown(arg or 1500))
+    if command == "!table":
+        return TextReply(table_markdown(*_table_size(parts[1] if len(parts) > 1 else None)))
     if command == "!markup":
         return TextReply(_MARKUP)
     if command in ("!think", "!reason"):
@@ -554,6 +593,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         raw = self._read_body()
+        received = time.time()
+        self._last_write: float | None = None
         split = urlsplit(self.path)
         path = split.path.rstrip("/") or "/"
         query = dict(parse_qsl(split.query, keep_blank_values=True))
@@ -586,6 +627,7 @@ class _Handler(BaseHTTPRequestHandler):
             deployment,
             client_port=self.client_address[1],
             operation=operation,
+            received=received,
         )
         owner._record(request)
 
@@ -607,6 +649,10 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             # The client went away (timeout, cancel); nothing left to do on this connection.
             self.close_connection = True
+        finally:
+            request.replied = self._last_write
+            if operation in ("chat", "responses"):
+                owner._log_timing(request)
 
     def _admit(self, request: RecordedRequest) -> dict[str, Any] | None:
         """The request's JSON body when it may be answered; otherwise the error was sent."""
@@ -700,6 +746,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
         self.wfile.flush()
+        self._last_write = time.time()
 
     def _send_error_reply(self, reply: ErrorReply) -> None:
         if isinstance(reply.body, str):
@@ -906,6 +953,7 @@ class _Handler(BaseHTTPRequestHandler):
             payload = f"{len(payload):x}\r\n".encode() + payload + b"\r\n"
         self.wfile.write(payload)
         self.wfile.flush()
+        self._last_write = time.time()
 
     def _wait(self, seconds: float) -> bool:
         """Sleep, waking early when the server stops; True means it is stopping."""
@@ -1306,6 +1354,10 @@ class FakeOpenAIServer:
         # Per model, the reasoning efforts it accepts. A reasoning model without an entry accepts
         # minimal/low/medium/high (gpt-5...) or low/medium/high (o-series); others are unchecked.
         self.reasoning_efforts: dict[str, set[str]] = {}
+        # When set, a JSON line per chat or Responses request is appended to this file once its
+        # reply is written: {"path", "received", "replied"} (see RecordedRequest), so another
+        # process (a benchmark) can tell when its request arrived and its last token went out.
+        self.timings: str | os.PathLike[str] | None = None
         self.requests: list[RecordedRequest] = []
         self._queue: collections.deque[Reply] = collections.deque()
         self._cond = threading.Condition()
@@ -1443,6 +1495,15 @@ class FakeOpenAIServer:
             self.requests.append(request)
             self._cond.notify_all()
 
+    def _log_timing(self, request: RecordedRequest) -> None:
+        if self.timings is None:
+            return
+        line = json.dumps(
+            {"path": request.path, "received": request.received, "replied": request.replied}
+        )
+        with self._cond, open(self.timings, "a", encoding="utf-8") as log:
+            log.write(line + "\n")
+
     def _next_reply(self, body: dict[str, Any] | None) -> Reply:
         with self._cond:
             if self._queue:
@@ -1460,13 +1521,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--tps", type=float, default=None, help="tokens per second to stream")
+    parser.add_argument(
+        "--timings",
+        metavar="FILE",
+        default=None,
+        help="append a JSON line per chat request: when it arrived, when its reply ended",
+    )
     args = parser.parse_args(argv)
     # Handlers before the first line is printed: whoever reads it may signal at once. Explicit,
     # because a shell may start background jobs with SIGINT ignored.
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
-    server = FakeOpenAIServer(args.host, args.port, tokens_per_second=args.tps).start()
+    server = FakeOpenAIServer(args.host, args.port, tokens_per_second=args.tps)
+    server.timings = args.timings
+    server.start()
     url = server.url
     print(f"fake OpenAI server on {url}")
     print(f"  OpenAI-compatible: OPENAI_BASE_URL={server.base_url} OPENAI_MODEL=fake-model")
@@ -1475,8 +1544,8 @@ def main(argv: list[str] | None = None) -> None:
         "AZURE_OPENAI_CHAT_DEPLOYMENT=fake-deployment AZURE_OPENAI_API_KEY=test-key"
     )
     commands = (
-        "!long N, !code N, !status N, !drop, !stall, !length, !filter, !nofinish, !markup, "
-        "!think [tags|field|hidden], !fail [error]"
+        "!long N, !code N [lines], !table ROWSxCOLS, !status N, !drop, !stall, !length, "
+        "!filter, !nofinish, !markup, !think [tags|field|hidden], !fail [error]"
     )
     print(f"  prompts: {commands}")
     print(

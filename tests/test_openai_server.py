@@ -38,9 +38,11 @@ from tests.openai_server import (
     ErrorReply,
     FakeOpenAIServer,
     TextReply,
+    code_lines_markdown,
     code_markdown,
     default_reply,
     long_markdown,
+    table_markdown,
     thinking_text,
     tokenize,
 )
@@ -305,6 +307,47 @@ def test_generators_are_deterministic_and_sized() -> None:
     assert code.startswith("```python")
     assert code.endswith("```")
     assert 400 <= len(tokenize(code)) < 450
+
+
+async def test_big_table_and_code_commands(client: AsyncOpenAI) -> None:
+    async def run(prompt: str) -> str:
+        return text_of(await collect(client, messages=[{"role": "user", "content": prompt}]))
+
+    table = await run("!table 30x4")
+    assert table == table_markdown(30, 4)
+    lines = table.splitlines()
+    assert len(lines) == 32  # the header, its rule and 30 rows
+    assert all(line.startswith("| ") and line.count(" | ") == 3 for line in lines if line[2] != "-")
+    assert lines[1] == "| --- | --- | --- | --- |"
+    assert await run("!table") == table_markdown(50, 6)
+    code = await run("!code 120 lines")
+    assert code == code_lines_markdown(120)
+    assert code.startswith("```python")
+    assert code.endswith("```")
+    assert 120 <= len(code.splitlines()) - 2 <= 123  # the fence's two lines are not code
+
+
+async def test_timings_say_when_a_request_arrived_and_its_reply_ended(
+    server: FakeOpenAIServer, client: AsyncOpenAI, tmp_path: Path
+) -> None:
+    server.timings = tmp_path / "timings.jsonl"
+    before = time.time()
+    await collect(client)
+    await client.models.list()  # not a chat request: not logged
+    # The line is written just after the reply's last byte, which the client may see first.
+    for _ in range(500):
+        if server.timings.exists():
+            break
+        await asyncio.sleep(0.01)
+    [line] = server.timings.read_text().splitlines()
+    logged = json.loads(line)
+    request = server.requests[0]
+    assert logged == {
+        "path": "/v1/chat/completions",
+        "received": request.received,
+        "replied": request.replied,
+    }
+    assert before <= request.received <= (request.replied or 0) <= time.time()
 
 
 async def test_models_list(server: FakeOpenAIServer, client: AsyncOpenAI) -> None:
