@@ -208,6 +208,8 @@ def exit_status(reply: Reply, stderr: TextIO) -> int:
     state = reply.state
     if reply.error is not None:
         say(stderr, str(reply.error))
+        if reply.error.request_id:
+            say(stderr, f"request id: {reply.error.request_id} (give it to support)")
         return EXIT_FAILED
     if state.unfinished:
         say(stderr, reply.note)

@@ -11,13 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 from chat_tui.retry import asked_to_wait
 from chat_tui.settings import host_of
-from chat_tui.text import visible
+from chat_tui.text import one_line, visible
+from chat_tui.wire_log import REQUEST_ID_HEADERS
 
 if TYPE_CHECKING:
     from chat_tui.settings import Settings
 
 # Error bodies can be whole HTML pages; show enough to recognise them, not a screenful.
 _MAX_DETAIL = 600
+
+
+# A request id is short; a server's header could be anything: it is cut to this.
+REQUEST_ID_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,9 @@ class ChatError:
     # The server refused the request for what the user's message is (too long, filtered, a bad
     # request): sending it again as it is would fail again, and take later messages down too.
     refused: bool = False
+    # The server's id for the failed request (x-request-id, or Azure's apim-request-id): the
+    # first thing support asks for.
+    request_id: str = ""
 
     def __str__(self) -> str:
         return sentence(self.title, self.detail, self.hint)
@@ -58,6 +66,8 @@ class ChatError:
             saved["actions"] = list(self.actions)
         if self.refused:
             saved["refused"] = True
+        if self.request_id:
+            saved["request_id"] = self.request_id
         return saved
 
     @classmethod
@@ -84,6 +94,7 @@ class ChatError:
             text("more"),
             tuple(a for a in actions if isinstance(a, str)) if isinstance(actions, list) else (),
             data.get("refused") is True,
+            text("request_id"),
         )
 
     def cleaned(self, settings: Settings) -> ChatError:
@@ -102,7 +113,15 @@ class ChatError:
             detail=clean(self.detail),
             hint=clean(self.hint),
             more=clean(self.more),
+            request_id=one_line(self.request_id)[:REQUEST_ID_CHARS],
         )
+
+    def with_request_id(self, request_id: str | None) -> ChatError:
+        """The error with the request's id, where the failure itself did not carry one (a
+        stream that broke after its headers had come)."""
+        if self.request_id or not request_id:
+            return self
+        return replace(self, request_id=one_line(request_id)[:REQUEST_ID_CHARS])
 
 
 class ModelFailed(Exception):
@@ -203,7 +222,17 @@ def describe_error(
     unreachable server; `text`: some of the reply had arrived (and is kept). The fields are safe
     to show: secrets masked, control characters visible.
     """
-    return _describe(exc, settings, answered=answered, text=text).cleaned(settings)
+    error = _describe(exc, settings, answered=answered, text=text)
+    return replace(error, request_id=error.request_id or _request_id(exc)).cleaned(settings)
+
+
+def _request_id(exc: BaseException) -> str:
+    """The id the server gave the failed request, from its response's headers."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return ""
+    return next((headers[n] for n in REQUEST_ID_HEADERS if headers.get(n)), "")
 
 
 # How servers say a model takes no images: OpenAI and Azure ("image_url is only supported by

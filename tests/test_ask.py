@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import signal
 import subprocess
 import sys
@@ -364,11 +365,14 @@ def test_an_unknown_deployment(server: FakeOpenAIServer, ask: Ask) -> None:
         extra={"AZURE_OPENAI_API_KEY": "azure-key"},
     )  # fmt: skip
     assert (result.returncode, result.stdout) == (EXIT_FAILED, "")
-    assert result.stderr == (
+    failure, request_id = result.stderr.splitlines()
+    assert failure == (
         f"chat-tui: Deployment not found. {server.url} has no deployment 'my-deployment' (404): "
         "No such deployment. On Azure this is the deployment name you chose, not the model "
-        "name.\n"
+        "name."
     )
+    # The id the server gave the request, for support.
+    assert re.fullmatch(r"chat-tui: request id: req-fake-\S+ \(give it to support\)", request_id)
 
 
 def test_a_rate_limit_is_retried_visibly(server: FakeOpenAIServer, ask: Ask) -> None:
