@@ -53,6 +53,8 @@ PROFILE_KEYS: dict[str, tuple[type, ...]] = {
     "show_reasoning": (bool,),
     "entra_scope": (str,),
     "image_detail": (str,),
+    "log": (str,),
+    "log_level": (str,),
 }
 # Accepted as another name for `model`, as Azure users call it.
 _ALIASES = {"deployment": "model"}

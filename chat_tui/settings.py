@@ -253,6 +253,8 @@ class Settings:
     show_reasoning: bool = True
     entra_scope: str = DEFAULT_ENTRA_SCOPE
     image_detail: str = "auto"  # how closely a model looks at images: auto, low or high
+    log: str = ""  # a file the requests are logged to (see wire_log.py); "" keeps them in memory
+    log_level: str = "requests"  # "content": the messages' text goes into the log too
 
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -418,6 +420,23 @@ def parse_detail(text: str) -> str:
     return text
 
 
+def parse_log(text: str) -> str:
+    """The path of the requests' log file ("~" is the home directory); empty: no file."""
+    text = text.strip()
+    if visible(text) != text:
+        raise SettingsError("A log file's path cannot contain control characters.")
+    return text
+
+
+def parse_log_level(text: str) -> str:
+    from chat_tui.wire_log import Level
+
+    text = text.strip().lower()
+    if text not in Level._value2member_map_:
+        raise SettingsError(f"The log level is requests or content, not {text!r}.")
+    return text
+
+
 def parse_api(text: str) -> Api:
     text = text.strip().lower()
     if text not in Api._value2member_map_:
@@ -487,6 +506,8 @@ VALUE_PARSERS: dict[str, Callable[[str], object]] = {
     "show_reasoning": parse_switch,
     "entra_scope": parse_scope,
     "image_detail": parse_detail,
+    "log": parse_log,
+    "log_level": parse_log_level,
 }
 
 
@@ -546,6 +567,20 @@ OPTIONS = (
         "--image-detail",
         "DETAIL",
         "how closely a model looks at attached images: auto (default), low or high",
+    ),
+    Option(
+        "log",
+        "CHAT_TUI_LOG",
+        "--log",
+        "FILE",
+        "log every request to FILE (owner-only, redacted: never a key or token)",
+    ),
+    Option(
+        "log_level",
+        "CHAT_TUI_LOG_LEVEL",
+        "--log-level",
+        "LEVEL",
+        "requests (default: shapes, never the conversation) or content (the messages' text too)",
     ),
 )
 

@@ -334,6 +334,8 @@ _CHAT_SETTINGS = (
     "reasoning_effort",
     "show_reasoning",
     "image_detail",
+    "log",
+    "log_level",
 )
 
 

@@ -27,14 +27,16 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chat_tui.private_files import append_private, replace_private
+from chat_tui.private_files import append_private, expand_home, replace_private
 from chat_tui.settings import redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
-    from pathlib import Path
+
+    from chat_tui.settings import Settings
 
 REDACTED = "[redacted]"
 # Headers that carry a credential, in any request or response.
@@ -330,3 +332,11 @@ def route_library_loggers(log: WireLog, *, debug: bool) -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG if debug else logging.WARNING)
         logger.propagate = False
+
+
+def for_settings(settings: Settings) -> WireLog:
+    """The log the settings ask for (`log`, `log_level`), knowing their secrets to scrub."""
+    scrub = Scrubber()
+    scrub.add(settings.api_key)
+    path = expand_home(Path(settings.log)) if settings.log else None
+    return WireLog(path, level=Level(settings.log_level), scrub=scrub)

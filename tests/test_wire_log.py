@@ -18,6 +18,7 @@ from chat_tui.wire_log import (
     WireLog,
     body_shape,
     current,
+    for_settings,
     rate_limits,
     redact_headers,
     request_ids,
@@ -210,3 +211,18 @@ def test_helpers() -> None:
     }
     assert body_shape(b"not json", Level.REQUESTS) == {"unreadable": "8 bytes that are not JSON"}
     assert body_shape(b'{"input": "hello"}', Level.REQUESTS) == {"input": "5 characters"}
+
+
+def test_the_settings_choose_the_file_and_level(tmp_path: Path) -> None:
+    from chat_tui.settings import Settings, SettingsError, parse_log, parse_log_level
+
+    log = for_settings(Settings(log=str(tmp_path / "w.jsonl"), log_level="content", api_key=KEY))
+    assert log.path == tmp_path / "w.jsonl"
+    assert log.level is Level.CONTENT
+    assert log.scrub(f"key={KEY}") == f"key={REDACTED}"
+    assert for_settings(Settings()).path is None
+    assert parse_log_level(" Content ") == "content"
+    with pytest.raises(SettingsError):
+        parse_log_level("everything")
+    with pytest.raises(SettingsError):
+        parse_log("wire\x1b[2J.log")
