@@ -119,6 +119,13 @@ class Reply(ReplyOutcome):
             data["reasoning"] = self.reasoning
         if self.error is not None:
             data["error"] = str(self.error)
+            # The whole failure, for a support ticket (the string above stays as it was).
+            data["error_details"] = {
+                **self.error.details,
+                "title": self.error.title,
+                "status": self.error.status,
+                "request_id": self.error.request_id or None,
+            }
         # json escapes control characters, so this is safe to show on a terminal as it is.
         return json.dumps(data, ensure_ascii=False)
 

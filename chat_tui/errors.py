@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.retry import asked_to_wait
@@ -23,6 +24,8 @@ _MAX_DETAIL = 600
 
 # A request id is short; a server's header could be anything: it is cut to this.
 REQUEST_ID_CHARS = 200
+# A failed response's body, as much of it as the details keep.
+BODY_CHARS = 4000
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,9 @@ class ChatError:
     # The server's id for the failed request (x-request-id, or Azure's apim-request-id): the
     # first thing support asks for.
     request_id: str = ""
+    # The whole failure for a support ticket, by field name: the status, the response's headers
+    # that matter, its body, and the request's shape (see `failure_details`). Plain strings.
+    details: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return sentence(self.title, self.detail, self.hint)
@@ -68,6 +74,8 @@ class ChatError:
             saved["refused"] = True
         if self.request_id:
             saved["request_id"] = self.request_id
+        if self.details:
+            saved["details"] = dict(self.details)
         return saved
 
     @classmethod
@@ -86,6 +94,7 @@ class ChatError:
 
         status = data.get("status")
         actions = data.get("actions")
+        details = data.get("details")
         return cls(
             text("title"),
             text("detail"),
@@ -95,6 +104,9 @@ class ChatError:
             tuple(a for a in actions if isinstance(a, str)) if isinstance(actions, list) else (),
             data.get("refused") is True,
             text("request_id"),
+            {k: v for k, v in details.items() if isinstance(k, str) and isinstance(v, str)}
+            if isinstance(details, dict)
+            else {},
         )
 
     def cleaned(self, settings: Settings) -> ChatError:
@@ -114,7 +126,17 @@ class ChatError:
             hint=clean(self.hint),
             more=clean(self.more),
             request_id=one_line(self.request_id)[:REQUEST_ID_CHARS],
+            details={one_line(name): clean(value) for name, value in self.details.items()},
         )
+
+    def ticket(self) -> str:
+        """The failure as text to paste into a support ticket: what the card says, the request
+        id, then every detail. Safe to show (the fields are cleaned)."""
+        lines = [str(self)]
+        if self.request_id:
+            lines.append(f"request id: {self.request_id}")
+        lines += [f"{name}: {value}" for name, value in self.details.items()]
+        return "\n".join(lines)
 
     def with_request_id(self, request_id: str | None) -> ChatError:
         """The error with the request's id, where the failure itself did not carry one (a
@@ -223,7 +245,37 @@ def describe_error(
     to show: secrets masked, control characters visible.
     """
     error = _describe(exc, settings, answered=answered, text=text)
-    return replace(error, request_id=error.request_id or _request_id(exc)).cleaned(settings)
+    return replace(
+        error,
+        request_id=error.request_id or _request_id(exc),
+        details=failure_details(exc, settings),
+    ).cleaned(settings)
+
+
+def failure_details(exc: BaseException, settings: Settings) -> dict[str, str]:
+    """What support needs to see of a failure, made of plain strings (cleaned by the caller):
+    the request's shape, and for an HTTP error its status, headers that matter and body."""
+    from chat_tui.wire_log import kept_response_headers
+
+    details = {
+        "error": f"{type(exc).__name__}: {_clip(str(exc))}",
+        "provider": settings.provider.value,
+        "endpoint": settings.where,
+        settings.provider.model_label.lower(): settings.model,
+    }
+    if settings.provider.is_azure and settings.api_version:
+        details["api-version"] = settings.api_version
+    # httpx's own errors raise, rather than give None, for a request they were not given.
+    with contextlib.suppress(AttributeError, RuntimeError):
+        details["request"] = f"{exc.request.method} {exc.request.url.path}"  # type: ignore[attr-defined]
+    response = getattr(exc, "response", None)
+    if response is not None:
+        details["status"] = str(getattr(response, "status_code", ""))
+        headers = kept_response_headers(getattr(response, "headers", {}) or {})
+        details.update({f"header {name}": value for name, value in headers.items()})
+        with contextlib.suppress(Exception):  # a streamed body that was never read
+            details["body"] = response.text[:BODY_CHARS]
+    return details
 
 
 def _request_id(exc: BaseException) -> str:

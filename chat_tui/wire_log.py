@@ -86,6 +86,12 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     }
 
 
+def kept_response_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The response headers worth keeping (ids, region, rate limits, retry-after), redacted."""
+    redacted = redact_headers(headers.items())
+    return {name: value for name, value in redacted.items() if _KEPT_RESPONSE_HEADERS.match(name)}
+
+
 def request_ids(headers: Mapping[str, str]) -> dict[str, str]:
     """The server's ids for a request, by header name, from its (lower-cased) headers."""
     return {name: headers[name] for name in REQUEST_ID_HEADERS if headers.get(name)}
@@ -224,14 +230,12 @@ class WireLog:
         exchange = self._exchange_of(response.request)
         if exchange is None:
             return
-        headers = redact_headers(response.headers.items())
         exchange.status = response.status_code
         exchange.response_headers = {
             name: self.scrub(value)
-            for name, value in headers.items()
-            if _KEPT_RESPONSE_HEADERS.match(name)
+            for name, value in kept_response_headers(response.headers).items()
         }
-        exchange.ids = request_ids(headers)
+        exchange.ids = request_ids(exchange.response_headers)
         exchange.to_headers = exchange.since_start()
         if response.status_code >= 400:
             # A failed request has no stream to end it: it ends here (its body is the error's).

@@ -238,6 +238,17 @@ def test_json_names_the_error(server: FakeOpenAIServer, ask: Ask) -> None:
     assert data["usage"] is None
     assert data["error"].startswith("Key rejected.")
     assert f"chat-tui: {data['error']}" in result.stderr
+    # The whole failure, for a support ticket; never the key.
+    details = data["error_details"]
+    assert details["title"] == "Key rejected"
+    assert details["status"] == 401
+    assert details["request_id"].startswith("req-fake-")
+    assert details["header x-request-id"] == details["request_id"]
+    assert details["request"] == "POST /v1/chat/completions"
+    assert details["provider"] == "compatible"
+    assert details["model"] == "fake-model"
+    assert "error" in json.loads(details["body"])
+    assert "a-wrong-key" not in result.stdout + result.stderr
 
 
 # -- how replies end --------------------------------------------------------------------------
