@@ -258,7 +258,8 @@ def failure_details(exc: BaseException, settings: Settings) -> dict[str, str]:
     from chat_tui.wire_log import kept_response_headers
 
     details = {
-        "error": f"{type(exc).__name__}: {_clip(str(exc))}",
+        # Its words are the card's already (and a sign-in's, the text above the details).
+        "error": f"{type(exc).__module__.partition('.')[0]}.{type(exc).__name__}",
         "provider": settings.provider.value,
         "endpoint": settings.where,
         settings.provider.model_label.lower(): settings.model,

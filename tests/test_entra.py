@@ -216,7 +216,7 @@ async def test_a_failed_sign_in_is_short_and_its_whole_text_is_a_key_away(
         shown = screen_text(app, reply)
         assert "Entra ID sign-in failed" in shown
         assert "Azure CLI: Azure CLI not found on path." in shown
-        assert "d shows the whole text" in shown
+        assert "d shows the details" in shown
         assert "Missing" not in shown
         assert len(shown.splitlines()) < 20
         await pilot.press("shift+tab")

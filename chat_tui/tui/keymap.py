@@ -190,7 +190,10 @@ CONVERSATIONS = [
 TEXT_QUESTION = [Binding("escape", "dismiss(None)", "Cancel")]
 CONFIRM = [Binding("escape,n", "dismiss(False)", "No"), Binding("y", "dismiss(True)", "Yes")]
 CODE_PICKER = [Binding("escape", "dismiss(None)", "Close")]
-DETAILS = [Binding("escape,q", "app.pop_screen", "Close")]
+DETAILS = [
+    Binding("escape,q", "app.pop_screen", "Close"),
+    Binding("c", "copy_all", "Copy", tooltip="Copy all of it, e.g. for a support ticket"),
+]
 HELP = [Binding("escape,f1,q", "app.pop_screen", "Close")]
 
 # What is active together: a screen's keys and, on the chat screen, the focused widget's.

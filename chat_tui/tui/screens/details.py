@@ -28,8 +28,11 @@ class DetailsScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="details-body") as body:
             body.border_title = Content(self._title)  # a plain string would be markup
-            body.border_subtitle = "esc closes"
+            body.border_subtitle = "c copies · esc closes"
             yield TextArea(self._text, read_only=True, soft_wrap=True, id="details-text")
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()
+
+    def action_copy_all(self) -> None:
+        self.app.copy_text(self._text, "the details")  # type: ignore[attr-defined]

@@ -56,8 +56,8 @@ def state_note(state: ReplyState, filtered: tuple[str, ...] = ()) -> str:
     return f"{STATE_ICONS[state]} {note}" if note else ""
 
 
-# Where the whole text behind a summary is, when an error has one.
-MORE_HINT = "shift+tab selects this reply; d shows the whole text"
+# Where the whole failure is (the text behind a summary, the details support asks for).
+MORE_HINT = "shift+tab selects this reply; d shows the details"
 
 
 def error_content(error: ChatError) -> Content:
@@ -70,8 +70,9 @@ def error_content(error: ChatError) -> Content:
         parts += ["\n", (keymap.command_keys(error.actions), "dim")]
     if error.refused:
         parts += ["\n", (keymap.message_keys("resend", "edit", "take_out"), "dim")]
-    if error.more:
-        parts += ["\n", (MORE_HINT, "dim")]
+    if error.more or error.details or error.request_id:
+        request_id = f"request id {visible(error.request_id)} · " if error.request_id else ""
+        parts += ["\n", (request_id + MORE_HINT, "dim")]
     return Content.assemble(*parts)
 
 
