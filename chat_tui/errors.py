@@ -187,6 +187,23 @@ def _server_message(exc: Exception) -> str:
     return ""
 
 
+def _limit_hit(exc: Exception, message: str) -> str:
+    """Which rate limit a 429 hit, as the start of a sentence ("" when nothing says): the
+    x-ratelimit headers OpenAI and Azure send, else the server's words."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    for kind in ("tokens", "requests"):
+        if headers.get(f"x-ratelimit-remaining-{kind}") == "0":
+            limit = headers.get(f"x-ratelimit-limit-{kind}")
+            of = f" (all {limit} used)" if limit else ""
+            return f"The {kind}-per-minute limit was hit{of}. "
+    lowered = message.lower()
+    if "token rate limit" in lowered or "tokens per min" in lowered:
+        return "The tokens-per-minute limit was hit. "
+    if "request rate limit" in lowered or "requests per min" in lowered or "call rate" in lowered:
+        return "The requests-per-minute limit was hit. "
+    return ""
+
+
 def _filter_summary(exc: Exception) -> str:
     """Azure's verdict: what was filtered (the prompt or the reply) and in which categories."""
     body = getattr(exc, "body", None)
@@ -435,7 +452,7 @@ def _describe(exc: BaseException, settings: Settings, *, answered: bool, text: b
                 if asked is not None and asked >= 1
                 else "Wait a moment, then send again."
             )
-            return ChatError("Rate limited", message, hint, status)
+            return ChatError("Rate limited", _limit_hit(exc, message) + message, hint, status)
         if status >= 500:
             return ChatError(f"Server error {status}", message, "", status)
         # What is left of 400, 413 (too large) and 422 (unprocessable) is about the request.

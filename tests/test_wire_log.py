@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import openai
 import pytest
 
+from chat_tui.errors import ChatError
 from chat_tui.wire_log import (
     REDACTED,
     Level,
@@ -226,3 +227,69 @@ def test_the_settings_choose_the_file_and_level(tmp_path: Path) -> None:
         parse_log_level("everything")
     with pytest.raises(SettingsError):
         parse_log("wire\x1b[2J.log")
+
+
+# -- a failure's details, for a support ticket ------------------------------------------------
+
+
+async def failure_of(server: FakeOpenAIServer, reply: ErrorReply | TextReply) -> BaseException:
+    """What the SDK raises for `reply` to a streamed Azure request."""
+    server.enqueue(reply)
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - each test checks which
+        await stream_once(WireLog(), server)
+    return raised.value
+
+
+@pytest.mark.parametrize(
+    ("status", "title"),
+    [(401, "Key rejected"), (404, "Deployment not found"), (429, "Rate limited")],
+)
+async def test_an_http_failure_has_its_id_headers_body_and_request(
+    server: FakeOpenAIServer, status: int, title: str
+) -> None:
+    from chat_tui.errors import describe_error
+    from tests.conftest import azure_settings
+
+    headers = {"apim-request-id": "apim-1", "x-ms-region": "Sweden Central"}
+    body = {"error": {"code": str(status), "message": f"No \x1b[31m{KEY}"}}
+    exc = await failure_of(server, ErrorReply(status, body, headers=headers))
+    settings = azure_settings(server, model="dep", api_key=KEY)
+    error = describe_error(exc, settings)
+    assert error.title == title
+    assert error.request_id.startswith("req-fake-")  # x-request-id first
+    details = error.details
+    assert details["status"] == str(status)
+    assert details["header apim-request-id"] == "apim-1"
+    assert details["header x-ms-region"] == "Sweden Central"
+    assert details["request"] == "POST /openai/deployments/dep/chat/completions"
+    assert details["deployment"] == "dep"
+    assert details["api-version"] == "2024-10-21"
+    ticket = error.ticket()
+    assert f"request id: {error.request_id}" in ticket
+    assert KEY not in ticket
+    assert "\x1b" not in ticket  # made visible: ␛
+    assert ChatError.from_dict(error.to_dict()) == error
+    assert ChatError.from_dict(error.to_dict()).details == details
+
+
+async def test_a_429_says_which_limit_was_hit(server: FakeOpenAIServer) -> None:
+    from chat_tui.errors import describe_error
+    from tests.conftest import azure_settings
+
+    limits = {"x-ratelimit-remaining-tokens": "0", "x-ratelimit-limit-tokens": "30000"}
+    exc = await failure_of(server, ErrorReply(429, headers=limits))
+    error = describe_error(exc, azure_settings(server))
+    assert error.detail.startswith("The tokens-per-minute limit was hit (all 30000 used).")
+    assert error.details["header x-ratelimit-remaining-tokens"] == "0"
+
+
+async def test_a_drop_mid_stream_keeps_the_request_id_it_had(server: FakeOpenAIServer) -> None:
+    from chat_tui.errors import describe_error
+    from tests.conftest import azure_settings
+
+    exc = await failure_of(server, TextReply("Half of it " * 20, drop_after=5))
+    error = describe_error(exc, azure_settings(server), answered=True, text=True)
+    assert error.title == "Connection lost"
+    assert error.request_id == ""  # the stream's headers are the wire log's to give
+    assert error.with_request_id("req-7").request_id == "req-7"
+    assert error.details["error"].startswith("openai.")
