@@ -14,6 +14,11 @@ other profiles. The file is always written owner-only (0600), since it may hold 
     [profiles.local-ollama]
     endpoint = "http://localhost:11434/v1"
     model = "llama3.2"
+
+    [prices."gpt-4o-2024-08-06"]   # dollars per million tokens (see prices.py)
+    input = 2.5
+    cached_input = 1.25
+    output = 10
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.command import Command
+from chat_tui.prices import Price, parse_price
 from chat_tui.private_files import expand_home, looks_like_a_file, replace_private
 
 if TYPE_CHECKING:
@@ -53,6 +59,7 @@ PROFILE_KEYS: dict[str, tuple[type, ...]] = {
     "show_reasoning": (bool,),
     "entra_scope": (str,),
     "image_detail": (str,),
+    "context_window": (int,),
     "log": (str,),
     "log_level": (str,),
 }
@@ -112,6 +119,8 @@ class ConfigFile:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     theme: str | None = None  # the app's look, as last chosen
+    # The user's prices, by model name as the server reports it (see prices.py).
+    prices: dict[str, Price] = field(default_factory=dict)
     # The line of each profile's key in the file, (profile, setting) -> line, for messages.
     lines: dict[tuple[str, str], int] = field(default_factory=dict)
 
@@ -164,7 +173,23 @@ def load_config(path: Path) -> ConfigFile:
         config.problems.append(f"{path}: theme must be a string")
         theme = None
     config.theme = theme
+    config.prices = _checked_prices(config, data.get("prices", {}))
     return config
+
+
+def _checked_prices(config: ConfigFile, prices: object) -> dict[str, Price]:
+    if not isinstance(prices, dict):
+        config.problems.append(f"{config.path}: [prices] must be a table")
+        return {}
+    checked: dict[str, Price] = {}
+    for model, table in prices.items():
+        try:
+            if not isinstance(table, dict):
+                raise ValueError("must be a table of input, cached_input and output")
+            checked[model] = parse_price(table)
+        except ValueError as exc:
+            config.problems.append(f"{config.path}: prices.{model}: {exc} (ignored)")
+    return checked
 
 
 def _checked_profile(config: ConfigFile, name: str, table: dict[str, Any]) -> dict[str, Any]:

@@ -77,6 +77,32 @@ def model_info(name: str) -> ModelInfo:
     return next((info for pattern, info in _COMPILED if pattern.match(bare)), UNKNOWN)
 
 
+# How many tokens a request may carry (the input limit, where a model's window is shared with
+# its output: GPT-5's 400,000 leave 272,000 for input), from the vendors' model pages.
+_CONTEXT: tuple[tuple[str, int], ...] = (
+    (r"gpt-5(\.\d+)?-chat", 128_000),
+    (r"gpt-5", 272_000),
+    (r"gpt-4\.1", 1_047_576),
+    (r"gpt-4o", 128_000),
+    (r"gpt-4-turbo", 128_000),
+    (r"o1-mini", 128_000),
+    (r"o[134]", 200_000),
+    (r"codex-mini", 200_000),
+    (r"gpt-oss", 131_072),
+    (r"gpt-35-turbo|gpt-3\.5-turbo", 16_385),
+)
+_CONTEXT_COMPILED = tuple(
+    (re.compile(pattern + r"\b", re.IGNORECASE), size) for pattern, size in _CONTEXT
+)
+
+
+def context_window(name: str) -> int | None:
+    """The tokens a request to `name` may carry, where known (the `context_window` setting
+    says it for the others)."""
+    bare = _PREFIX.sub("", name.strip())
+    return next((size for pattern, size in _CONTEXT_COMPILED if pattern.match(bare)), None)
+
+
 def efforts_for(name: str) -> tuple[str, ...]:
     """The efforts worth offering for `name`: its own where known, else every value."""
     info = model_info(name)

@@ -253,6 +253,7 @@ class Settings:
     show_reasoning: bool = True
     entra_scope: str = DEFAULT_ENTRA_SCOPE
     image_detail: str = "auto"  # how closely a model looks at images: auto, low or high
+    context_window: int | None = None  # tokens a request may carry; None: the model table's
     log: str = ""  # a file the requests are logged to (see wire_log.py); "" keeps them in memory
     log_level: str = "requests"  # "content": the messages' text goes into the log too
 
@@ -381,6 +382,20 @@ def parse_max_tokens(text: str) -> int | None:
     return value
 
 
+def parse_context_window(text: str) -> int | None:
+    """The tokens a request may carry; blank: what chat-tui knows of the model."""
+    text = text.strip().replace(",", "").replace("_", "")
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"The context window is a number of tokens, not {text!r}.") from None
+    if value < 1000:
+        raise SettingsError(f"The context window is at least 1000 tokens, not {value}.")
+    return value
+
+
 def parse_read_timeout(text: str) -> float:
     """Seconds of silence before a reply counts as stalled; blank means the default."""
     value = _parse_number(text, "Read timeout", 1.0, MAX_READ_TIMEOUT, " s")
@@ -506,6 +521,7 @@ VALUE_PARSERS: dict[str, Callable[[str], object]] = {
     "show_reasoning": parse_switch,
     "entra_scope": parse_scope,
     "image_detail": parse_detail,
+    "context_window": parse_context_window,
     "log": parse_log,
     "log_level": parse_log_level,
 }
@@ -567,6 +583,14 @@ OPTIONS = (
         "--image-detail",
         "DETAIL",
         "how closely a model looks at attached images: auto (default), low or high",
+    ),
+    Option(
+        "context_window",
+        "CHAT_TUI_CONTEXT_WINDOW",
+        "--context-window",
+        "TOKENS",
+        "how many tokens a request may carry, for the context meter (default: known for common "
+        "models)",
     ),
     Option(
         "log",
