@@ -1,0 +1,75 @@
+"""Compaction: the older part of a conversation summarised by the model, the summary sent in
+its place.
+
+The summary goes into the one system (or developer) message as a delimited section after the
+system prompt, never as a second system message: servers and models differ on several, and the
+system prompt must stay the user's own. The turns it stands for stay saved and shown (folded);
+only the requests change. No Textual and no SDK here: the requests are plain message lists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+# The latest exchanges stay as they are: the model needs them word for word to go on.
+KEEP_EXCHANGES = 2
+SUMMARY_WORDS = 400
+OPEN = "<summary-of-earlier-turns>"
+CLOSE = "</summary-of-earlier-turns>"
+INSTRUCTION = (
+    "You summarise a conversation between a user and an AI assistant so that the assistant can "
+    "continue it without the original turns. Keep every fact, decision, name, number, file "
+    "name, code identifier and open question, and what the user prefers or asked to avoid; "
+    "drop greetings and repetition. Write terse notes in the conversation's language, at most "
+    f"{SUMMARY_WORDS} words, and nothing else."
+)
+ASK = "Summarise the conversation above, as instructed."
+
+
+def split_point(roles: Sequence[str], keep: int = KEEP_EXCHANGES) -> int:
+    """How many of the messages (by `roles`, oldest first, no system message) to summarise:
+    all but the last `keep` exchanges, an exchange starting at a user message. 0: too short to
+    be worth it."""
+    starts = [i for i, role in enumerate(roles) if role == "user"]
+    if len(starts) <= keep:
+        return 0
+    return starts[-keep]
+
+
+def as_text(message: dict[str, Any]) -> str:
+    """A request message as plain text for the summariser: text parts as they are, an image
+    as a mark (the summary is text; the model saw the image when it answered)."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for part in content or []:
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") in ("text", "input_text", "output_text"):
+            parts.append(str(part.get("text", "")))
+        else:
+            parts.append("[an image]")
+    return "\n".join(parts)
+
+
+def summary_request(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The request that asks for the summary of `messages` (no system message among them)."""
+    transcript = "\n\n".join(
+        f"{'User' if m.get('role') == 'user' else 'Assistant'}: {as_text(m)}" for m in messages
+    )
+    return [
+        {"role": "system", "content": INSTRUCTION},
+        {"role": "user", "content": f"{transcript}\n\n{ASK}"},
+    ]
+
+
+def with_summary(system_prompt: str, summary: str) -> str:
+    """The system prompt with the summary after it, delimited so the model reads it as notes
+    on what came before, not as instructions."""
+    section = f"{OPEN}\n{summary.strip()}\n{CLOSE}"
+    lead = "Earlier turns of this conversation were summarised:"
+    return f"{system_prompt.rstrip()}\n\n{lead}\n{section}" if system_prompt else section
