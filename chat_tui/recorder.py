@@ -17,7 +17,7 @@ from chat_tui.errors import ChatError
 from chat_tui.reply_state import ReplyState
 from chat_tui.reply_stats import ReplyStats
 from chat_tui.settings import saved_settings
-from chat_tui.store import ConversationGone, StoreError, title_for
+from chat_tui.store import ConversationGone, StoredMessage, StoreError, title_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,17 +50,27 @@ def restored(stored: StoredConversation) -> tuple[Conversation, int]:
     return Conversation(stored.system_prompt, messages, stored.id), len(stored.messages) - len(kept)
 
 
-def _columns(message: Message) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """A message's stats, and its hidden and error fields, as the store keeps them."""
-    stats = message.stats.to_dict() if message.stats is not None else None
-    return stats, {
-        "hidden": message.hidden.value if message.hidden is not None else None,
-        "error": message.error.to_dict() if message.error is not None else None,
-        "reasoning": message.reasoning,
-    }
+def _stored(message: Message) -> StoredMessage:
+    """A message as the store writes it (its attachments only when it is new: they never
+    change once sent)."""
+    return StoredMessage(
+        message.role.value,
+        message.content,
+        message.state.value,
+        message.id,
+        message.stats.to_dict() if message.stats is not None else None,
+        message.hidden.value if message.hidden is not None else None,
+        message.error.to_dict() if message.error is not None else None,
+        message.reasoning,
+        message.attachments if message.id is None else [],
+    )
 
 
-def _written(message: Message) -> tuple[int, int, str, bool, Hidden | None, bool]:
+# What says whether a saved message changed: see _written.
+Written = tuple[int, int, str, bool, Hidden | None, bool]
+
+
+def _written(message: Message) -> Written:
     """What says whether a saved message changed (its texts only grow)."""
     return (
         len(message.content),
@@ -89,8 +99,8 @@ class Recorder:
         self._on_error = on_error
         self._on_resumed = on_resumed
         self._lock = asyncio.Lock()
-        # message id -> (length, state, has stats) as written
-        self._saved: dict[int, tuple[int, str, bool]] = {}
+        # message id -> what of it was written last (see _written)
+        self._saved: dict[int, Written] = {}
         self._meta: dict[int, tuple[str, str | None, dict[str, Any]]] = {}
         # Why saving fails, until a save works again (the status line shows it meanwhile).
         self.failing: StoreError | None = None
@@ -159,28 +169,31 @@ class Recorder:
                 settings=meta[2],
             )
         self._meta[conversation.id] = meta
-        for message in list(conversation.messages):
-            await self._save_message(conversation.id, message)
-
-    async def _save_message(self, conversation_id: int, message: Message) -> None:
-        store = self._store
-        written = _written(message)
-        stats, marks = _columns(message)
-        if message.id is None:
-            message.id = await store.add_message(
-                conversation_id,
-                message.role.value,
-                message.content,
-                message.state.value,
-                stats,
-                **marks,
-                attachments=message.attachments,
-            )
-        elif self._saved.get(message.id) != written:
-            await store.update_message(
-                message.id, message.content, message.state.value, stats, **marks
-            )
-        self._saved[message.id] = written
+        # What is new or changed, checked here (cheap: a tuple per message) and written in one
+        # call: a long conversation costs the store's thread one transaction, and the event
+        # loop one round trip, instead of one per message.
+        new: list[tuple[Message, Written]] = []
+        changed: list[tuple[Message, Written]] = []
+        for message in conversation.messages:
+            written = _written(message)
+            if message.id is None:
+                new.append((message, written))
+            elif self._saved.get(message.id) != written:
+                changed.append((message, written))
+        if not new and not changed:
+            return
+        ids = await store.save_messages(
+            conversation.id,
+            [_stored(message) for message, _ in new],
+            [_stored(message) for message, _ in changed],
+        )
+        # Only once all of it is written: after a failure, the next save writes it all again.
+        for (message, written), message_id in zip(new, ids, strict=True):
+            message.id = message_id
+            self._saved[message_id] = written
+        for message, written in changed:
+            assert message.id is not None
+            self._saved[message.id] = written
 
     def _fail(self, exc: StoreError | OSError) -> None:
         problem = exc if isinstance(exc, StoreError) else StoreError(self._store.path, str(exc))

@@ -296,9 +296,34 @@ class Store:
         with self._transaction():
             return self._insert_message(conversation_id, message)
 
+    @_reported
+    def save_messages(
+        self,
+        conversation_id: int,
+        new: Sequence[StoredMessage],
+        changed: Sequence[StoredMessage] = (),
+    ) -> list[int]:
+        """Write a conversation's new messages (in order) and its changed ones (by their ids),
+        in one transaction: all of it or, should anything fail, nothing. The new messages' ids.
+
+        One call for everything a save has to write: a long conversation saved for the first
+        time (or after a failure) is one round trip and one commit, not one per message.
+        """
+        with self._transaction():
+            for message in changed:
+                self._update_row(message)
+            if not new:
+                return []
+            now = time.time()
+            self._touch(conversation_id, now)  # first: it says whether the conversation is there
+            return [self._insert_row(conversation_id, message, now) for message in new]
+
     def _insert_message(self, conversation_id: int, message: StoredMessage) -> int:
         now = time.time()
         self._touch(conversation_id, now)  # first: it says whether the conversation is there
+        return self._insert_row(conversation_id, message, now)
+
+    def _insert_row(self, conversation_id: int, message: StoredMessage, now: float) -> int:
         cursor = self._db.execute(
             "INSERT INTO messages (conversation_id, role, content, state, created, usage,"
             " hidden, error, reasoning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -411,21 +436,25 @@ class Store:
     ) -> None:
         message = StoredMessage("", content, state, message_id, stats, hidden, error, reasoning)
         with self._transaction():
-            cursor = self._db.execute(
-                "UPDATE messages SET content = ?, state = ?, usage = ?, hidden = ?, error = ?,"
-                " reasoning = ? WHERE id = ?",
-                (
-                    message.content,
-                    message.state,
-                    _json_or_null(message.stats),
-                    message.hidden,
-                    _json_or_null(message.error),
-                    message.reasoning,
-                    message_id,
-                ),
-            )
-            if cursor.rowcount == 0:
-                raise ConversationGone(self.path, "the message is no longer saved")
+            self._update_row(message)
+
+    def _update_row(self, message: StoredMessage) -> None:
+        """What can change of a saved message: its text, state, stats and marks."""
+        cursor = self._db.execute(
+            "UPDATE messages SET content = ?, state = ?, usage = ?, hidden = ?, error = ?,"
+            " reasoning = ? WHERE id = ?",
+            (
+                message.content,
+                message.state,
+                _json_or_null(message.stats),
+                message.hidden,
+                _json_or_null(message.error),
+                message.reasoning,
+                message.id,
+            ),
+        )
+        if cursor.rowcount == 0:
+            raise ConversationGone(self.path, "the message is no longer saved")
 
     @_reported
     def update_conversation(self, conversation_id: int, **fields: Any) -> None:
@@ -720,6 +749,7 @@ class AsyncStore:
     create_conversation = _on_store_thread(Store.create_conversation)
     add_message = _on_store_thread(Store.add_message)
     update_message = _on_store_thread(Store.update_message)
+    save_messages = _on_store_thread(Store.save_messages)
     update_conversation = _on_store_thread(Store.update_conversation)
     delete_conversation = _on_store_thread(Store.delete_conversation)
     list_conversations = _on_store_thread(Store.list_conversations)

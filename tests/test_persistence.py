@@ -13,12 +13,13 @@ import subprocess
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from textual.widgets import Input, OptionList
 
 from chat_tui.client import ChatClient
+from chat_tui.conversation import Message, Role
 from chat_tui.export import MAX_IMPORT_BYTES
 from chat_tui.store import AsyncStore, Store
 from chat_tui.tui.app import ChatApp
@@ -225,6 +226,41 @@ async def test_a_long_conversation_opens_quickly(server: FakeOpenAIServer, tmp_p
         assert "440 earlier messages are not shown" in str(notice.render())
         assert len(transcript.drawn_messages()) == 60
         assert transcript.earlier == 440
+
+
+async def test_a_long_conversation_is_saved_in_one_write(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """Hundreds of unsaved messages (a chat that began before the store opened, or after a
+    failure) go in one call to the store, not one per message; what is saved is not written
+    again, and a reply's changes are one more call."""
+    path = tmp_path / "chats.db"
+    app = saving_app(server, path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.store.is_open)
+        writes: list[tuple[int, int]] = []
+        save_messages = app.store.save_messages
+
+        async def counted(conversation_id: int, new: list[Any], changed: list[Any]) -> list[int]:
+            writes.append((len(new), len(changed)))
+            return await save_messages(conversation_id, new, changed)
+
+        app.store.save_messages = counted  # type: ignore[method-assign]
+        for n in range(200):
+            app.chat.conversation.add_user(f"question {n}")
+            app.chat.conversation.messages.append(Message(Role.ASSISTANT, f"answer {n}"))
+        await app.chat.save()
+        assert writes == [(400, 0)]
+        await app.chat.save()
+        assert writes == [(400, 0)]  # nothing changed, nothing written
+        await chat(pilot, "one more")
+        await app.chat.save()
+        assert sum(new for new, _ in writes) == 402
+        assert all(changed <= 1 for _, changed in writes)  # only the reply, as it streamed
+    rows = stored_messages(path)
+    assert len(rows) == 402
+    assert rows[:2] == [("user", "question 0"), ("assistant", "answer 0")]
+    assert rows[-2][1] == "one more"
 
 
 async def test_a_damaged_database_does_not_stop_the_chat(

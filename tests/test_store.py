@@ -29,7 +29,9 @@ from chat_tui.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
     AsyncStore,
+    ConversationGone,
     Store,
+    StoredMessage,
     StoreError,
     default_data_dir,
     title_for,
@@ -59,6 +61,29 @@ def test_round_trip(store: Store) -> None:
         (first, "user", "Hello", "complete"),
         (reply, "assistant", "Hi there", "stopped"),
     ]
+
+
+def test_a_save_writes_new_and_changed_messages_at_once_or_not_at_all(store: Store) -> None:
+    cid = store.create_conversation("Hi", "")
+    first = store.add_message(cid, "user", "Hello", "complete")
+    reply = StoredMessage("assistant", "Hi there, and", "stopped", first, {"total_tokens": 9})
+    new = [StoredMessage("user", "More?", "complete"), StoredMessage("assistant", "", "streaming")]
+    ids = store.save_messages(cid, new, [reply])
+    assert [m.id for m in store.load(cid).messages] == [first, *ids]  # in order, after the rest
+    assert [(m.content, m.state) for m in store.load(cid).messages] == [
+        ("Hi there, and", "stopped"),
+        ("More?", "complete"),
+        ("", "streaming"),
+    ]
+    assert store.load(cid).messages[0].stats == {"total_tokens": 9}
+    # A message gone meanwhile (deleted elsewhere) fails the save: nothing of it is written.
+    gone = StoredMessage("assistant", "x", "complete", ids[-1] + 100)
+    with pytest.raises(ConversationGone):
+        store.save_messages(cid, [StoredMessage("user", "lost", "complete")], [gone])
+    assert [m.content for m in store.load(cid).messages] == ["Hi there, and", "More?", ""]
+    with pytest.raises(ConversationGone):
+        store.save_messages(cid + 1, [StoredMessage("user", "nowhere", "complete")])
+    assert store.save_messages(cid, []) == []
 
 
 def test_list_is_newest_first_and_searches_titles_and_text(store: Store) -> None:

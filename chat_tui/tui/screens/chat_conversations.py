@@ -51,16 +51,19 @@ class ConversationActions:
     async def save(self: ChatScreen) -> None:
         await self.recorder.save(self.conversation, self.settings, self.resolved.profile)
 
-    def _save_soon(self: ChatScreen) -> None:
+    def _save_soon(self: ChatScreen, *, totals: bool = True) -> None:
         """The conversation changed: save it in the background, and update the totals."""
-        self._show_totals()
+        if totals:
+            self._show_totals()
         self.run_worker(self.save(), group="save", exit_on_error=False)
 
     def _checkpoint(self: ChatScreen) -> None:
         # A streaming reply is written at least every second: a crash loses at most that.
-        # After a failure, saving is retried as often, so it resumes by itself.
+        # After a failure, saving is retried as often, so it resumes by itself. The totals
+        # stay as they are: they change when a message is added or a reply ends (its stats),
+        # and going over every message each second would cost a long conversation more.
         if (self.is_streaming or self.recorder.failing) and not self.recorder.busy:
-            self._save_soon()
+            self._save_soon(totals=False)
 
     def _store_ready(self: ChatScreen) -> bool:
         if not self.app.store.is_open:
