@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import SuspendNotSupported
+from textual.css.query import NoMatches
 
 from chat_tui import editor
 from chat_tui.code_blocks import code_blocks
@@ -108,22 +109,22 @@ class ComposeActions:
 
     def follow_prompt(self: ChatScreen) -> None:
         """The lists above the box follow what it holds, while it has the focus."""
-        prompts, commands, files = (
-            self.query(PromptInput),
-            self.query(SlashList),
-            self.query(FileList),
-        )
-        if not prompts or not commands or not files:
+        # query_one, not query: it is cached, and this runs at every key typed.
+        try:
+            prompt = self.query_one(PromptInput)
+            commands, files = self.query_one(SlashList), self.query_one(FileList)
+        except NoMatches:
             return  # the screen is being taken down
-        prompt = prompts.first()
         recalled = prompt.prompts.browsing  # walking the history: ↑ ↓ stay the history's
         active = prompt.has_focus and not recalled
-        commands.first().follow(prompt.text, active=active)
+        shown = commands.display or files.display
+        commands.follow(prompt.text, active=active)
         mention = prompt.mention() if active else None
         if mention is not None and self.files.stale:
             self._list_files()
-        files.first().follow(mention, self.files.paths, active=active)
-        self.refresh_bindings()  # Esc closes a list, or no longer
+        files.follow(mention, self.files.paths, active=active)
+        if (commands.display or files.display) != shown:
+            self.refresh_bindings()  # Esc closes a list now, or no longer
 
     @work(group="list_files", exclusive=True, exit_on_error=False)
     async def _list_files(self: ChatScreen) -> None:
