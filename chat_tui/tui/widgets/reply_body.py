@@ -7,21 +7,29 @@ one that streamed, so nothing jumps when it ends.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
+from textual._context import active_app
 from textual.containers import Vertical
 from textual.strip import Strip
+from textual.visual import Visual
 from textual.widgets import Static
 
-from chat_tui.markdown_render import RenderOnce, TranscriptMarkdown, settle_point
+from chat_tui.markdown_render import TableLayout, TranscriptMarkdown, settle_point
 
 if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions
     from rich.style import Style
     from textual.app import ComposeResult
+    from textual.css.styles import RulesMap
     from textual.selection import Selection
+    from textual.style import Style as VisualStyle
     from textual.timer import Timer
+    from textual.visual import RenderOptions
 
     from chat_tui.conversation import Message
 
@@ -30,6 +38,17 @@ FLUSH_INTERVAL = 0.08
 RENDER_SHARE = 3.0
 # Chunks of at least this many characters: few enough widgets, cheap enough tails.
 CHUNK_CHARS = 1200
+# And of at most about this many, when the text allows: Rich draws a few thousand characters
+# of a wide table or of highlighted code in about twenty milliseconds.
+MAX_CHUNK_CHARS = 2500
+# More new text than this at once (a fast stream's backlog, a long reply opened) is drawn in
+# slices of about SLICE seconds, each mounting what it drew, while the screen keeps answering
+# keys.
+SYNC_CHARS = 3000
+SLICE = 0.02
+# A finished reply longer than this is drawn that way too when it is shown (opened, or drawn
+# again), in the chunks a streamed one has.
+LONG_CHARS = 16000
 
 
 def highlight(line: Strip, start: int, end: int, style: Style) -> Strip:
@@ -48,6 +67,57 @@ def highlight(line: Strip, start: int, end: int, style: Style) -> Strip:
             segments.extend(Segment(part, part_style) for part, part_style in parts if part)
         position = stop
     return Strip(segments, line.cell_length)
+
+
+class MarkdownVisual(Visual):
+    """Markdown drawn into strips once per width (Textual would draw it twice per layout: to
+    measure it, then to show it); `prepare` can draw it ahead of time, in any thread."""
+
+    def __init__(self, markdown: TranscriptMarkdown) -> None:
+        self.markdown = markdown
+        self._width = -1
+        self._height = 0
+        self._lines: list[list[Segment]] | None = None  # until styled into strips
+        self._styled: Style | None = None
+        self._strips: list[Strip] | None = None
+
+    def _draw(self, console: Console, options: ConsoleOptions, width: int) -> None:
+        options = options.update_width(width).update(height=None)
+        self._lines = console.render_lines(self.markdown, options, pad=False, new_lines=False)
+        self._width, self._height = width, len(self._lines)
+        self._strips = None
+
+    def prepare(
+        self, console: Console, options: ConsoleOptions, width: int, style: Style
+    ) -> list[Strip]:
+        """The strips at `width`, on the widget's base `style` (as Textual's own rendering of
+        a Rich renderable puts them)."""
+        if self._strips is not None and (self._width, self._styled) == (width, style):
+            return self._strips
+        if self._lines is None or self._width != width:
+            self._draw(console, options, width)
+        assert self._lines is not None
+        add = style.__add__
+        self._strips = [Strip([Segment(t, add(s)) for t, s, _ in line]) for line in self._lines]
+        self._styled, self._lines = style, None  # the strips hold it all now
+        return self._strips
+
+    def render_strips(
+        self, width: int, height: int | None, style: VisualStyle, options: RenderOptions
+    ) -> list[Strip]:
+        app = active_app.get()
+        options_ = app.console_options.update(highlight=False)
+        strips = self.prepare(app.console, options_, width, style.rich_style)
+        return strips if height is None else strips[:height]
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return container_width
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        if width != self._width:
+            app = active_app.get()
+            self._draw(app.console, app.console_options.update(highlight=False), width)
+        return self._height
 
 
 class MarkdownChunk(Static):
@@ -79,6 +149,15 @@ class MarkdownChunk(Static):
         return selection.extract("\n".join(lines)), ending
 
 
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A settled piece of a reply: its Markdown, its chunk's classes, and its length."""
+
+    markdown: MarkdownVisual
+    classes: str
+    size: int
+
+
 class ReplyBody(Vertical):
     """Markdown as settled chunks (one MarkdownChunk each) plus one live tail.
 
@@ -90,20 +169,30 @@ class ReplyBody(Vertical):
         super().__init__()
         self._reply = reply
         self._settled = 0  # characters of the text already in settled chunks
-        # The opening fence line when the tail begins inside a code block (see Cut.reopen).
+        # The opening fence line (or a table's header) when the tail begins inside a code block
+        # or a table (see Cut.reopen), and then the table's column widths.
         self._reopen = ""
+        self._layout: TableLayout | None = None
         self._dirty = False
         self._next_render = 0.0
         self._streaming = streaming
         self._timer: Timer | None = None
+        # Chunks are being drawn off the event loop: the tail waits for them.
+        self._drawing = False
+        self._final_pending = False
 
     def compose(self) -> ComposeResult:
-        yield from self._settle()
-        yield MarkdownChunk(self._tail_markdown(), id="live", classes="chunk")
+        if self._streaming or len(self._reply.content) <= LONG_CHARS:
+            yield from self._settle()
+            yield MarkdownChunk(self._tail_markdown(), id="live", classes="chunk")
+        else:  # long: drawn in chunks once mounted, as a streamed one was
+            yield MarkdownChunk(id="live", classes="chunk")
 
     def on_mount(self) -> None:
         if self._streaming:
             self._timer = self.set_interval(FLUSH_INTERVAL, self._render_tail)
+        elif len(self._reply.content) > LONG_CHARS:
+            self.call_after_refresh(self._render_final)  # once it has its width
 
     def more_arrived(self) -> None:
         """The reply has more text; it reaches the screen with the next render. Cheap."""
@@ -119,52 +208,125 @@ class ReplyBody(Vertical):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        if self._dirty:
+        if self._dirty and not self._drawing and self._pending() <= SYNC_CHARS:
             self.query_one("#live", MarkdownChunk).update(self._tail_markdown())
         self._streaming = False
         self.call_after_refresh(self._render_final)
+
+    def _pending(self) -> int:
+        return len(self._reply.content) - self._settled
 
     def _render_final(self) -> None:
         live = next(iter(self.query("#live").results(MarkdownChunk)), None)
         if live is None:  # the reply was cleared away in the meantime
             return
-        self.mount_all(self._settle(), before=live)
-        live.update(self._tail_markdown())
+        if self._drawing:  # once the chunks being drawn are in
+            self._final_pending = True
+            return
+        self._show(live)
 
     def _render_tail(self) -> None:
         now = time.monotonic()
-        if not self._dirty or now < self._next_render:
+        if not self._dirty or now < self._next_render or self._drawing:
             return
         self._dirty = False
-        live = self.query_one("#live", MarkdownChunk)
-        chunks = self._settle()
-        if chunks:
-            self.mount_all(chunks, before=live)
-        live.update(self._tail_markdown())
+        self._show(self.query_one("#live", MarkdownChunk))
         cost = time.monotonic() - now
         self._next_render = now + max(FLUSH_INTERVAL, cost * RENDER_SHARE)
 
+    def _show(self, live: MarkdownChunk) -> None:
+        """Mount the new settled chunks before the tail and redraw the tail: at once when that
+        is little text, else cut and drawn a slice at a time."""
+        if self._pending() > SYNC_CHARS:
+            self._drawing = True
+            self.run_worker(self._draw_in_slices(live), group="reply-body")
+            return
+        chunks = self._chunks(self._cut())
+        if chunks:
+            self.mount_all(chunks, before=live)
+        live.update(self._tail_markdown())
+
+    async def _draw_in_slices(self, live: MarkdownChunk) -> None:
+        # A slice of work at a time, so that keys and frames are served in between, each
+        # mounting the chunks it drew, so that text keeps appearing. From the first slice on,
+        # the tail shows nothing until the last, so no text is on screen twice. (A thread
+        # would not help: drawing is Python, and a busy thread makes the event loop wait for
+        # the interpreter lock.)
+        try:
+            options = self.app.console_options.update(highlight=False)
+            tail: MarkdownVisual | None = None
+            while tail is None:
+                await asyncio.sleep(0)
+                if not self.is_attached:
+                    return
+                # Drawn as the tail is: its width (now: a scroll bar may have come) and style.
+                width = live.content_size.width or self.content_size.width
+                drawing = (self.app.console, options, width, live.visual_style.rich_style)
+                batch: list[Piece] = []
+                started = time.perf_counter()
+                while time.perf_counter() - started < SLICE:
+                    piece = self._cut_one(MAX_CHUNK_CHARS)
+                    if piece is None:
+                        tail = self._tail_markdown()
+                        tail.prepare(*drawing)
+                        break
+                    piece.markdown.prepare(*drawing)
+                    batch.append(piece)
+                self.mount_all(self._chunks(batch), before=live)
+                live.update(tail if tail is not None else "")
+        finally:
+            self._drawing = False
+        if self._final_pending:
+            self._final_pending = False
+            self._render_final()
+        elif self._streaming:
+            self._dirty = True  # what arrived meanwhile
+
+    def _cut(self) -> list[Piece]:
+        """All the pieces that can be cut from the start of the tail, each of at most about
+        MAX_CHUNK_CHARS when the text can be cut there."""
+        pieces: list[Piece] = []
+        while piece := self._cut_one(MAX_CHUNK_CHARS):
+            pieces.append(piece)
+        return pieces
+
+    @staticmethod
+    def _chunks(pieces: list[Piece]) -> list[MarkdownChunk]:
+        return [MarkdownChunk(piece.markdown, classes=piece.classes) for piece in pieces]
+
     def _settle(self) -> list[MarkdownChunk]:
         """Move the complete blocks at the start of the tail into a new settled chunk."""
-        tail = self._reopen + self._reply.content[self._settled :]
-        cut = settle_point(tail, CHUNK_CHARS)
+        piece = self._cut_one()
+        return self._chunks([piece]) if piece else []
+
+    def _cut_one(self, most: int = 0) -> Piece | None:
+        """The complete blocks at the start of the tail as a piece, of at most about `most`
+        characters when the text can be cut there (0: no limit)."""
+        content = self._reply.content
+        # Not the whole rest of a long reply: a piece of it is enough to find a cut in.
+        window = self._reopen + content[self._settled : self._settled + most] if most else ""
+        cut = settle_point(window, CHUNK_CHARS) if len(window) >= most else None
+        tail = window if cut and cut.index else self._reopen + content[self._settled :]
+        if cut is None or not cut.index:
+            cut = settle_point(tail, CHUNK_CHARS)
         if not cut.index:
-            return []
+            return None
         continued = bool(self._reopen)
         self._settled += cut.index - len(self._reopen)
-        self._reopen = cut.reopen
-        chunk = self._markdown(
+        markdown = self._markdown(
             tail[: cut.index] + cut.close,
             highlight=True,
             continued=continued,
             continues=bool(cut.reopen),
         )
+        self._reopen = cut.reopen
+        self._layout = markdown.markdown.next_layout if cut.reopen else None
         # A piece cut between blocks is followed by the blank line Markdown puts between them;
-        # one cut inside a code block runs straight on into the next.
+        # one cut inside a code block or a table runs straight on into the next.
         classes = "chunk -joined" if cut.reopen else "chunk -settled"
-        return [MarkdownChunk(chunk, classes=classes)]
+        return Piece(markdown, classes, cut.index)
 
-    def _tail_markdown(self) -> RenderOnce:
+    def _tail_markdown(self) -> MarkdownVisual:
         return self._markdown(
             self._reopen + self._reply.content[self._settled :],
             highlight=not self._streaming,
@@ -172,11 +334,22 @@ class ReplyBody(Vertical):
         )
 
     def _markdown(
-        self, text: str, *, highlight: bool, continued: bool = False, continues: bool = False
-    ) -> RenderOnce:
+        self,
+        text: str,
+        *,
+        highlight: bool,
+        continued: bool = False,
+        continues: bool = False,
+    ) -> MarkdownVisual:
         dark = self.app.current_theme.dark if self.is_attached else True
-        return RenderOnce(
+        layout = self._layout if continued else None
+        return MarkdownVisual(
             TranscriptMarkdown(
-                text, dark=dark, highlight=highlight, continued=continued, continues=continues
+                text,
+                dark=dark,
+                highlight=highlight,
+                continued=continued,
+                continues=continues,
+                layout=layout,
             )
         )
