@@ -40,12 +40,12 @@ RENDER_SHARE = 3.0
 CHUNK_CHARS = 1200
 # And of at most about this many, when the text allows: Rich draws a few thousand characters
 # of a wide table or of highlighted code in about twenty milliseconds.
-MAX_CHUNK_CHARS = 2500
+MAX_CHUNK_CHARS = 1500
 # More new text than this at once (a fast stream's backlog, a long reply opened) is drawn in
 # slices of about SLICE seconds, each mounting what it drew, while the screen keeps answering
 # keys.
-SYNC_CHARS = 3000
-SLICE = 0.02
+SYNC_CHARS = 2000
+SLICE = 0.01
 # A finished reply longer than this is drawn that way too when it is shown (opened, or drawn
 # again), in the chunks a streamed one has.
 LONG_CHARS = 16000
@@ -256,7 +256,7 @@ class ReplyBody(Vertical):
             options = self.app.console_options.update(highlight=False)
             tail: MarkdownVisual | None = None
             while tail is None:
-                await asyncio.sleep(0)
+                await asyncio.sleep(0.01)
                 if not self.is_attached:
                     return
                 # Drawn as the tail is: its width (now: a scroll bar may have come) and style.
