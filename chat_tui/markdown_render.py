@@ -77,15 +77,15 @@ class TableLayout:
     of the screen; the later rows wrap within them.
     """
 
-    def __init__(self) -> None:
-        self.first: TranscriptMarkdown | None = None  # the piece the table begins in
+    def __init__(self, first: TranscriptMarkdown) -> None:
+        self.first = first  # the piece the table begins in
         self._widths: dict[int, list[int]] = {}
 
     def record(self, width: int, widths: list[int]) -> None:
         self._widths[width] = widths
 
     def widths(self, console: Console, options: ConsoleOptions) -> list[int] | None:
-        if options.max_width not in self._widths and self.first is not None:
+        if options.max_width not in self._widths:
             console.render_lines(self.first, options.update(height=None))  # records them
         return self._widths.get(options.max_width)
 
@@ -167,30 +167,43 @@ class TranscriptMarkdown(Markdown):
         continued: bool = False,
         continues: bool = False,
         layout: TableLayout | None = None,
+        next_layout: TableLayout | None = None,
     ) -> None:
         """`continued`: the text starts inside a code block or table begun in an earlier piece
         (a table's with the `layout` of its first piece); `continues`: it ends inside one that
-        a later piece carries on (a table's layout is then `next_layout`)."""
+        a later piece carries on (a table's widths are then recorded in `next_layout`, a new
+        one unless given). Parsed when first drawn: a long reply's far pieces may never be."""
         self.highlight = highlight
         # Links are shown as "text (url)": a model's link text must not pose as another address.
         super().__init__("", code_theme="monokai" if dark else "default", hyperlinks=False)
+        self.size = len(text)
+        self._text: str | None = text
+        self._continued, self._continues = continued, continues
+        self._first: Token | None = None
+        self._last: Token | None = None
+        self._layout = layout
+        self.next_layout = next_layout or (TableLayout(self) if continues else None)
+
+    @property
+    def text(self) -> str:
+        """What is drawn: the text as given, made visible."""
+        self._parse()
+        return self.markup
+
+    def _parse(self) -> None:
+        if self._text is None:
+            return
         # Rich drops HTML tags (and the text of <b>…</b> blocks); with HTML off, markdown-it
         # hands them over as text, so `Vec<T>` and `<script>` are shown as written.
-        self.markup = visible(text)
+        self.markup = visible(self._text)
+        self._text = None
         self.parsed = PARSER.parse(self.markup)
         blocks = [token for token in self.parsed if token.type in ("fence", "table_open")]
-        self._first = blocks[0] if blocks and continued else None
-        self._last = blocks[-1] if blocks and continues else None
-        self._layout = layout
-        self.next_layout: TableLayout | None = None
-        if self._last is not None and self._last.type == "table_open":
-            if self._last is self._first:  # a middle piece: the layout goes on
-                self.next_layout = layout
-            else:
-                self.next_layout = TableLayout()
-                self.next_layout.first = self
+        self._first = blocks[0] if blocks and self._continued else None
+        self._last = blocks[-1] if blocks and self._continues else None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        self._parse()
         segments = iter(super().__rich_console__(console, options))
         if self._first is not None and self._first.type == "table_open":
             # Rich opens a table with a blank line: a table's later piece goes straight on.
@@ -204,7 +217,7 @@ class TranscriptMarkdown(Markdown):
         return (0 if token is self._first else 1, 0 if token is self._last else 1)
 
     def table_layout(self, token: Token) -> TableLayout | None:
-        if token is self._first:
+        if token is self._first:  # read (a middle piece's layout is also the next one's)
             return self._layout
         return self.next_layout if token is self._last else None
 
@@ -253,6 +266,10 @@ class Cut:
     def close(self) -> str:
         match = _FENCE.match(self.reopen)
         return (match.group(1) + "\n") if match else ""
+
+    @property
+    def in_table(self) -> bool:
+        return bool(self.reopen) and not self.close
 
 
 def settle_point(text: str, min_chars: int) -> Cut:

@@ -11,7 +11,8 @@ from textual.geometry import Offset
 
 from chat_tui.markdown_render import TableLayout, TranscriptMarkdown, settle_point
 from chat_tui.store import Store
-from chat_tui.tui.widgets.reply_body import LONG_CHARS, MarkdownChunk, ReplyBody
+from chat_tui.tui.widgets import reply_body
+from chat_tui.tui.widgets.reply_body import LONG_CHARS, MarkdownChunk, MarkdownVisual, ReplyBody
 from chat_tui.tui.widgets.transcript import Transcript
 from tests.openai_server import TextReply, code_lines_markdown, table_markdown
 from tests.test_app import SIZE, chat, replies, wait_for
@@ -20,6 +21,8 @@ from tests.test_reuse import drag
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import pytest
 
     from chat_tui.tui.app import ChatApp
     from tests.openai_server import FakeOpenAIServer
@@ -104,7 +107,50 @@ async def test_a_saved_long_code_reply_opens_in_pieces(
         await wait_for(pilot, lambda: app.clipboard == code)
 
 
+async def test_a_very_long_reply_draws_only_what_is_seen(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a reply of many megabytes would be, at a size a test can afford.
+    monkeypatch.setattr(reply_body, "LAZY_CHARS", 60_000)
+    monkeypatch.setattr(reply_body, "LAZY_CHUNK_CHARS", 5_000)
+    monkeypatch.setattr(reply_body, "DRAWN_PIECES", 4)
+    path = tmp_path / "chats.db"
+    code = code_lines_markdown(3000)
+    assert len(code) > 60_000
+    seed = Store(path)
+    cid = seed.create_conversation("Code", "")
+    seed.add_message(cid, "user", "Long code", "complete")
+    seed.add_message(cid, "assistant", code, "complete")
+    seed.close()
+    app = saving_app(server, path, open_conversation=cid)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: bool(replies(app)))
+        body = replies(app)[-1].query_one(ReplyBody)
+        await wait_for(pilot, lambda: not body._drawing and "return total" in _last_lines(app))
+        chunks = list(body.query(MarkdownChunk))
+        assert len(chunks) > 10
+        assert sum(_holds_drawing(chunk) for chunk in chunks) <= 4 + 1  # and the tail
+        # Scrolled through to the top, the first lines are drawn; the rest let go.
+        transcript = app.query_one(Transcript)
+        for chunk in reversed(chunks):
+            transcript.scroll_to_widget(chunk, animate=False, top=True)
+            await pilot.pause()
+        assert "def handler_" in _screen(app)
+        assert sum(_holds_drawing(chunk) for chunk in chunks) <= 4 + 1
+        await pilot.press("shift+tab", "c")
+        await wait_for(pilot, lambda: app.clipboard == code)
+
+
+def _holds_drawing(chunk: MarkdownChunk) -> bool:
+    visual = chunk.visual
+    return isinstance(visual, MarkdownVisual) and visual._strips is not None
+
+
+def _screen(app: ChatApp) -> str:
+    return "\n".join(line.text for line in app.screen._compositor.render_strips())
+
+
 def _last_lines(app: ChatApp) -> str:
     """The transcript as on screen, once scrolled to its end."""
     app.query_one(Transcript).scroll_end(animate=False, immediate=True)
-    return "\n".join(line.text for line in app.screen._compositor.render_strips())
+    return _screen(app)

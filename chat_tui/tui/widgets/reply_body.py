@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ from textual.widgets import Static
 from chat_tui.markdown_render import TableLayout, TranscriptMarkdown, settle_point
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console, ConsoleOptions
     from rich.style import Style
     from textual.app import ComposeResult
@@ -49,6 +52,11 @@ SLICE = 0.01
 # A finished reply longer than this is drawn that way too when it is shown (opened, or drawn
 # again), in the chunks a streamed one has.
 LONG_CHARS = 16000
+# One longer than this (megabytes, say) is cut into bigger pieces, each drawn only once on
+# screen, and only the last DRAWN_PIECES drawn keep their drawing: memory stays bounded.
+LAZY_CHARS = 1_000_000
+LAZY_CHUNK_CHARS = 20000
+DRAWN_PIECES = 24
 
 
 def highlight(line: Strip, start: int, end: int, style: Style) -> Strip:
@@ -71,21 +79,49 @@ def highlight(line: Strip, start: int, end: int, style: Style) -> Strip:
 
 class MarkdownVisual(Visual):
     """Markdown drawn into strips once per width (Textual would draw it twice per layout: to
-    measure it, then to show it); `prepare` can draw it ahead of time, in any thread."""
+    measure it, then to show it); `prepare` draws it ahead of time.
 
-    def __init__(self, markdown: TranscriptMarkdown) -> None:
+    A lazy one is drawn only once on screen: until then its height is an estimate, and once
+    drawn it says so (`drawn` is called), so that far-off pieces can forget their strips.
+    """
+
+    def __init__(
+        self,
+        markdown: TranscriptMarkdown,
+        *,
+        lazy: bool = False,
+        drawn: Callable[[MarkdownVisual], None] | None = None,
+    ) -> None:
         self.markdown = markdown
+        self.lazy = lazy
+        self._on_drawn = drawn
         self._width = -1
         self._height = 0
         self._lines: list[list[Segment]] | None = None  # until styled into strips
         self._styled: Style | None = None
         self._strips: list[Strip] | None = None
+        self.moved = False  # drawn taller or shorter than estimated: lay out again
 
     def _draw(self, console: Console, options: ConsoleOptions, width: int) -> None:
+        estimated = self._height if self.lazy and self._width != width else None
         options = options.update_width(width).update(height=None)
         self._lines = console.render_lines(self.markdown, options, pad=False, new_lines=False)
         self._width, self._height = width, len(self._lines)
         self._strips = None
+        self.moved = estimated is not None and estimated != self._height
+        if self._on_drawn is not None:
+            self._on_drawn(self)
+
+    def forget(self) -> None:
+        """Let go of the drawing (the height stays known): drawn again when seen again."""
+        self._lines = self._strips = None
+        self._styled = None
+
+    def estimate(self, width: int) -> int:
+        """About how many lines it takes at `width`, without drawing it."""
+        lines = self.markdown.size // max(width // 2, 1) + 2  # long lines wrap
+        self._height = max(lines, 1)
+        return self._height
 
     def prepare(
         self, console: Console, options: ConsoleOptions, width: int, style: Style
@@ -95,6 +131,8 @@ class MarkdownVisual(Visual):
         if self._strips is not None and (self._width, self._styled) == (width, style):
             return self._strips
         if self._lines is None or self._width != width:
+            self._draw(console, options, width)
+        if self._lines is None:  # forgotten
             self._draw(console, options, width)
         assert self._lines is not None
         add = style.__add__
@@ -114,6 +152,8 @@ class MarkdownVisual(Visual):
         return container_width
 
     def get_height(self, rules: RulesMap, width: int) -> int:
+        if width != self._width and self.lazy:
+            return self.estimate(width)
         if width != self._width:
             app = active_app.get()
             self._draw(app.console, app.console_options.update(highlight=False), width)
@@ -133,6 +173,10 @@ class MarkdownChunk(Static):
 
     def render_line(self, y: int) -> Strip:
         line = self._drawn(y)
+        visual = self.visual
+        if isinstance(visual, MarkdownVisual) and visual.moved:
+            visual.moved = False
+            self.call_later(self.refresh, layout=True)
         selection = self.text_selection
         span = selection.get_span(y) if selection is not None else None
         if span is not None:
@@ -180,6 +224,9 @@ class ReplyBody(Vertical):
         # Chunks are being drawn off the event loop: the tail waits for them.
         self._drawing = False
         self._final_pending = False
+        # A very long reply's pieces are drawn only once seen; the last drawn keep their strips.
+        self._lazy = False
+        self._seen: deque[MarkdownVisual] = deque()
 
     def compose(self) -> ComposeResult:
         if self._streaming or len(self._reply.content) <= LONG_CHARS:
@@ -253,6 +300,7 @@ class ReplyBody(Vertical):
         # would not help: drawing is Python, and a busy thread makes the event loop wait for
         # the interpreter lock.)
         try:
+            self._lazy = not self._streaming and len(self._reply.content) > LAZY_CHARS
             options = self.app.console_options.update(highlight=False)
             tail: MarkdownVisual | None = None
             while tail is None:
@@ -265,12 +313,13 @@ class ReplyBody(Vertical):
                 batch: list[Piece] = []
                 started = time.perf_counter()
                 while time.perf_counter() - started < SLICE:
-                    piece = self._cut_one(MAX_CHUNK_CHARS)
+                    piece = self._cut_one(LAZY_CHUNK_CHARS if self._lazy else MAX_CHUNK_CHARS)
                     if piece is None:
                         tail = self._tail_markdown()
                         tail.prepare(*drawing)
                         break
-                    piece.markdown.prepare(*drawing)
+                    if not self._lazy:
+                        piece.markdown.prepare(*drawing)
                     batch.append(piece)
                 self.mount_all(self._chunks(batch), before=live)
                 live.update(tail if tail is not None else "")
@@ -312,15 +361,20 @@ class ReplyBody(Vertical):
         if not cut.index:
             return None
         continued = bool(self._reopen)
+        # A piece in the middle of a table passes its first piece's widths on.
+        middle = self._layout is not None and cut.in_table
+        middle = middle and "\n\n" not in tail[len(self._reopen) : cut.index]
         self._settled += cut.index - len(self._reopen)
         markdown = self._markdown(
             tail[: cut.index] + cut.close,
             highlight=True,
             continued=continued,
             continues=bool(cut.reopen),
+            next_layout=self._layout if middle else None,
+            lazy=self._lazy,
         )
         self._reopen = cut.reopen
-        self._layout = markdown.markdown.next_layout if cut.reopen else None
+        self._layout = markdown.markdown.next_layout if cut.in_table else None
         # A piece cut between blocks is followed by the blank line Markdown puts between them;
         # one cut inside a code block or a table runs straight on into the next.
         classes = "chunk -joined" if cut.reopen else "chunk -settled"
@@ -340,16 +394,24 @@ class ReplyBody(Vertical):
         highlight: bool,
         continued: bool = False,
         continues: bool = False,
+        next_layout: TableLayout | None = None,
+        lazy: bool = False,
     ) -> MarkdownVisual:
         dark = self.app.current_theme.dark if self.is_attached else True
         layout = self._layout if continued else None
-        return MarkdownVisual(
-            TranscriptMarkdown(
-                text,
-                dark=dark,
-                highlight=highlight,
-                continued=continued,
-                continues=continues,
-                layout=layout,
-            )
+        markdown = TranscriptMarkdown(
+            text,
+            dark=dark,
+            highlight=highlight,
+            continued=continued,
+            continues=continues,
+            layout=layout,
+            next_layout=next_layout,
         )
+        return MarkdownVisual(markdown, lazy=lazy, drawn=self._drew if lazy else None)
+
+    def _drew(self, visual: MarkdownVisual) -> None:
+        """A lazy piece was drawn: the longest-unseen let go of their drawings."""
+        self._seen.append(visual)
+        while len(self._seen) > DRAWN_PIECES:
+            self._seen.popleft().forget()
