@@ -52,6 +52,8 @@ SLICE = 0.01
 # A finished reply longer than this is drawn that way too when it is shown (opened, or drawn
 # again), in the chunks a streamed one has.
 LONG_CHARS = 16000
+# Settled pieces are drawn together in one widget up to about this many characters.
+MERGE_CHARS = 30000
 # One longer than this (megabytes, say) is cut into bigger pieces, each drawn only once on
 # screen, and only the last DRAWN_PIECES drawn keep their drawing: memory stays bounded.
 LAZY_CHARS = 1_000_000
@@ -160,6 +162,43 @@ class MarkdownVisual(Visual):
         return self._height
 
 
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A settled piece of a reply: its Markdown, whether a blank line follows it (it ends
+    between blocks, not inside one), and its length."""
+
+    markdown: MarkdownVisual
+    gap: bool
+    size: int
+
+
+class PiecesVisual(Visual):
+    """Settled pieces drawn one under the other, as one widget: a long reply in a few widgets,
+    not hundreds (every widget costs the screen's queries and layout). A piece that ends
+    between blocks is followed by the blank line Markdown puts between them."""
+
+    def __init__(self, pieces: list[Piece]) -> None:
+        self.pieces = pieces
+
+    def render_strips(
+        self, width: int, height: int | None, style: VisualStyle, options: RenderOptions
+    ) -> list[Strip]:
+        strips: list[Strip] = []
+        blank = Strip.blank(width, style.rich_style)
+        for index, piece in enumerate(self.pieces):
+            strips += piece.markdown.render_strips(width, None, style, options)
+            if piece.gap and index < len(self.pieces) - 1:
+                strips.append(blank)
+        return strips if height is None else strips[:height]
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return container_width
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        gaps = sum(piece.gap for piece in self.pieces[:-1])
+        return sum(piece.markdown.get_height(rules, width) for piece in self.pieces) + gaps
+
+
 class MarkdownChunk(Static):
     """A piece of a reply's Markdown, which the mouse can select as it reads on screen.
 
@@ -168,14 +207,35 @@ class MarkdownChunk(Static):
     gives the selected text as drawn: what the user sees is what is copied.
     """
 
+    chars = 0  # characters of the reply it draws, when settled
+
+    @classmethod
+    def of(cls, piece: Piece) -> MarkdownChunk:
+        chunk = cls(PiecesVisual([piece]), classes="chunk")
+        chunk.chars = piece.size
+        chunk.set_class(piece.gap, "-settled")
+        chunk.set_class(not piece.gap, "-joined")
+        return chunk
+
+    def add(self, piece: Piece) -> None:
+        """One more settled piece, drawn under the others."""
+        visual = self.visual
+        assert isinstance(visual, PiecesVisual)
+        self.update(PiecesVisual([*visual.pieces, piece]))
+        self.chars += piece.size
+        self.set_class(piece.gap, "-settled")
+        self.set_class(not piece.gap, "-joined")
+
     def _drawn(self, y: int) -> Strip:
         return super().render_line(y)
 
     def render_line(self, y: int) -> Strip:
         line = self._drawn(y)
         visual = self.visual
-        if isinstance(visual, MarkdownVisual) and visual.moved:
-            visual.moved = False
+        pieces = visual.pieces if isinstance(visual, PiecesVisual) else []
+        if any(piece.markdown.moved for piece in pieces):
+            for piece in pieces:
+                piece.markdown.moved = False
             self.call_later(self.refresh, layout=True)
         selection = self.text_selection
         span = selection.get_span(y) if selection is not None else None
@@ -191,15 +251,6 @@ class MarkdownChunk(Static):
         # A settled chunk is followed by a blank line on screen; a joined one by its next line.
         ending = "\n\n" if self.has_class("-settled") else "\n"
         return selection.extract("\n".join(lines)), ending
-
-
-@dataclass(frozen=True, slots=True)
-class Piece:
-    """A settled piece of a reply: its Markdown, its chunk's classes, and its length."""
-
-    markdown: MarkdownVisual
-    classes: str
-    size: int
 
 
 class ReplyBody(Vertical):
@@ -221,12 +272,13 @@ class ReplyBody(Vertical):
         self._next_render = 0.0
         self._streaming = streaming
         self._timer: Timer | None = None
-        # Chunks are being drawn off the event loop: the tail waits for them.
+        # Chunks are being drawn a slice at a time: the tail waits for them.
         self._drawing = False
         self._final_pending = False
         # A very long reply's pieces are drawn only once seen; the last drawn keep their strips.
         self._lazy = False
         self._seen: deque[MarkdownVisual] = deque()
+        self._last_chunk: MarkdownChunk | None = None  # the last settled one, which may grow
 
     def compose(self) -> ComposeResult:
         if self._streaming or len(self._reply.content) <= LONG_CHARS:
@@ -339,9 +391,19 @@ class ReplyBody(Vertical):
             pieces.append(piece)
         return pieces
 
-    @staticmethod
-    def _chunks(pieces: list[Piece]) -> list[MarkdownChunk]:
-        return [MarkdownChunk(piece.markdown, classes=piece.classes) for piece in pieces]
+    def _chunks(self, pieces: list[Piece]) -> list[MarkdownChunk]:
+        """The pieces added to the last settled chunk while it is short enough, the rest in
+        new chunks (returned, to be mounted); a very long reply's lazy pieces each in its own."""
+        chunks: list[MarkdownChunk] = []
+        for piece in pieces:
+            last = chunks[-1] if chunks else self._last_chunk
+            if last is not None and not piece.markdown.lazy and last.chars < MERGE_CHARS:
+                last.add(piece)
+            else:
+                chunks.append(MarkdownChunk.of(piece))
+        if chunks:
+            self._last_chunk = chunks[-1]
+        return chunks
 
     def _settle(self) -> list[MarkdownChunk]:
         """Move the complete blocks at the start of the tail into a new settled chunk."""
@@ -377,8 +439,7 @@ class ReplyBody(Vertical):
         self._layout = markdown.markdown.next_layout if cut.in_table else None
         # A piece cut between blocks is followed by the blank line Markdown puts between them;
         # one cut inside a code block or a table runs straight on into the next.
-        classes = "chunk -joined" if cut.reopen else "chunk -settled"
-        return Piece(markdown, classes, cut.index)
+        return Piece(markdown, not cut.reopen, cut.index)
 
     def _tail_markdown(self) -> MarkdownVisual:
         return self._markdown(
