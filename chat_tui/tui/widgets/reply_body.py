@@ -414,12 +414,15 @@ class ReplyBody(Vertical):
         """The complete blocks at the start of the tail as a piece, of at most about `most`
         characters when the text can be cut there (0: no limit)."""
         content = self._reply.content
-        # Not the whole rest of a long reply: a piece of it is enough to find a cut in.
-        window = self._reopen + content[self._settled : self._settled + most] if most else ""
-        cut = settle_point(window, CHUNK_CHARS) if len(window) >= most else None
-        tail = window if cut and cut.index else self._reopen + content[self._settled :]
-        if cut is None or not cut.index:
+        # Not the whole rest of a long reply: a piece of it is enough to find a cut in (twice
+        # as much until one is found: the last cut in the whole rest would take it all).
+        size = most or len(content)
+        while True:
+            tail = self._reopen + content[self._settled : self._settled + size]
             cut = settle_point(tail, CHUNK_CHARS)
+            if cut.index or self._settled + size >= len(content):
+                break
+            size *= 2
         if not cut.index:
             return None
         continued = bool(self._reopen)
