@@ -1,8 +1,10 @@
 """The body of an assistant reply: Markdown that keeps up with a fast stream.
 
-Settled chunks are rendered once and never again; only the live tail is re-rendered, at most every
+Settled pieces are rendered once and never again; only the live tail is re-rendered, at most every
 FLUSH_INTERVAL and never more than a small share of the time. A finished reply looks exactly like
-one that streamed, so nothing jumps when it ends.
+one that streamed, so nothing jumps when it ends. A big backlog (a fast stream of a huge table, a
+long reply opened) is cut and drawn a slice at a time, so keys are answered meanwhile; a reply of
+megabytes draws only the pieces that come on screen, and keeps only the last few drawn.
 """
 
 from __future__ import annotations
@@ -39,10 +41,10 @@ if TYPE_CHECKING:
 FLUSH_INTERVAL = 0.08
 # Rendering may take at most about a third of the time, so typing and scrolling stay smooth.
 RENDER_SHARE = 3.0
-# Chunks of at least this many characters: few enough widgets, cheap enough tails.
+# Settled pieces of at least this many characters: cheap enough tails.
 CHUNK_CHARS = 1200
-# And of at most about this many, when the text allows: Rich draws a few thousand characters
-# of a wide table or of highlighted code in about twenty milliseconds.
+# And of at most about this many, when the text allows: Rich draws that much of a wide table
+# or of highlighted code in about fifteen milliseconds.
 MAX_CHUNK_CHARS = 1500
 # More new text than this at once (a fast stream's backlog, a long reply opened) is drawn in
 # slices of about SLICE seconds, each mounting what it drew, while the screen keeps answering
