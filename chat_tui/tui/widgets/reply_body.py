@@ -1,35 +1,66 @@
 """The body of an assistant reply: Markdown that keeps up with a fast stream.
 
-Settled chunks are rendered once and never again; only the live tail is re-rendered, at most every
+Settled pieces are rendered once and never again; only the live tail is re-rendered, at most every
 FLUSH_INTERVAL and never more than a small share of the time. A finished reply looks exactly like
-one that streamed, so nothing jumps when it ends.
+one that streamed, so nothing jumps when it ends. A big backlog (a fast stream of a huge table, a
+long reply opened) is cut and drawn a slice at a time, so keys are answered meanwhile; a reply of
+megabytes draws only the pieces that come on screen, and keeps only the last few drawn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
+from textual._context import active_app
 from textual.containers import Vertical
 from textual.strip import Strip
+from textual.visual import Visual
 from textual.widgets import Static
 
-from chat_tui.markdown_render import RenderOnce, TranscriptMarkdown, settle_point
+from chat_tui.markdown_render import TableLayout, TranscriptMarkdown, settle_point
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rich.console import Console, ConsoleOptions
     from rich.style import Style
     from textual.app import ComposeResult
+    from textual.css.styles import RulesMap
     from textual.selection import Selection
+    from textual.style import Style as VisualStyle
     from textual.timer import Timer
+    from textual.visual import RenderOptions
 
     from chat_tui.conversation import Message
 
 FLUSH_INTERVAL = 0.08
 # Rendering may take at most about a third of the time, so typing and scrolling stay smooth.
 RENDER_SHARE = 3.0
-# Chunks of at least this many characters: few enough widgets, cheap enough tails.
+# Settled pieces of at least this many characters: cheap enough tails.
 CHUNK_CHARS = 1200
+# And of at most about this many, when the text allows: Rich draws that much of a wide table
+# or of highlighted code in about fifteen milliseconds.
+MAX_CHUNK_CHARS = 1500
+# More new text than this at once (a fast stream's backlog, a long reply opened) is drawn in
+# slices of about SLICE seconds, each mounting what it drew, while the screen keeps answering
+# keys.
+SYNC_CHARS = 2000
+SLICE = 0.01
+# A finished reply longer than this is drawn that way too when it is shown (opened, or drawn
+# again), in the chunks a streamed one has.
+LONG_CHARS = 16000
+# Settled pieces are drawn together in one widget up to about this many characters.
+MERGE_CHARS = 30000
+# One longer than this (megabytes, say) is cut into bigger pieces, each drawn only once on
+# screen, and only the last DRAWN_PIECES drawn keep their drawing: memory stays bounded.
+LAZY_CHARS = 1_000_000
+LAZY_CHUNK_CHARS = 20000
+DRAWN_PIECES = 24
 
 
 def highlight(line: Strip, start: int, end: int, style: Style) -> Strip:
@@ -50,6 +81,126 @@ def highlight(line: Strip, start: int, end: int, style: Style) -> Strip:
     return Strip(segments, line.cell_length)
 
 
+class MarkdownVisual(Visual):
+    """Markdown drawn into strips once per width (Textual would draw it twice per layout: to
+    measure it, then to show it); `prepare` draws it ahead of time.
+
+    A lazy one is drawn only once on screen: until then its height is an estimate, and once
+    drawn it says so (`drawn` is called), so that far-off pieces can forget their strips.
+    """
+
+    def __init__(
+        self,
+        markdown: TranscriptMarkdown,
+        *,
+        lazy: bool = False,
+        drawn: Callable[[MarkdownVisual], None] | None = None,
+    ) -> None:
+        self.markdown = markdown
+        self.lazy = lazy
+        self._on_drawn = drawn
+        self._width = -1
+        self._height = 0
+        self._lines: list[list[Segment]] | None = None  # until styled into strips
+        self._styled: Style | None = None
+        self._strips: list[Strip] | None = None
+        self.moved = False  # drawn taller or shorter than estimated: lay out again
+
+    def _draw(self, console: Console, options: ConsoleOptions, width: int) -> None:
+        estimated = self._height if self.lazy and self._width != width else None
+        options = options.update_width(width).update(height=None)
+        self._lines = console.render_lines(self.markdown, options, pad=False, new_lines=False)
+        self._width, self._height = width, len(self._lines)
+        self._strips = None
+        self.moved = estimated is not None and estimated != self._height
+        if self._on_drawn is not None:
+            self._on_drawn(self)
+
+    def forget(self) -> None:
+        """Let go of the drawing (the height stays known): drawn again when seen again."""
+        self._lines = self._strips = None
+        self._styled = None
+
+    def estimate(self, width: int) -> int:
+        """About how many lines it takes at `width`, without drawing it."""
+        lines = self.markdown.size // max(width // 2, 1) + 2  # long lines wrap
+        self._height = max(lines, 1)
+        return self._height
+
+    def prepare(
+        self, console: Console, options: ConsoleOptions, width: int, style: Style
+    ) -> list[Strip]:
+        """The strips at `width`, on the widget's base `style` (as Textual's own rendering of
+        a Rich renderable puts them)."""
+        if self._strips is not None and (self._width, self._styled) == (width, style):
+            return self._strips
+        if self._lines is None or self._width != width:
+            self._draw(console, options, width)
+        if self._lines is None:  # forgotten
+            self._draw(console, options, width)
+        assert self._lines is not None
+        add = style.__add__
+        self._strips = [Strip([Segment(t, add(s)) for t, s, _ in line]) for line in self._lines]
+        self._styled, self._lines = style, None  # the strips hold it all now
+        return self._strips
+
+    def render_strips(
+        self, width: int, height: int | None, style: VisualStyle, options: RenderOptions
+    ) -> list[Strip]:
+        app = active_app.get()
+        options_ = app.console_options.update(highlight=False)
+        strips = self.prepare(app.console, options_, width, style.rich_style)
+        return strips if height is None else strips[:height]
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return container_width
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        if width != self._width and self.lazy:
+            return self.estimate(width)
+        if width != self._width:
+            app = active_app.get()
+            self._draw(app.console, app.console_options.update(highlight=False), width)
+        return self._height
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A settled piece of a reply: its Markdown, whether a blank line follows it (it ends
+    between blocks, not inside one), and its length."""
+
+    markdown: MarkdownVisual
+    gap: bool
+    size: int
+
+
+class PiecesVisual(Visual):
+    """Settled pieces drawn one under the other, as one widget: a long reply in a few widgets,
+    not hundreds (every widget costs the screen's queries and layout). A piece that ends
+    between blocks is followed by the blank line Markdown puts between them."""
+
+    def __init__(self, pieces: list[Piece]) -> None:
+        self.pieces = pieces
+
+    def render_strips(
+        self, width: int, height: int | None, style: VisualStyle, options: RenderOptions
+    ) -> list[Strip]:
+        strips: list[Strip] = []
+        blank = Strip.blank(width, style.rich_style)
+        for index, piece in enumerate(self.pieces):
+            strips += piece.markdown.render_strips(width, None, style, options)
+            if piece.gap and index < len(self.pieces) - 1:
+                strips.append(blank)
+        return strips if height is None else strips[:height]
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return container_width
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        gaps = sum(piece.gap for piece in self.pieces[:-1])
+        return sum(piece.markdown.get_height(rules, width) for piece in self.pieces) + gaps
+
+
 class MarkdownChunk(Static):
     """A piece of a reply's Markdown, which the mouse can select as it reads on screen.
 
@@ -58,11 +209,36 @@ class MarkdownChunk(Static):
     gives the selected text as drawn: what the user sees is what is copied.
     """
 
+    chars = 0  # characters of the reply it draws, when settled
+
+    @classmethod
+    def of(cls, piece: Piece) -> MarkdownChunk:
+        chunk = cls(PiecesVisual([piece]), classes="chunk")
+        chunk.chars = piece.size
+        chunk.set_class(piece.gap, "-settled")
+        chunk.set_class(not piece.gap, "-joined")
+        return chunk
+
+    def add(self, piece: Piece) -> None:
+        """One more settled piece, drawn under the others."""
+        visual = self.visual
+        assert isinstance(visual, PiecesVisual)
+        self.update(PiecesVisual([*visual.pieces, piece]))
+        self.chars += piece.size
+        self.set_class(piece.gap, "-settled")
+        self.set_class(not piece.gap, "-joined")
+
     def _drawn(self, y: int) -> Strip:
         return super().render_line(y)
 
     def render_line(self, y: int) -> Strip:
         line = self._drawn(y)
+        visual = self.visual
+        pieces = visual.pieces if isinstance(visual, PiecesVisual) else []
+        if any(piece.markdown.moved for piece in pieces):
+            for piece in pieces:
+                piece.markdown.moved = False
+            self.call_later(self.refresh, layout=True)
         selection = self.text_selection
         span = selection.get_span(y) if selection is not None else None
         if span is not None:
@@ -90,20 +266,34 @@ class ReplyBody(Vertical):
         super().__init__()
         self._reply = reply
         self._settled = 0  # characters of the text already in settled chunks
-        # The opening fence line when the tail begins inside a code block (see Cut.reopen).
+        # The opening fence line (or a table's header) when the tail begins inside a code block
+        # or a table (see Cut.reopen), and then the table's column widths.
         self._reopen = ""
+        self._layout: TableLayout | None = None
         self._dirty = False
         self._next_render = 0.0
         self._streaming = streaming
         self._timer: Timer | None = None
+        # Chunks are being drawn a slice at a time: the tail waits for them.
+        self._drawing = False
+        self._final_pending = False
+        # A very long reply's pieces are drawn only once seen; the last drawn keep their strips.
+        self._lazy = False
+        self._seen: deque[MarkdownVisual] = deque()
+        self._last_chunk: MarkdownChunk | None = None  # the last settled one, which may grow
 
     def compose(self) -> ComposeResult:
-        yield from self._settle()
-        yield MarkdownChunk(self._tail_markdown(), id="live", classes="chunk")
+        if self._streaming or len(self._reply.content) <= LONG_CHARS:
+            yield from self._settle()
+            yield MarkdownChunk(self._tail_markdown(), id="live", classes="chunk")
+        else:  # long: drawn in chunks once mounted, as a streamed one was
+            yield MarkdownChunk(id="live", classes="chunk")
 
     def on_mount(self) -> None:
         if self._streaming:
             self._timer = self.set_interval(FLUSH_INTERVAL, self._render_tail)
+        elif len(self._reply.content) > LONG_CHARS:
+            self.call_after_refresh(self._render_final)  # once it has its width
 
     def more_arrived(self) -> None:
         """The reply has more text; it reaches the screen with the next render. Cheap."""
@@ -119,52 +309,144 @@ class ReplyBody(Vertical):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        if self._dirty:
+        if self._dirty and not self._drawing and self._pending() <= SYNC_CHARS:
             self.query_one("#live", MarkdownChunk).update(self._tail_markdown())
         self._streaming = False
         self.call_after_refresh(self._render_final)
+
+    def _pending(self) -> int:
+        return len(self._reply.content) - self._settled
 
     def _render_final(self) -> None:
         live = next(iter(self.query("#live").results(MarkdownChunk)), None)
         if live is None:  # the reply was cleared away in the meantime
             return
-        self.mount_all(self._settle(), before=live)
-        live.update(self._tail_markdown())
+        if self._drawing:  # once the chunks being drawn are in
+            self._final_pending = True
+            return
+        self._show(live)
 
     def _render_tail(self) -> None:
         now = time.monotonic()
-        if not self._dirty or now < self._next_render:
+        if not self._dirty or now < self._next_render or self._drawing:
             return
         self._dirty = False
-        live = self.query_one("#live", MarkdownChunk)
-        chunks = self._settle()
-        if chunks:
-            self.mount_all(chunks, before=live)
-        live.update(self._tail_markdown())
+        self._show(self.query_one("#live", MarkdownChunk))
         cost = time.monotonic() - now
         self._next_render = now + max(FLUSH_INTERVAL, cost * RENDER_SHARE)
 
+    def _show(self, live: MarkdownChunk) -> None:
+        """Mount the new settled chunks before the tail and redraw the tail: at once when that
+        is little text, else cut and drawn a slice at a time."""
+        if self._pending() > SYNC_CHARS:
+            self._drawing = True
+            self.run_worker(self._draw_in_slices(live), group="reply-body")
+            return
+        chunks = self._chunks(self._cut())
+        if chunks:
+            self.mount_all(chunks, before=live)
+        live.update(self._tail_markdown())
+
+    async def _draw_in_slices(self, live: MarkdownChunk) -> None:
+        # A slice of work at a time, so that keys and frames are served in between, each
+        # mounting the chunks it drew, so that text keeps appearing. From the first slice on,
+        # the tail shows nothing until the last, so no text is on screen twice. (A thread
+        # would not help: drawing is Python, and a busy thread makes the event loop wait for
+        # the interpreter lock.)
+        try:
+            self._lazy = not self._streaming and len(self._reply.content) > LAZY_CHARS
+            options = self.app.console_options.update(highlight=False)
+            tail: MarkdownVisual | None = None
+            while tail is None:
+                await asyncio.sleep(0.01)
+                if not self.is_attached:
+                    return
+                # Drawn as the tail is: its width (now: a scroll bar may have come) and style.
+                width = live.content_size.width or self.content_size.width
+                drawing = (self.app.console, options, width, live.visual_style.rich_style)
+                batch: list[Piece] = []
+                started = time.perf_counter()
+                while time.perf_counter() - started < SLICE:
+                    piece = self._cut_one(LAZY_CHUNK_CHARS if self._lazy else MAX_CHUNK_CHARS)
+                    if piece is None:
+                        tail = self._tail_markdown()
+                        tail.prepare(*drawing)
+                        break
+                    if not self._lazy:
+                        piece.markdown.prepare(*drawing)
+                    batch.append(piece)
+                self.mount_all(self._chunks(batch), before=live)
+                live.update(tail if tail is not None else "")
+        finally:
+            self._drawing = False
+        if self._final_pending:
+            self._final_pending = False
+            self._render_final()
+        elif self._streaming:
+            self._dirty = True  # what arrived meanwhile
+
+    def _cut(self) -> list[Piece]:
+        """All the pieces that can be cut from the start of the tail, each of at most about
+        MAX_CHUNK_CHARS when the text can be cut there."""
+        pieces: list[Piece] = []
+        while piece := self._cut_one(MAX_CHUNK_CHARS):
+            pieces.append(piece)
+        return pieces
+
+    def _chunks(self, pieces: list[Piece]) -> list[MarkdownChunk]:
+        """The pieces added to the last settled chunk while it is short enough, the rest in
+        new chunks (returned, to be mounted); a very long reply's lazy pieces each in its own."""
+        chunks: list[MarkdownChunk] = []
+        for piece in pieces:
+            last = chunks[-1] if chunks else self._last_chunk
+            if last is not None and not piece.markdown.lazy and last.chars < MERGE_CHARS:
+                last.add(piece)
+            else:
+                chunks.append(MarkdownChunk.of(piece))
+        if chunks:
+            self._last_chunk = chunks[-1]
+        return chunks
+
     def _settle(self) -> list[MarkdownChunk]:
         """Move the complete blocks at the start of the tail into a new settled chunk."""
-        tail = self._reopen + self._reply.content[self._settled :]
-        cut = settle_point(tail, CHUNK_CHARS)
+        piece = self._cut_one()
+        return self._chunks([piece]) if piece else []
+
+    def _cut_one(self, most: int = 0) -> Piece | None:
+        """The complete blocks at the start of the tail as a piece, of at most about `most`
+        characters when the text can be cut there (0: no limit)."""
+        content = self._reply.content
+        # Not the whole rest of a long reply: a piece of it is enough to find a cut in (twice
+        # as much until one is found: the last cut in the whole rest would take it all).
+        size = most or len(content)
+        while True:
+            tail = self._reopen + content[self._settled : self._settled + size]
+            cut = settle_point(tail, CHUNK_CHARS)
+            if cut.index or self._settled + size >= len(content):
+                break
+            size *= 2
         if not cut.index:
-            return []
+            return None
         continued = bool(self._reopen)
+        # A piece in the middle of a table passes its first piece's widths on.
+        middle = self._layout is not None and cut.in_table
+        middle = middle and "\n\n" not in tail[len(self._reopen) : cut.index]
         self._settled += cut.index - len(self._reopen)
-        self._reopen = cut.reopen
-        chunk = self._markdown(
+        markdown = self._markdown(
             tail[: cut.index] + cut.close,
             highlight=True,
             continued=continued,
             continues=bool(cut.reopen),
+            next_layout=self._layout if middle else None,
+            lazy=self._lazy,
         )
+        self._reopen = cut.reopen
+        self._layout = markdown.markdown.next_layout if cut.in_table else None
         # A piece cut between blocks is followed by the blank line Markdown puts between them;
-        # one cut inside a code block runs straight on into the next.
-        classes = "chunk -joined" if cut.reopen else "chunk -settled"
-        return [MarkdownChunk(chunk, classes=classes)]
+        # one cut inside a code block or a table runs straight on into the next.
+        return Piece(markdown, not cut.reopen, cut.index)
 
-    def _tail_markdown(self) -> RenderOnce:
+    def _tail_markdown(self) -> MarkdownVisual:
         return self._markdown(
             self._reopen + self._reply.content[self._settled :],
             highlight=not self._streaming,
@@ -172,11 +454,30 @@ class ReplyBody(Vertical):
         )
 
     def _markdown(
-        self, text: str, *, highlight: bool, continued: bool = False, continues: bool = False
-    ) -> RenderOnce:
+        self,
+        text: str,
+        *,
+        highlight: bool,
+        continued: bool = False,
+        continues: bool = False,
+        next_layout: TableLayout | None = None,
+        lazy: bool = False,
+    ) -> MarkdownVisual:
         dark = self.app.current_theme.dark if self.is_attached else True
-        return RenderOnce(
-            TranscriptMarkdown(
-                text, dark=dark, highlight=highlight, continued=continued, continues=continues
-            )
+        layout = self._layout if continued else None
+        markdown = TranscriptMarkdown(
+            text,
+            dark=dark,
+            highlight=highlight,
+            continued=continued,
+            continues=continues,
+            layout=layout,
+            next_layout=next_layout,
         )
+        return MarkdownVisual(markdown, lazy=lazy, drawn=self._drew if lazy else None)
+
+    def _drew(self, visual: MarkdownVisual) -> None:
+        """A lazy piece was drawn: the longest-unseen let go of their drawings."""
+        self._seen.append(visual)
+        while len(self._seen) > DRAWN_PIECES:
+            self._seen.popleft().forget()
