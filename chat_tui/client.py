@@ -276,13 +276,12 @@ class ChatClient:
             await self._close_connection()
             self._key = key
         slot = api if settings.provider is Provider.AZURE else Api.CHAT
-        sdk = self._sdks.get(slot)
-        if sdk is None:
-            sdk = self._take_warm(key, slot)
+        sdk = self._sdks.get(slot) or self._take_warm(key, slot)
         if sdk is None:
             # Off the event loop: the first client imports the SDK (and azure-identity) and
             # loads the TLS certificates, which would freeze the screen for a moment.
-            sdk = self._sdks[slot] = await asyncio.to_thread(self._build, settings, slot)
+            sdk = await asyncio.to_thread(self._build_after_prewarm, settings, slot, key)
+        self._sdks[slot] = sdk
         return sdk
 
     def _take_warm(self, key: ConnectionKey, slot: Api) -> AsyncOpenAI | None:
@@ -292,8 +291,15 @@ class ChatClient:
             return None
         if warm[:2] != (key, slot):
             return None  # built for settings since changed; it never connected
-        self._sdks[slot] = warm[2]
         return warm[2]
+
+    def _build_after_prewarm(
+        self, settings: Settings, slot: Api, key: ConnectionKey
+    ) -> AsyncOpenAI:
+        """In a thread: once a prewarm under way is over (two threads importing the SDK at once
+        can meet its modules half initialised), its client if it fits, or a new one."""
+        with self._prewarming:
+            return self._take_warm(key, slot) or self._build(settings, slot)
 
     def _build(self, settings: Settings, api: Api) -> AsyncOpenAI:
         token_provider = None
