@@ -7,9 +7,10 @@ the first frame), so importing this module costs nothing at start-up.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import aclosing
+from contextlib import aclosing, suppress
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -232,20 +233,73 @@ class ChatClient:
         # deployments (see build_sdk_client).
         self._sdks: dict[Api, AsyncOpenAI] = {}
         self._key: ConnectionKey | None = None
+        # An SDK client built ahead in a thread (see prewarm), taken by the first request
+        # whose connection it fits.
+        self._warm: tuple[ConnectionKey, Api, AsyncOpenAI] | None = None
+        self._warm_lock = threading.Lock()
+        # One prewarm at a time: two threads would build the same client twice.
+        self._prewarming = threading.Lock()
         self.learned = Learned()
+
+    def prewarm(self, settings: Settings) -> None:
+        """Off the event loop (in a thread): import what a request needs and build the SDK
+        client for these settings, so that Enter sends at once.
+
+        The SDK loads its HTTP stack, its streaming helpers and the chat resources lazily, on
+        the first request: on the UI thread that delays the request by a tenth of a second.
+        """
+        with self._prewarming:
+            self._prewarm(settings)
+
+    def _prewarm(self, settings: Settings) -> None:
+        _touch_request_modules()
+        if settings.problems() or settings.auth is Auth.ENTRA:
+            return  # nothing to connect to yet; Entra's sign-in waits for a real request
+        key = _connection_key(settings)
+        api = self.learned.shape(settings).api
+        slot = api if settings.provider is Provider.AZURE else Api.CHAT
+        with self._warm_lock:
+            if self._warm is not None and self._warm[:2] == (key, slot):
+                return
+            if key == self._key and slot in self._sdks:
+                return  # the connection in use already serves these settings
+        sdk = self._build(settings, slot)
+        # The resources are built on first use too.
+        _ = sdk.responses if api is Api.RESPONSES else sdk.chat.completions
+        with self._warm_lock:
+            # One it replaces never connected: there is nothing to close.
+            self._warm = (key, slot, sdk)
 
     async def _client_for(self, settings: Settings, api: Api = Api.CHAT) -> AsyncOpenAI:
         key = _connection_key(settings)
         if key != self._key:
-            await self.close()
+            await self._close_connection()
             self._key = key
         slot = api if settings.provider is Provider.AZURE else Api.CHAT
-        sdk = self._sdks.get(slot)
+        sdk = self._sdks.get(slot) or self._take_warm(key, slot)
         if sdk is None:
             # Off the event loop: the first client imports the SDK (and azure-identity) and
             # loads the TLS certificates, which would freeze the screen for a moment.
-            sdk = self._sdks[slot] = await asyncio.to_thread(self._build, settings, slot)
+            sdk = await asyncio.to_thread(self._build_after_prewarm, settings, slot, key)
+        self._sdks[slot] = sdk
         return sdk
+
+    def _take_warm(self, key: ConnectionKey, slot: Api) -> AsyncOpenAI | None:
+        with self._warm_lock:
+            warm, self._warm = self._warm, None
+        if warm is None:
+            return None
+        if warm[:2] != (key, slot):
+            return None  # built for settings since changed; it never connected
+        return warm[2]
+
+    def _build_after_prewarm(
+        self, settings: Settings, slot: Api, key: ConnectionKey
+    ) -> AsyncOpenAI:
+        """In a thread: once a prewarm under way is over (two threads importing the SDK at once
+        can meet its modules half initialised), its client if it fits, or a new one."""
+        with self._prewarming:
+            return self._take_warm(key, slot) or self._build(settings, slot)
 
     def _build(self, settings: Settings, api: Api) -> AsyncOpenAI:
         token_provider = None
@@ -254,6 +308,14 @@ class ChatClient:
         return build_sdk_client(settings, token_provider=token_provider, api=api)
 
     async def close(self) -> None:
+        with self._warm_lock:
+            warm, self._warm = self._warm, None
+        if warm is not None:
+            await warm[2].close()
+        await self._close_connection()
+
+    async def _close_connection(self) -> None:
+        """Close the current connection's clients (the warm one may be for the next)."""
         sdks, self._sdks, self._key = list(self._sdks.values()), {}, None
         for sdk in sdks:
             await sdk.close()
@@ -435,6 +497,32 @@ class ChatClient:
         for event in _split(tags.flush()):
             yield event
         yield ReplyFinished(finish_reason, filtered)
+
+
+def _touch_request_modules() -> None:
+    """Import what the SDK imports lazily on its first streamed request: the HTTP stack,
+    the streaming and chat resources, TLS trust and the JSON parser."""
+    import importlib
+
+    for name in _REQUEST_MODULES:
+        with suppress(ImportError):  # an SDK or HTTP stack of another version
+            importlib.import_module(name)
+
+
+_REQUEST_MODULES = (
+    "anyio._backends._asyncio",
+    "anyio.streams.tls",
+    "h11",
+    "httpcore",
+    "httpcore2",
+    "jiter",
+    "truststore",
+    "openai.resources.chat",
+    "openai.resources.responses",
+    "openai.lib.streaming.chat",
+    "openai.lib.streaming.responses",
+    "openai.pagination",
+)
 
 
 # The one-message conversation of a connection check.

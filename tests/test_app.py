@@ -12,7 +12,7 @@ from textual import events
 from textual.command import Command, CommandInput, CommandList, CommandPalette
 from textual.widgets import Input, Select, Static, TextArea
 
-from chat_tui.client import ChatClient
+from chat_tui.client import ChatClient, _connection_key
 from chat_tui.reply_state import ReplyState
 from chat_tui.retry import RetryPolicy
 from chat_tui.settings import Provider, Settings
@@ -364,6 +364,44 @@ async def test_stop_keeps_the_partial_reply(server: FakeOpenAIServer) -> None:
             {"role": "assistant", "content": partial},
             {"role": "user", "content": "go on"},
         ]
+
+
+async def test_a_reply_stopped_before_it_is_drawn_ends_cleanly(server: FakeOpenAIServer) -> None:
+    # The request goes out before the new messages are drawn: a stop in between still leaves
+    # both on screen, the reply marked stopped.
+    server.enqueue(TextReply("Too late.", first_delay=1.0))
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        sending = asyncio.create_task(app.chat._send_text("hi"))
+        await asyncio.sleep(0)
+        await app.chat.action_stop()
+        await sending
+        await wait_for(pilot, lambda: settled(app) and bool(replies(app)))
+        await pilot.pause()
+        assert [view.state for view in replies(app)] == [ReplyState.STOPPED]
+        text = screen_text(app)
+        assert "hi" in text
+        assert "Stopped" in text
+        assert "Too late." not in text
+
+
+async def test_the_first_requests_client_is_built_ahead(server: FakeOpenAIServer) -> None:
+    # Built (and the SDK's request modules loaded) off the event loop at start: Enter sends
+    # at once. A change of settings builds the next one ahead too.
+    app = make_app(compatible_settings(server))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.client._warm is not None)
+        warm = app.client._warm
+        assert warm is not None
+        await chat(pilot, "hi")
+        assert warm[2] in app.client._sdks.values()
+        # Another connection (a setting of its HTTP client): another client, built ahead.
+        settings = app.chat.settings.with_changes(read_timeout=5.0)
+        app.chat.settings = settings
+        await wait_for(pilot, lambda: app.client._warm is not None)
+        warm = app.client._warm
+        assert warm is not None
+        assert warm[0] == _connection_key(settings)
 
 
 async def test_sending_while_a_reply_streams_queues_the_text(server: FakeOpenAIServer) -> None:

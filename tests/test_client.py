@@ -150,6 +150,35 @@ async def test_settings_change_replaces_the_connection(
     assert [r.deployment for r in server.requests] == ["first", "second"]
 
 
+async def test_a_prewarmed_client_serves_the_first_request(
+    client: ChatClient, server: FakeOpenAIServer
+) -> None:
+    settings = compatible_settings(server)
+    await asyncio.to_thread(client.prewarm, settings)  # as the app does, off the event loop
+    warm = client._warm
+    assert warm is not None
+    server.enqueue(TextReply(["Hi", " there"]))
+    assert text_of(await collect(client, settings)) == "Hi there"
+    assert client._warm is None
+    assert client._sdks[Api.CHAT] is warm[2]  # built ahead, not again
+
+
+async def test_a_client_prewarmed_for_other_settings_is_not_used(
+    client: ChatClient, server: FakeOpenAIServer
+) -> None:
+    client.prewarm(azure_settings(server, model="first"))
+    warm = client._warm
+    assert warm is not None
+    await collect(client, azure_settings(server, model="second"))
+    assert [r.deployment for r in server.requests] == ["second"]
+    assert warm[2] not in client._sdks.values()
+
+
+async def test_nothing_is_prewarmed_without_usable_settings(client: ChatClient) -> None:
+    client.prewarm(Settings())
+    assert client._warm is None
+
+
 async def test_401_names_the_key(client: ChatClient, server: FakeOpenAIServer) -> None:
     server.require_key = "right"
     error = failure(await collect(client, azure_settings(server, api_key="wrong"))).error

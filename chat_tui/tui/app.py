@@ -56,6 +56,21 @@ ENDING_SIGNALS = tuple(
 )
 
 
+def warm_markdown() -> None:
+    """Render a reply with a code block once, off screen: the Markdown parser, the lexer of
+    the most common language and the highlighting theme load here, not with a reply."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from chat_tui.markdown_render import TranscriptMarkdown
+
+    sample = "**warm**\n\n```python\nx = 1\n```\n"
+    console = Console(file=StringIO(), width=40, color_system="truecolor")
+    for highlight in (True, False):
+        console.print(TranscriptMarkdown(sample, highlight=highlight))
+
+
 def stylesheet_path() -> Path:
     """The app's stylesheet: inside the package in a wheel, at the top of a checkout otherwise."""
     package = Path(__file__).resolve().parent.parent  # chat_tui/
@@ -252,10 +267,23 @@ class ChatApp(App[None]):
 
     @work(thread=True, group="prewarm", exit_on_error=False)
     def _prewarm_sdk(self) -> None:
-        import openai  # noqa: F401
-
+        # Everything the first request and its first code block need, so Enter sends at once.
+        # Only a head start: whatever fails here, the first request does in its own time.
+        with suppress(Exception):
+            self.client.prewarm(self.chat.settings)
+            warm_markdown()
         # Start-up is over: what it built lives as long as the app.
         self.collector.freeze_startup()
+
+    def prewarm_client(self) -> None:
+        """The settings changed: build the SDK client for them ahead of the next request."""
+        if self._started and not self.is_ending:
+            self._rewarm_client(self.chat.settings)
+
+    @work(thread=True, group="prewarm", exclusive=True, exit_on_error=False)
+    def _rewarm_client(self, settings: Settings) -> None:
+        with suppress(Exception):  # as at start: only a head start
+            self.client.prewarm(settings)
 
     async def on_unmount(self) -> None:
         if self._theme_timer is not None:  # chosen just before quitting

@@ -129,6 +129,7 @@ class ChatScreen(
             transcript.set_class(not settings.show_reasoning, "-no-reasoning")
         if not settings.problems():
             self.connected()
+            self.app.prewarm_client()  # the next Enter sends without building one
 
     # -- the store, as the app opens it ---------------------------------------------------
 
@@ -229,8 +230,7 @@ class ChatScreen(
     ) -> None:
         """Add `text` as the user's next message and ask for the reply (see _start_reply)."""
         message = self.conversation.add_user(text, attachments)
-        await self.query_one(Transcript).add(self._view_for(message))
-        await self._start_reply(asked=asked)
+        await self._start_reply(asked=asked, shown=[self._view_for(message)])
 
     async def _rewind_to(self, message: Message) -> bool:
         """Set aside `message` and all that followed (kept saved, as replaced), to resend it

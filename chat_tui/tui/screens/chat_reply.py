@@ -8,6 +8,7 @@ apart so that each module holds one concern.
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import aclosing, suppress
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,14 @@ from textual import work
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from chat_tui.conversation import Hidden, Message
-from chat_tui.events import Adapted, ReasoningDelta, ReplyStarted, Retrying, TextDelta
+from chat_tui.events import (
+    Adapted,
+    ReasoningDelta,
+    ReplyStarted,
+    RequestSent,
+    Retrying,
+    TextDelta,
+)
 from chat_tui.learned import Learned, Lesson
 from chat_tui.reply_outcome import ReplyOutcome
 from chat_tui.reply_state import ReplyState
@@ -24,17 +32,35 @@ from chat_tui.tui.widgets.settings_panel import SettingsPanel
 from chat_tui.tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from textual.widget import Widget
+
     from chat_tui.settings import Settings
     from chat_tui.tui.screens.chat import ChatScreen
 
 REPLY_GROUP = "reply"
+# Seconds of reading a buffered backlog before the screen gets a turn: short for the first
+# text, then long enough that frames (CPU, and garbage held while a reply streams) stay few
+# and short enough that a key typed meanwhile is echoed within a tenth of a second.
+FIRST_SLICE = 0.02
+SLICE = 0.05
+# The longest the new messages wait to be drawn while the request goes out (the answer's
+# first event says it went; a remote server's may take longer).
+HEAD_START = 0.03
+# Turns of the event loop the screen gets after each slice.
+LOOP_TURNS = 4
 
 
 class ReplyActions:
     """The chat screen's replies, from request to end (mixed into ChatScreen)."""
 
     async def _start_reply(
-        self: ChatScreen, replacing: Message | None = None, *, asked: bool = True
+        self: ChatScreen,
+        replacing: Message | None = None,
+        *,
+        asked: bool = True,
+        shown: Sequence[Widget] = (),
     ) -> None:
         """Ask for a reply to the conversation as it stands.
 
@@ -42,6 +68,8 @@ class ReplyActions:
         on screen until the new reply has text, and comes back if the new one has none.
         `asked`: the user asked for it now (Enter, a retry), not a queued message going when
         the last reply ended.
+        `shown`: widgets for the transcript before the reply's (the message it answers),
+        mounted with it in one go.
         """
         self.take_sidebar_edits(typing_too=asked)
         self._replacing = replacing
@@ -54,12 +82,23 @@ class ReplyActions:
             )
         reply = self.conversation.begin_reply()
         view = AssistantMessage(reply)
-        transcript = self.query_one(Transcript)
-        await transcript.add(view)
-        transcript.scroll_end(animate=False)
         self._streaming = (reply, view)
         self.is_streaming = True
-        self._stream_reply(reply, view, self.settings, messages)
+        # The request goes out first: drawing the new messages takes the event loop for a
+        # while, which would hold the request back. The view is told of what arrives
+        # meanwhile (it draws all of it once mounted), even that the reply has ended.
+        going, drawn = asyncio.Event(), asyncio.Event()
+        self._stream_reply(reply, view, self.settings, messages, going, drawn)
+        try:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(going.wait(), HEAD_START)
+            # A retry stopped at once, without text, took its view away already.
+            views = [*shown, view] if reply.hidden is None else list(shown)
+            transcript = self.query_one(Transcript)
+            await transcript.add(*views)
+            transcript.scroll_end(animate=False)
+        finally:
+            drawn.set()
         self._save_soon()
 
     @work(exclusive=True, group=REPLY_GROUP, exit_on_error=False)
@@ -69,14 +108,28 @@ class ReplyActions:
         view: AssistantMessage,
         settings: Settings,
         messages: list[dict[str, str]],
+        going: asyncio.Event,
+        drawn: asyncio.Event,
     ) -> None:
+        """`going` is set once the request is on its way (or the reply ended); the reply is
+        read on once the new messages are `drawn` (they would wait for its backlog)."""
         outcome = ReplyOutcome()
+        # A backlog that arrived at once is read without the event loop ever waiting: after
+        # each slice of it the screen catches up (its messages, keys and a frame), so the first
+        # text is drawn at once and the rest in batches.
+        turn_ends = time.perf_counter() + SLICE
         try:
             async with aclosing(self.app.client.stream(settings, messages)) as events:
                 async for event in events:
                     outcome.observe(event)
+                    if not going.is_set() and not isinstance(event, RequestSent):
+                        going.set()  # an answer (or a failure): the request went
+                        await drawn.wait()
+                        turn_ends = time.perf_counter() + SLICE
                     match event:
                         case TextDelta(text):
+                            if not reply.content:
+                                turn_ends = min(turn_ends, time.perf_counter() + FIRST_SLICE)
                             reply.append(text)
                             view.more_arrived()
                             if self._replacing is not None:
@@ -93,11 +146,22 @@ class ReplyActions:
                             view.show_retry(event)
                         case _:
                             pass  # the outcome has the rest
+                    if time.perf_counter() >= turn_ends:
+                        await self._screen_caught_up()
+                        turn_ends = time.perf_counter() + SLICE
         except asyncio.CancelledError:
             outcome.stopped = True
             raise
         finally:
+            going.set()
             self._end_reply(outcome)
+
+    async def _screen_caught_up(self: ChatScreen) -> None:
+        """Give the event loop a few turns: a frame takes several steps (the tail's render, the
+        screen's idle check, its update timer), each a turn; waiting for the frame itself
+        would stall the reply whenever the screen is busy."""
+        for _ in range(LOOP_TURNS):
+            await asyncio.sleep(0)
 
     def _remember(self: ChatScreen, settings: Settings, lesson: str, value: str) -> None:
         """Keep what the server taught about its model, for the next run (see learned.py)."""
@@ -148,7 +212,8 @@ class ReplyActions:
             return
         replaced.hidden = None
         attempt.hidden = Hidden.SUPERSEDED
-        view.remove()
+        if view.is_attached:  # not if it ended before it was drawn
+            view.remove()
         old = self.query_one(Transcript).view_of(replaced)
         if isinstance(old, AssistantMessage):
             old.show_retry_ended(attempt.state, attempt.error)
