@@ -35,6 +35,8 @@ from chat_tui.retry import RetryPolicy, drop_retry_delay, retry_delay
 from chat_tui.settings import Api, Auth, Provider, Settings
 from chat_tui.text import visible
 from chat_tui.think_tags import ThinkSplitter
+from chat_tui.wire_log import Exchange, WireLog, forget_current
+from chat_tui.wire_log import current as current_exchange
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -80,6 +82,7 @@ def build_sdk_client(
     *,
     token_provider: TokenProvider | None = None,
     api: Api = Api.CHAT,
+    wire: WireLog | None = None,
 ) -> AsyncOpenAI:
     """An SDK client for these settings and API. Retries are off: a silent SDK retry looks
     like a hang.
@@ -93,6 +96,8 @@ def build_sdk_client(
         "timeout": openai.Timeout(settings.read_timeout, connect=CONNECT_TIMEOUT),
         "max_retries": 0,
     }
+    if wire is not None:  # each request and its answer, recorded (see wire_log.py)
+        common["http_client"] = openai.DefaultAsyncHttpxClient(event_hooks=wire.hooks())
     if api is Api.RESPONSES and settings.provider is Provider.AZURE:
         # Azure has the Responses API on its v1 path only, the deployment named as the model.
         # A key goes in the api-key header (see `responses_headers`), a token as a Bearer.
@@ -131,6 +136,22 @@ def build_sdk_client(
             return openai.AsyncOpenAI(
                 base_url=settings.endpoint, api_key=settings.api_key or "none", **common
             )
+
+
+def _first_id(exchange: Exchange | None) -> str | None:
+    """The server's id for the request (x-request-id before apim-request-id)."""
+    return next(iter(exchange.ids.values()), None) if exchange is not None else None
+
+
+def as_is(name: str, value: list[dict[str, Any]]) -> dict[str, Any]:
+    """The conversation as a request argument the SDK sends as it is.
+
+    The SDK checks each message against its types, recursively, before sending: 13,000 calls
+    and up to 0.2 s on the event loop for a 400-message conversation, which is JSON already.
+    What goes in `extra_body` is merged into the body after that step, in place of the empty
+    list, so the bytes sent are the same.
+    """
+    return {name: [], "extra_body": {name: value}}
 
 
 def responses_headers(settings: Settings) -> dict[str, Any]:
@@ -225,9 +246,12 @@ class ChatClient:
         *,
         token_provider: TokenProvider | None = None,
         retry: RetryPolicy | None = None,
+        wire: WireLog | None = None,
     ) -> None:
         self._token_provider = token_provider
         self.retry = retry or RetryPolicy()
+        # What went over the wire, for diagnostics: in memory unless a log file is set.
+        self.wire = wire or WireLog()
         self._entra = EntraSignIn()
         # The SDK clients of the current connection, per API; one serves both but on Azure's
         # deployments (see build_sdk_client).
@@ -305,7 +329,8 @@ class ChatClient:
         token_provider = None
         if settings.auth is Auth.ENTRA:
             token_provider = self._token_provider or self._entra.provider(settings.entra_scope)
-        return build_sdk_client(settings, token_provider=token_provider, api=api)
+        self.wire.scrub.add(settings.api_key)
+        return build_sdk_client(settings, token_provider=token_provider, api=api, wire=self.wire)
 
     async def close(self) -> None:
         with self._warm_lock:
@@ -391,10 +416,13 @@ class ChatClient:
             return
         answered = False  # the server sent its response headers: later failures are drops
         text = False  # some of the reply arrived: from then on nothing is asked again
+        exchange: Exchange | None = None  # the request's record in the wire log
+        ending = "stopped"  # how it ended, for the wire log (unless it says otherwise)
         try:
             attempt, waited = 1, 0.0
             while True:
                 yield RequestSent(attempt)
+                forget_current()
                 # Each time: a lesson learned from the last answer may change the API too.
                 shape = self.learned.shape(settings)
                 sdk = await self._client_for(settings, shape.api)
@@ -404,23 +432,27 @@ class ChatClient:
                 params = (responses_params if responses else chat_params)(settings, shape)
                 try:
                     if responses:
+                        request = responses_request(messages, settings, params)
                         stream = await sdk.responses.create(
-                            **responses_request(messages, settings, params),
+                            **request,
+                            **as_is("input", request.pop("input")),
                             extra_headers=responses_headers(settings),
                         )
                     else:
                         stream = await sdk.chat.completions.create(
                             model=settings.model,
-                            messages=chat_messages(messages, settings, shape),  # type: ignore[arg-type]
+                            **as_is("messages", chat_messages(messages, settings, shape)),
                             stream=True,
                             stream_options={"include_usage": True},
                             **params,
                         )
                 except Exception as exc:
+                    exchange = current_exchange()
                     adapted = self.learned.adapt(settings, shape, params, exc)
                     if adapted is not None:
                         # The one 400 asked again: the request's shape, not the message, was
                         # refused. Each lesson is learned once, so this ends.
+                        self.wire.retried(exchange, adapted.note)
                         yield Adapted(adapted.lesson.value, adapted.value, adapted.note)
                         continue
                     delay = retry_delay(exc, attempt, waited, self.retry)
@@ -428,6 +460,7 @@ class ChatClient:
                         raise _GaveUp(exc, attempt, waited) from exc
                     reason = describe_error(exc, settings).title
                 else:
+                    exchange = current_exchange()
                     answered = True
                     events = (
                         read_responses(stream, settings)
@@ -438,6 +471,9 @@ class ChatClient:
                         # Closed at once however this ends (the caller may stop mid-reply).
                         async with aclosing(events):
                             async for event in events:
+                                self.wire.chunk(exchange)
+                                if isinstance(event, ReplyFinished):
+                                    ending = event.finish_reason or "ended without a reason"
                                 if isinstance(event, ReplyStarted):
                                     # A deployment's name says nothing of its model: its
                                     # answer does.
@@ -456,13 +492,20 @@ class ChatClient:
                         if delay is None:
                             raise
                         reason = "Connection lost before the reply began"
+                self.wire.retried(exchange, reason)
                 yield Retrying(reason, attempt + 1, self.retry.attempts, delay)
                 await asyncio.sleep(delay)  # Esc cancels the wait
                 attempt, waited = attempt + 1, waited + delay
         except _GaveUp as gave_up:
-            yield ReplyFailed(gave_up.describe(settings))
+            failed = gave_up.describe(settings)
+            ending = failed.title
+            yield ReplyFailed(failed.with_request_id(_first_id(exchange)))
         except Exception as exc:  # every failure is shown in the transcript, never raised
-            yield ReplyFailed(describe_error(exc, settings, answered=answered, text=text))
+            failed = describe_error(exc, settings, answered=answered, text=text)
+            ending = failed.title
+            yield ReplyFailed(failed.with_request_id(_first_id(exchange)))
+        finally:
+            self.wire.ended(exchange, ending)
 
     async def _read(
         self, stream: AsyncStream[Any], settings: Settings

@@ -97,6 +97,12 @@ CHAT = (
         "Editor",
         "Open the message box's text in $VISUAL or $EDITOR; what you save comes back into it",
     ),
+    Command(
+        "save_diagnostics",
+        "Save diagnostics",
+        "Diagnostics",
+        "Write the last requests (redacted: never a key or token) to a file, for a support ticket",
+    ),
     Command("help", "Help", "Help", "This help"),
 )
 

@@ -23,6 +23,7 @@ from chat_tui.conversation import Conversation
 from chat_tui.events import Adapted, ReasoningDelta, Retrying, TextDelta
 from chat_tui.reply_outcome import ReplyOutcome
 from chat_tui.text import visible
+from chat_tui.wire_log import for_settings, route_library_loggers
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -183,7 +184,9 @@ async def stream_reply(
         say(stderr, f"{left_out} of the images left out: a request carries at most {MAX_IMAGES}")
     messages = conversation.request_messages(detail=settings.image_detail)
     reply = Reply()
-    client = ChatClient()
+    client = ChatClient(wire=for_settings(settings))
+    # The libraries' own logs go to the log file, if any, never to the terminal.
+    route_library_loggers(client.wire, debug=client.wire.path is not None)
     try:
         async with aclosing(client.stream(settings, messages)) as events:
             async for event in events:

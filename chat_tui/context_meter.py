@@ -8,6 +8,14 @@ without counts): about four characters a token, and shown as an estimate (`~`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chat_tui.model_info import context_window
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from chat_tui.conversation import Message
 
 CHARS_PER_TOKEN = 4  # OpenAI's rule of thumb for English text
 WARN_AT = 0.85  # the meter turns to a warning this close to the limit, before a refusal
@@ -59,6 +67,28 @@ def short_count(tokens: int) -> str:
     if tokens < 1_000_000:
         return f"{tokens / 1000:.1f}k".replace(".0k", "k")
     return f"{tokens / 1_000_000:.2f}M".replace(".00M", "M")
+
+
+def conversation_fill(
+    shown: Sequence[Message], window_setting: int | None, model: str
+) -> ContextFill:
+    """The fill of a conversation's next request: the last exchange the server counted, plus an
+    estimate for the messages after it; the window from the setting, else the model's (the
+    one that answered last, else the one asked for)."""
+    reported: int | None = None
+    since: list[str] = []
+    answered_by = model
+    for message in reversed(shown):
+        stats = message.stats
+        if stats is not None and stats.prompt_tokens is not None:
+            reported = stats.total_tokens
+            answered_by = stats.model or model
+            break
+        since.append(message.content)
+    if reported is None:  # nothing counted yet: the whole conversation is an estimate
+        since = [m.content for m in shown]
+    window = window_setting or context_window(answered_by)
+    return context_fill(reported, "".join(since), window)
 
 
 def context_fill(reported: int | None, since: str, window: int | None) -> ContextFill:

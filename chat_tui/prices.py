@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from chat_tui.events import Usage
+    from chat_tui.reply_stats import ReplyStats
 
 PRICES_AS_OF = "2025-08"
 PER = 1_000_000  # prices are per million tokens
@@ -109,3 +110,32 @@ def dollars(amount: float) -> str:
     if amount < 1:
         return f"${amount:.3f}"
     return f"${amount:,.2f}"
+
+
+def reply_cost(stats: ReplyStats, overrides: Mapping[str, Price] | None = None) -> float | None:
+    """What one reply cost, from the tokens the server reported and its model's price; None
+    without a price or without counts."""
+    from chat_tui.events import Usage
+
+    if stats.prompt_tokens is None or stats.completion_tokens is None:
+        return None
+    price = price_of(stats.model, overrides) if stats.model else None
+    if price is None:
+        return None
+    usage = Usage(
+        stats.prompt_tokens,
+        stats.completion_tokens,
+        stats.total_tokens,
+        stats.reasoning_tokens,
+        stats.cached_tokens,
+    )
+    return price.cost(usage)
+
+
+def total_cost(
+    stats: Iterable[ReplyStats | None], overrides: Mapping[str, Price] | None = None
+) -> float | None:
+    """What the replies cost together (replaced and taken-out ones too: they were paid for);
+    None when none of them has a price."""
+    costs = [c for s in stats if s is not None and (c := reply_cost(s, overrides)) is not None]
+    return sum(costs) if costs else None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import platform
 import re
 import time
 from collections import deque
@@ -30,7 +31,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chat_tui.private_files import append_private, expand_home, replace_private
+from chat_tui.private_files import append_private, create_private, expand_home
 from chat_tui.settings import redact_url
 
 if TYPE_CHECKING:
@@ -184,6 +185,11 @@ def current() -> Exchange | None:
     return _CURRENT.get()
 
 
+def forget_current() -> None:
+    """Before a request: `current()` is None until it is sent (it may fail before that)."""
+    _CURRENT.set(None)
+
+
 class WireLog:
     """The last exchanges, in memory and (with `path`) in a file; see the module's doc."""
 
@@ -258,8 +264,14 @@ class WireLog:
         exchange.chunks += 1
 
     def retried(self, exchange: Exchange | None, reason: str) -> None:
+        """The request failed for `reason` and is asked again (a new exchange)."""
         if exchange is not None:
             exchange.retries.append(self.scrub(reason))
+            self.ended(exchange, "asked again")
+
+    def hooks(self) -> dict[str, list[Any]]:
+        """The HTTP client's event hooks that feed this log."""
+        return {"request": [self.on_request], "response": [self.on_response]}
 
     def ended(self, exchange: Exchange | None, how: str) -> None:
         """The exchange is over (`how`: finished, stopped, the error's title): to the file."""
@@ -283,12 +295,12 @@ class WireLog:
             {"log": line} for line in self.lines
         ]
 
-    def save(self, path: Path, header: Mapping[str, Any]) -> None:
-        """Write `header` (the app's version, the settings' shape) and what is kept to `path`,
-        owner-only, as JSON lines."""
+    def save(self, path: Path, header: Mapping[str, Any]) -> Path:
+        """Write `header` (see `diagnostics_header`) and what is kept, as JSON lines, to `path`
+        or the next free name beside it (never over a file): the path written, owner-only."""
         lines = [json.dumps(dict(header), ensure_ascii=False)]
         lines += [json.dumps(item, ensure_ascii=False) for item in self.snapshot()]
-        replace_private(path, ("\n".join(lines) + "\n").encode("utf-8"))
+        return create_private(path, ("\n".join(lines) + "\n").encode("utf-8"))
 
     def _write(self, item: dict[str, Any]) -> None:
         if self.path is None or self.problem:
@@ -336,6 +348,26 @@ def route_library_loggers(log: WireLog, *, debug: bool) -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG if debug else logging.WARNING)
         logger.propagate = False
+
+
+def diagnostics_header(settings: Settings) -> dict[str, Any]:
+    """What a support engineer reads first: versions, platform and the connection's shape
+    (where, which model and API, how signed in; never a secret)."""
+    from chat_tui import __version__
+
+    return {
+        "chat-tui": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "provider": settings.provider.value,
+        "endpoint": settings.where,
+        settings.provider.model_label.lower(): settings.model,
+        "api_version": settings.api_version if settings.provider.is_azure else None,
+        "api": settings.api.value,
+        "auth": settings.auth.value,
+        "log_level": settings.log_level,
+    }
 
 
 def for_settings(settings: Settings) -> WireLog:

@@ -161,7 +161,9 @@ def test_save_writes_the_header_and_what_is_kept(tmp_path: Path) -> None:
     log.scrub.add(KEY)
     log.note(f"openai DEBUG Request options: api_key={KEY}")
     target = tmp_path / "diagnostics.jsonl"
-    log.save(target, {"chat-tui": "1.0", "provider": "azure"})
+    target.write_text("kept")
+    target = log.save(target, {"chat-tui": "1.0", "provider": "azure"})
+    assert (tmp_path / "diagnostics.jsonl").read_text() == "kept"  # never over a file
     lines = [json.loads(line) for line in target.read_text().splitlines()]
     assert lines[0] == {"chat-tui": "1.0", "provider": "azure"}
     assert KEY not in target.read_text()

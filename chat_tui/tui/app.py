@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -38,6 +39,7 @@ from chat_tui.tui.palette import ChatCommands
 from chat_tui.tui.screens.chat import ChatScreen
 from chat_tui.tui.screens.help import HelpScreen, describe_bindings
 from chat_tui.tui.widgets.prompt import PromptInput
+from chat_tui.wire_log import diagnostics_header, for_settings, route_library_loggers
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -108,7 +110,7 @@ class ChatApp(App[None]):
                 settings, dict.fromkeys(Settings.__dataclass_fields__, DEFAULT_SOURCE)
             )
         self.config = config if config is not None else ConfigFile(config_path())
-        self.client = client or ChatClient()
+        self.client = client or ChatClient(wire=for_settings(settings.settings))
         # Conversations are saved as they happen; without a database, in memory only.
         self.store = store or AsyncStore(lambda: Store(None))
         if discovery is None:
@@ -240,6 +242,9 @@ class ChatApp(App[None]):
 
     async def on_mount(self) -> None:
         self._listen_for_ending_signals()
+        # The SDK's, httpx's and azure-identity's own logs go to the wire log, never over the
+        # screen (OPENAI_LOG set in the environment would write there).
+        route_library_loggers(self.client.wire, debug=self.client.wire.path is not None)
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
         # Import the SDK off the UI thread after the first frame: it takes most of a second.
@@ -331,6 +336,22 @@ class ChatApp(App[None]):
         if outcome.failures:
             message += f" ({'; '.join(outcome.failures)})"
         self.notify(message)  # a code block's language is the model's: notify shows it safely
+
+    async def action_save_diagnostics(self) -> None:
+        """The last requests, redacted, to a file in the current directory for a ticket."""
+        wire = self.client.wire
+        wanted = Path.cwd() / f"chat-tui-diagnostics-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        header = diagnostics_header(self.chat.settings)
+        try:
+            path = await asyncio.to_thread(wire.save, wanted, header)
+        except OSError as exc:
+            self.notify(f"Could not write {wanted}: {exc}", severity="error")
+            return
+        count = len(wire.exchanges)
+        requests = f"{count} request{'s' if count != 1 else ''}"
+        also = f" Also logged to {wire.path}." if wire.path is not None else ""
+        problem = f" The log file could not be written: {wire.problem}." if wire.problem else ""
+        self.notify(f"Saved {requests} (no keys or tokens) to {path}.{also}{problem}")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -20,9 +20,11 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Header, TextArea
 
+from chat_tui.context_meter import conversation_fill
 from chat_tui.conversation import Conversation, Delivery, Message
 from chat_tui.discovery import Discovery, LocalServer, worth_looking
 from chat_tui.file_index import FileIndex
+from chat_tui.prices import total_cost
 from chat_tui.recorder import Recorder
 from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT, Settings
 from chat_tui.slash import as_message, is_command
@@ -261,7 +263,12 @@ class ChatScreen(
         for bar in self.query(StatusBar):  # none once the app is closing
             bar.messages = len(self.conversation)
             bar.tokens_used = self.conversation.tokens_used
-            bar.context = self.conversation.context_tokens
+            bar.fill = conversation_fill(
+                self.conversation.shown, self.settings.context_window, self.settings.model
+            )
+            bar.cost = total_cost(
+                (m.stats for m in self.conversation.messages), self.app.config.prices
+            )
             deliveries = self.conversation.deliveries()
             for view in self.query_one(Transcript).drawn_messages():
                 if isinstance(view, UserMessage):

@@ -1,0 +1,145 @@
+"""Diagnostics in the app and in `ask`: the request log from the settings, request ids on the
+cards, the failure's details for a ticket, and "Save diagnostics". The real SDK, over HTTP,
+against the test server; files are checked for what they must never hold."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from typing import TYPE_CHECKING
+
+from chat_tui.tui.app import ChatApp
+from chat_tui.tui.screens.details import DetailsScreen
+from chat_tui.tui.widgets.messages import AssistantMessage
+from tests.conftest import compatible_settings, screen_text
+from tests.openai_server import ErrorReply, TextReply
+from tests.test_app import SIZE, chat, wait_for
+from tests.test_ask import command
+from tests.test_reuse import notices
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+
+    from tests.openai_server import FakeOpenAIServer
+
+KEY = "sk-diagnostics-secret-0123456789"
+
+
+def saved_files(directory: Path) -> list[Path]:
+    return list(directory.glob("chat-tui-diagnostics-*.jsonl"))
+
+
+def lines_of(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+async def test_the_app_logs_to_the_file_its_settings_name(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    log = tmp_path / "logs" / "wire.jsonl"
+    server.require_key = KEY
+    server.enqueue(TextReply("Logged."))
+    app = ChatApp(compatible_settings(server, api_key=KEY, log=str(log)))  # its own client
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await chat(pilot, "a private question")
+        await wait_for(pilot, lambda: log.exists() and "exchange" in log.read_text())
+        [entry] = lines_of(log)
+        exchange = entry["exchange"]
+        assert isinstance(exchange, dict)
+        assert exchange["status"] == 200
+        assert exchange["ending"] == "stop"
+        assert exchange["ids"]["x-request-id"].startswith("req-fake-")  # type: ignore[index]
+        assert exchange["chunks"] > 1  # type: ignore[operator]
+        assert exchange["headers"]["authorization"] == "[redacted]"  # type: ignore[index]
+        assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+        await app.run_action("save_diagnostics")
+        await wait_for(pilot, lambda: any("Saved 1 request" in n for n in notices(app)))
+    [saved] = saved_files(tmp_path)
+    header, *rest = lines_of(saved)
+    assert header["provider"] == "compatible"
+    assert header["model"] == "fake-model"
+    assert rest[0]["exchange"]["status"] == 200  # type: ignore[index]
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    for written in (log, saved):
+        text = written.read_text()
+        assert KEY not in text
+        assert "a private question" not in text  # the requests level: never the conversation
+
+
+async def test_a_failed_reply_names_its_request_id_and_shows_the_details(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    server.enqueue(
+        ErrorReply(
+            429,
+            {"error": {"message": "Slow down."}},
+            headers={"x-ratelimit-remaining-requests": "0", "retry-after": "100"},
+        )
+    )
+    app = ChatApp(compatible_settings(server, api_key=KEY, log=""))
+    async with app.run_test(size=(120, 50)) as pilot:
+        await chat(pilot, "hello")
+        reply = app.query_one(AssistantMessage)
+        await wait_for(pilot, lambda: reply.error is not None)
+        assert reply.error is not None
+        request_id = reply.error.request_id
+        assert request_id.startswith("req-fake-")
+        await wait_for(pilot, lambda: f"request id {request_id}" in screen_text(app, reply))
+        assert "requests-per-minute limit was hit" in screen_text(app, reply)
+        await pilot.press("shift+tab", "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        text = app.screen.query_one("#details-text").text  # type: ignore[attr-defined]
+        assert f"request id: {request_id}" in text
+        assert "header retry-after: 100" in text
+        assert "request: POST /v1/chat/completions" in text
+        assert KEY not in text
+
+
+async def test_a_drop_mid_stream_names_the_request_id_it_had(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    server.enqueue(TextReply("Half of it " * 30, drop_after=5))
+    app = ChatApp(compatible_settings(server, log=""))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "hello")
+        reply = app.query_one(AssistantMessage)
+        await wait_for(pilot, lambda: reply.error is not None)
+        assert reply.error is not None
+        assert reply.error.title == "Connection lost"
+        assert reply.error.request_id.startswith("req-fake-")  # from the stream's headers
+
+
+def test_ask_logs_and_keeps_the_libraries_off_the_terminal(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+
+    server.require_key = KEY
+    server.enqueue(TextReply("Fine."))
+    log = tmp_path / "ask.jsonl"
+    result = subprocess.run(
+        command("hi", "--endpoint", server.base_url, "--model", "fake-model", "--log", str(log)),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "OPENAI_API_KEY": KEY,
+            "OPENAI_LOG": "debug",  # the SDK would print every request to stderr
+            "CHAT_TUI_CONFIG": str(tmp_path / "none.toml"),
+            "CHAT_TUI_DATA_DIR": str(tmp_path / "data"),
+        },
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "Fine.\n", "")
+    text = log.read_text()
+    assert KEY not in text
+    assert '"status": 200' in text
+    assert re.search(r'"log": "(openai|httpx)', text)  # the libraries' lines, in the file
