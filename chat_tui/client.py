@@ -433,9 +433,10 @@ class ChatClient:
                 try:
                     if responses:
                         request = responses_request(messages, settings, params)
+                        items = request.pop("input")
                         stream = await sdk.responses.create(
                             **request,
-                            **as_is("input", request.pop("input")),
+                            **as_is("input", items),
                             extra_headers=responses_headers(settings),
                         )
                     else:

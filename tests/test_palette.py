@@ -144,6 +144,7 @@ async def test_the_palette_runs_every_command(
             lambda: len([n for n in notices(app) if "Saved profile" in n]) == saved + 1,
         )
         await check("use_profile('work')", "Use profile work", told(app, "Using profile work"))
+        await check("save_diagnostics", "Save diagnostics", told(app, "(no keys or tokens)"))
         await check("drop_oldest", "Drop oldest exchange", told(app, "out of the conversation"))
         await check("restore", "Restore taken-out messages", told(app, "Brought back"))
         image_reader = program(tmp_path / "own", "grab-image", writes_png())
