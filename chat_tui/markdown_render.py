@@ -202,6 +202,13 @@ class TranscriptMarkdown(Markdown):
         self._first = blocks[0] if blocks and self._continued else None
         self._last = blocks[-1] if blocks and self._continues else None
 
+    def release(self) -> None:
+        """Let go of the parse once drawn (a long table's tokens outweigh its text many times
+        over): it is parsed again if it is ever drawn again."""
+        if self._text is None:
+            self._text, self.parsed = self.markup, []
+            self._first = self._last = None
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         self._parse()
         segments = iter(super().__rich_console__(console, options))

@@ -30,6 +30,17 @@ if TYPE_CHECKING:
 HEADER = "| Name | Value |\n| --- | --- |\n"
 
 
+def opened_with(server: FakeOpenAIServer, tmp_path: Path, reply: str) -> ChatApp:
+    """An app that opens a saved conversation whose reply is `reply`."""
+    path = tmp_path / "chats.db"
+    seed = Store(path)
+    cid = seed.create_conversation("Code", "")
+    seed.add_message(cid, "user", "Long code", "complete")
+    seed.add_message(cid, "assistant", reply, "complete")
+    seed.close()
+    return saving_app(server, path, open_conversation=cid)
+
+
 def drawn(markdown: TranscriptMarkdown, width: int = 40) -> list[str]:
     console = Console(width=width, file=io.StringIO(), color_system=None)
     lines = console.render_lines(markdown, pad=False)
@@ -90,14 +101,8 @@ async def test_a_long_table_reply_is_drawn_in_pieces_and_copied_whole(
 async def test_a_saved_long_code_reply_opens_in_pieces(
     server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    path = tmp_path / "chats.db"
     code = code_lines_markdown(1500)
-    seed = Store(path)
-    cid = seed.create_conversation("Code", "")
-    seed.add_message(cid, "user", "Long code", "complete")
-    seed.add_message(cid, "assistant", code, "complete")
-    seed.close()
-    app = saving_app(server, path, open_conversation=cid)
+    app = opened_with(server, tmp_path, code)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: bool(replies(app)))
         body = replies(app)[-1].query_one(ReplyBody)
@@ -114,15 +119,9 @@ async def test_a_very_long_reply_draws_only_what_is_seen(
     monkeypatch.setattr(reply_body, "LAZY_CHARS", 60_000)
     monkeypatch.setattr(reply_body, "LAZY_CHUNK_CHARS", 5_000)
     monkeypatch.setattr(reply_body, "DRAWN_PIECES", 4)
-    path = tmp_path / "chats.db"
     code = code_lines_markdown(3000)
     assert len(code) > 60_000
-    seed = Store(path)
-    cid = seed.create_conversation("Code", "")
-    seed.add_message(cid, "user", "Long code", "complete")
-    seed.add_message(cid, "assistant", code, "complete")
-    seed.close()
-    app = saving_app(server, path, open_conversation=cid)
+    app = opened_with(server, tmp_path, code)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: bool(replies(app)))
         body = replies(app)[-1].query_one(ReplyBody)

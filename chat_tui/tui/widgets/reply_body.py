@@ -59,7 +59,8 @@ LONG_CHARS = 16000
 # Settled pieces are drawn together in one widget up to about this many characters.
 MERGE_CHARS = 30000
 # One longer than this (megabytes, say) is cut into bigger pieces, each drawn only once on
-# screen, and only the last DRAWN_PIECES drawn keep their drawing: memory stays bounded.
+# screen. Whatever the size, only the last DRAWN_PIECES drawn keep their drawing: memory stays
+# bounded.
 LAZY_CHARS = 1_000_000
 LAZY_CHUNK_CHARS = 20000
 DRAWN_PIECES = 24
@@ -114,6 +115,7 @@ class MarkdownVisual(Visual):
         estimated = self._height if self.lazy and self._width != width else None
         options = options.update_width(width).update(height=None)
         self._lines = console.render_lines(self.markdown, options, pad=False, new_lines=False)
+        self.markdown.release()  # the lines hold what is drawn
         self._width, self._height = width, len(self._lines)
         self._strips = None
         self.moved = estimated is not None and estimated != self._height
@@ -486,10 +488,12 @@ class ReplyBody(Vertical):
             layout=layout,
             next_layout=next_layout,
         )
-        return MarkdownVisual(markdown, lazy=lazy, drawn=self._drew if lazy else None)
+        return MarkdownVisual(markdown, lazy=lazy, drawn=self._drew)
 
     def _drew(self, visual: MarkdownVisual) -> None:
-        """A lazy piece was drawn: the longest-unseen let go of their drawings."""
+        """A piece was drawn: the longest-undrawn let go of their drawings (they keep their
+        heights, and are drawn again if scrolled back to), so a huge reply holds only about
+        DRAWN_PIECES pieces' lines, streamed or opened."""
         self._seen.append(visual)
         while len(self._seen) > DRAWN_PIECES:
             self._seen.popleft().forget()
