@@ -87,7 +87,7 @@ def conversation_fill(
         since.append(message.content)
     if reported is None:  # nothing counted yet: the whole conversation is an estimate
         since = [m.content for m in shown]
-    window = window_setting or context_window(answered_by)
+    window = window_setting or context_window(answered_by) or context_window(model)
     return context_fill(reported, "".join(since), window)
 
 
