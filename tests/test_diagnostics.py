@@ -145,3 +145,29 @@ def test_ask_logs_and_keeps_the_libraries_off_the_terminal(
     assert KEY not in text
     assert '"status": 200' in text
     assert re.search(r'"log": "(openai|httpx)', text)  # the libraries' lines, in the file
+
+
+async def test_a_hostile_request_id_and_headers_are_shown_literally(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    from tests.test_hostile import RAW, terminal_output
+
+    # What a header can carry: markup, and a C1 control (CSI) that some terminals obey.
+    hostile = "req-[bold]x[/]\x9b31m"
+    server.enqueue(
+        ErrorReply(401, {"error": {"message": "no"}}, headers={"apim-request-id": hostile})
+    )
+    app = ChatApp(compatible_settings(server, log=""))
+    async with app.run_test(size=(140, 50)) as pilot:
+        await chat(pilot, "hello")
+        reply = app.query_one(AssistantMessage)
+        await wait_for(pilot, lambda: reply.error is not None)
+        await pilot.press("shift+tab", "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        await pilot.pause()
+        # Shown literally: the markup as written, the control as a replacement character.
+        assert "header apim-request-id: req-[bold]x[/]\ufffd31m" in screen_text(app)
+        written = terminal_output(app)
+        assert "\x9b31m" not in written
+        for what, raw in RAW.items():
+            assert raw not in written, f"a raw {what} reached the terminal"
