@@ -494,6 +494,9 @@ class ReplyBody(Vertical):
         """A piece was drawn: the longest-undrawn let go of their drawings (they keep their
         heights, and are drawn again if scrolled back to), so a huge reply holds only about
         DRAWN_PIECES pieces' lines, streamed or opened."""
+        # Once in the queue, however often drawn: a piece drawn again must not be the one let go.
+        if visual in self._seen:
+            self._seen.remove(visual)
         self._seen.append(visual)
         while len(self._seen) > DRAWN_PIECES:
             self._seen.popleft().forget()
