@@ -18,6 +18,7 @@ from chat_tui.entra import EntraSignIn
 from chat_tui.errors import ChatError, describe_error, sentence
 from chat_tui.events import (
     Adapted,
+    Answered,
     ReasoningDelta,
     ReplyFailed,
     ReplyFinished,
@@ -30,6 +31,7 @@ from chat_tui.events import (
 )
 from chat_tui.learned import Adaptation, Learned, Lesson, Shape, effort_for
 from chat_tui.model_info import UNKNOWN
+from chat_tui.rate_limits import RateLimits
 from chat_tui.responses_api import read_responses, responses_params, responses_request
 from chat_tui.retry import RetryPolicy, drop_retry_delay, retry_delay
 from chat_tui.settings import Api, Auth, Provider, Settings
@@ -143,6 +145,13 @@ def _first_id(exchange: Exchange | None) -> str | None:
     return next(iter(exchange.ids.values()), None) if exchange is not None else None
 
 
+def answer_of(exchange: Exchange | None) -> Answered:
+    """What the response's headers say: the request id and the rate limits left."""
+    if exchange is None:
+        return Answered("")
+    return Answered(_first_id(exchange) or "", RateLimits.from_headers(exchange.response_headers))
+
+
 def as_is(name: str, value: list[dict[str, Any]]) -> dict[str, Any]:
     """The conversation as a request argument the SDK sends as it is.
 
@@ -230,9 +239,11 @@ class ConnectionCheck:
     title: str
     detail: str = ""
     hint: str = ""
+    request_id: str = ""  # the server's, for support, as on an error card
 
     def __str__(self) -> str:
-        return sentence(self.title, self.detail, self.hint)
+        said = sentence(self.title, self.detail, self.hint)
+        return f"{said} (request id {self.request_id})" if self.request_id else said
 
 
 class ChatClient:
@@ -373,7 +384,10 @@ class ChatClient:
                     lessons.append(adapted)
         except Exception as exc:
             error = describe_error(exc, settings)
-            return ConnectionCheck(False, error.title, error.detail, error.hint)
+            # What support asks for first, as on an error card.
+            return ConnectionCheck(
+                False, error.title, error.detail, error.hint, request_id=error.request_id
+            )
         elapsed = (time.perf_counter() - started) * 1000
         answering = settings.redact(answering or settings.model)
         learned = "".join(f" {_lesson_sentence(lesson)}" for lesson in lessons)
@@ -463,6 +477,7 @@ class ChatClient:
                 else:
                     exchange = current_exchange()
                     answered = True
+                    yield answer_of(exchange)
                     events = (
                         read_responses(stream, settings)
                         if responses

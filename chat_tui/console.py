@@ -115,6 +115,7 @@ class Reply(ReplyOutcome):
             "model": self.model,
             # The reasoning and cached tokens only where the server counted them.
             "usage": {k: v for k, v in asdict(usage).items() if v is not None} if usage else None,
+            "request_id": self.request_id or None,
         }
         if self.reasoning:
             data["reasoning"] = self.reasoning

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chat_tui.errors import ChatError
+    from chat_tui.rate_limits import RateLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,15 @@ class RequestSent:
     """The request is going out now (again, after a retry's wait)."""
 
     attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The server answered the request (its headers came): its id for the request, for support,
+    and what its rate limits say is left, where it sent them."""
+
+    request_id: str
+    limits: RateLimits | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +106,7 @@ class ReplyFailed:
 
 StreamEvent = (
     RequestSent
+    | Answered
     | ReplyStarted
     | TextDelta
     | ReasoningDelta

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chat_tui.events import ReplyFailed, ReplyFinished, ReplyStarted, TextDelta, Usage
+from chat_tui.events import Answered, ReplyFailed, ReplyFinished, ReplyStarted, TextDelta, Usage
 from chat_tui.reply_state import ReplyState, ending_note
 from chat_tui.reply_stats import StatsMeter
 
@@ -31,11 +31,14 @@ class ReplyOutcome:
         self.finished = False  # the stream ended normally
         self.stopped = False  # the user stopped it
         self.received = 0  # characters of text so far
+        self.request_id = ""  # the server's id for the request that answered
         self._meter = meter if meter is not None else StatsMeter()
 
     def observe(self, event: StreamEvent) -> None:
         self._meter.observe(event)
         match event:
+            case Answered(request_id):
+                self.request_id = request_id
             case ReplyStarted(model):
                 self.model = model
             case TextDelta(text):

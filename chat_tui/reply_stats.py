@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from chat_tui.events import ReplyStarted, RequestSent, StreamEvent, TextDelta, Usage
+from chat_tui.events import Answered, ReplyStarted, RequestSent, StreamEvent, TextDelta, Usage
 from chat_tui.reply_state import ReplyState
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ class ReplyStats:
     ending: str = ""  # a ReplyState value
     reasoning_tokens: int | None = None  # of completion_tokens: the model's thinking
     cached_tokens: int | None = None  # of prompt_tokens: served from the prompt cache
+    request_id: str = ""  # the server's id for the request, for support
 
     @property
     def total_tokens(self) -> int:
@@ -74,6 +75,25 @@ class ReplyStats:
             parts.append(ReplyState.saved(self.ending).ending)
         return " · ".join(parts)
 
+    def details(self) -> str:
+        """Every figure kept, one per line, the request id first: for a support ticket."""
+        lines = [f"request id: {self.request_id or 'not sent by the server'}"]
+        if self.model:
+            lines.append(f"model: {self.model}")
+        if self.first_token is not None:
+            lines.append(f"first token after: {self.first_token:.2f} s")
+        if self.generating is not None:
+            lines.append(f"generating: {self.generating:.2f} s")
+        if self.prompt_tokens is not None:
+            cached = f" ({self.cached_tokens:,} cached)" if self.cached_tokens else ""
+            lines.append(f"prompt tokens: {self.prompt_tokens:,}{cached}")
+        if self.completion_tokens is not None:
+            reasoning = f" ({self.reasoning_tokens:,} reasoning)" if self.reasoning_tokens else ""
+            lines.append(f"completion tokens: {self.completion_tokens:,}{reasoning}")
+        if self.ending:
+            lines.append(f"ended: {ReplyState.saved(self.ending).ending}")
+        return "\n".join(lines)
+
     def to_dict(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value not in (None, "")}
 
@@ -101,6 +121,7 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "ending": (str,),
     "reasoning_tokens": (int,),
     "cached_tokens": (int,),
+    "request_id": (str,),
 }
 
 
@@ -121,11 +142,14 @@ class StatsMeter:
         self._first_text: float | None = None
         self._model = ""
         self._usage: Usage | None = None
+        self._request_id = ""
 
     def observe(self, event: StreamEvent) -> None:
         match event:
             case RequestSent():
                 self._sent = self._clock()
+            case Answered(request_id):
+                self._request_id = request_id
             case ReplyStarted(model):
                 self._model = model
             case TextDelta() if self._first_text is None:
@@ -147,4 +171,5 @@ class StatsMeter:
             ending=ending,
             reasoning_tokens=self._usage.reasoning_tokens if self._usage else None,
             cached_tokens=self._usage.cached_tokens if self._usage else None,
+            request_id=self._request_id,
         )

@@ -89,6 +89,9 @@ REASONING_REJECTS = (
 _EFFORT_ORDER = ("none", "minimal", "low", "medium", "high", "xhigh")
 _O_SERIES_EFFORTS = frozenset({"low", "medium", "high"})
 _GPT5_EFFORTS = frozenset({"minimal", "low", "medium", "high"})
+# The rate limits every answer reports (requests, tokens), as an OpenAI account's tier would.
+RATE_LIMITS = (5000, 800_000)
+TOKENS_PER_ANSWER = 500
 _AZURE_OPERATIONS_LINK = "https://go.microsoft.com/fwlink/?linkid=2197993"
 ReasoningField = Literal["reasoning_content", "reasoning", "think"]
 FailEvent = Literal["response.failed", "error", "error-nested"]
@@ -150,6 +153,8 @@ class TextReply:
     fail_event: FailEvent = "response.failed"
     fail_code: str = "server_error"
     fail_message: str = "The server had an error while processing your request. Sorry about that!"
+    # Response headers sent besides (and over) the ones every answer carries.
+    headers: dict[str, str] = field(default_factory=dict)
 
     def tokens(self) -> list[str]:
         return tokenize(self.content) if isinstance(self.content, str) else list(self.content)
@@ -739,9 +744,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(data)))
-        self.send_header("x-request-id", self.server.owner._new_id("req-fake-"))
-        for name, value in (extra_headers or {}).items():
-            self.send_header(name, value)
+        self._send_answer_headers(extra_headers)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
@@ -825,16 +828,29 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.azure:
             choice["content_filter_results"] = _filter_results()
             payload["prompt_filter_results"] = _prompt_filter_results()
-        self._send_json(200, payload)
+        self._send_json(200, payload, reply.headers)
 
-    def _start_events(self) -> None:
+    def _send_answer_headers(self, extra: dict[str, str] | None = None) -> None:
+        """What real servers send with every answer: the request's id (and Azure's own, on its
+        paths) and the rate limits left; `extra` (a test's) wins over them."""
+        owner = self.server.owner
+        request_id = owner._new_id("req-fake-")
+        headers = {"x-request-id": request_id, **owner._limits_left()}
+        if self.path.startswith("/openai/"):
+            headers["apim-request-id"] = request_id.replace("req-fake-", "apim-fake-")
+        extra = extra or {}
+        headers = {k: v for k, v in headers.items() if k not in {n.lower() for n in extra}}
+        for name, value in {**headers, **extra}.items():
+            self.send_header(name, value)
+
+    def _start_events(self, extra_headers: dict[str, str] | None = None) -> None:
         """Send the headers of a server-sent event stream."""
         # HTTP/1.0 clients cannot take chunked framing; stream raw and close instead.
         self._chunked = self.request_version != "HTTP/1.0"
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
-        self.send_header("x-request-id", self.server.owner._new_id("req-fake-"))
+        self._send_answer_headers(extra_headers)
         if self._chunked:
             self.send_header("transfer-encoding", "chunked")
         else:
@@ -858,7 +874,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stream(self, reply: TextReply, body: dict[str, Any]) -> None:
         owner = self.server.owner
-        self._start_events()
+        self._start_events(reply.headers)
         tokens = reply.tokens()
         cid = owner._new_id("chatcmpl-fake-")
         created = int(time.time())
@@ -1178,7 +1194,7 @@ class _ResponseWriter:
                 "content": [self._text_part("".join(self.tokens))],
             }
             self.content_sent = len(self.tokens)
-        handler._send_json(200, self._response(status, **extra))
+        handler._send_json(200, self._response(status, **extra), self.reply.headers)
 
     # -- streaming
 
@@ -1188,7 +1204,7 @@ class _ResponseWriter:
 
     def stream(self) -> None:
         handler = self.handler
-        handler._start_events()
+        handler._start_events(self.reply.headers)
         try:
             self._stream_events()
         except _Failed:
@@ -1362,6 +1378,7 @@ class FakeOpenAIServer:
         self._queue: collections.deque[Reply] = collections.deque()
         self._cond = threading.Condition()
         self._ids = 0
+        self._answered = 0  # answers sent: what the rate limits count down
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -1509,6 +1526,22 @@ class FakeOpenAIServer:
             if self._queue:
                 return self._queue.popleft()
         return default_reply(body)
+
+    def _limits_left(self) -> dict[str, str]:
+        """Rate-limit headers as OpenAI sends them: each answer takes a request and some
+        tokens off a generous limit."""
+        with self._cond:
+            self._answered += 1
+            answered = self._answered
+        requests, tokens = RATE_LIMITS
+        return {
+            "x-ratelimit-limit-requests": str(requests),
+            "x-ratelimit-limit-tokens": str(tokens),
+            "x-ratelimit-remaining-requests": str(max(0, requests - answered)),
+            "x-ratelimit-remaining-tokens": str(max(0, tokens - TOKENS_PER_ANSWER * answered)),
+            "x-ratelimit-reset-requests": "12ms",
+            "x-ratelimit-reset-tokens": "6ms",
+        }
 
     def _new_id(self, prefix: str) -> str:
         with self._cond:

@@ -220,7 +220,10 @@ def test_json_prints_one_object_at_the_end(server: FakeOpenAIServer, ask: Ask) -
     server.enqueue(TextReply("Hello in JSON.", usage=usage, model="fake-model-2024"))
     result = ask("hi", "--json", *to(server))
     assert (result.returncode, result.stderr) == (EXIT_OK, "")
-    assert json.loads(result.stdout) == {
+    data = json.loads(result.stdout)
+    # The server's id for the request, for support, as its header gave it.
+    assert re.fullmatch(r"req-fake-\d+", data.pop("request_id"))
+    assert data == {
         "text": "Hello in JSON.",
         "finish_reason": "stop",
         "model": "fake-model-2024",
@@ -300,7 +303,9 @@ def test_json_has_the_reasoning_and_the_detailed_usage(
     )
     result = ask("hi", "--json", "--api", api, *to(server))
     assert (result.returncode, result.stderr) == (EXIT_OK, "")
-    assert json.loads(result.stdout) == {
+    data = json.loads(result.stdout)
+    assert data.pop("request_id").startswith("req-fake-")
+    assert data == {
         "text": "The answer.",
         "reasoning": "Let me think.",
         "finish_reason": "stop",

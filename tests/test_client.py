@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from contextlib import aclosing
 from typing import TYPE_CHECKING
@@ -436,6 +437,7 @@ async def test_check_failures(
     assert result.title == title
     for word in words:
         assert word in result.detail + " " + result.hint
+    assert re.search(r"\(request id req-fake-\d+\)$", str(result))  # for support
 
 
 async def test_check_unreachable(client: ChatClient) -> None:

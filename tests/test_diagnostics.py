@@ -9,6 +9,7 @@ import re
 import stat
 from typing import TYPE_CHECKING
 
+from chat_tui.store import AsyncStore, Store
 from chat_tui.tui.app import ChatApp
 from chat_tui.tui.screens.details import DetailsScreen
 from chat_tui.tui.widgets.messages import AssistantMessage
@@ -171,3 +172,62 @@ async def test_a_hostile_request_id_and_headers_are_shown_literally(
         assert "\x9b31m" not in written
         for what, raw in RAW.items():
             assert raw not in written, f"a raw {what} reached the terminal"
+
+
+async def test_a_good_reply_keeps_its_request_id_and_the_limits_left(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    from chat_tui.export import to_json
+    from chat_tui.tui.widgets.status_bar import StatusBar
+
+    server.enqueue(
+        TextReply(
+            "Fine.",
+            azure=True,
+            headers={
+                "x-ratelimit-limit-requests": "100",
+                "x-ratelimit-remaining-requests": "9",  # a tenth left: a warning
+                "x-ratelimit-remaining-tokens": "12345",
+            },
+        )
+    )
+    settings = compatible_settings(server, log="")
+    app = ChatApp(settings, store=AsyncStore(lambda: Store(tmp_path / "chats.db")))
+    async with app.run_test(size=(140, 50)) as pilot:
+        await chat(pilot, "hello")
+        reply = app.query_one(AssistantMessage)
+        await wait_for(pilot, lambda: reply.message.stats is not None)
+        stats = reply.message.stats
+        assert stats is not None
+        assert re.fullmatch(r"req-fake-\d+", stats.request_id)
+        bar = app.query_one(StatusBar)
+        assert str(bar.render()).endswith(" · 9 requests · 12.3k tokens left")
+        assert bar.render().spans  # a warning: little is left
+        await pilot.press("shift+tab", "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        text = app.screen.query_one("#details-text").text  # type: ignore[attr-defined]
+        assert text.startswith(f"request id: {stats.request_id}\nmodel: fake-model\n")
+    store = Store(tmp_path / "chats.db")
+    exported = json.loads(to_json(store.load(store.latest_id() or 0)))
+    assert exported["messages"][-1]["stats"]["request_id"] == stats.request_id
+
+
+async def test_hostile_limits_are_not_shown(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    from chat_tui.tui.widgets.status_bar import StatusBar
+
+    server.enqueue(
+        TextReply(
+            "Fine.",
+            headers={
+                "x-ratelimit-remaining-requests": "[red]9[/]\u202e",
+                "x-ratelimit-remaining-tokens": "\x1b[31m5",
+            },
+        )
+    )
+    app = ChatApp(compatible_settings(server, log=""))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "hello")
+        await wait_for(pilot, lambda: app.query_one(AssistantMessage).message.stats is not None)
+        line = str(app.query_one(StatusBar).render())
+        assert "left" not in line  # neither is a count: nothing is said rather than a guess
+        assert "[red]" not in line

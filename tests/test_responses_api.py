@@ -16,6 +16,7 @@ import pytest
 from chat_tui.client import ChatClient
 from chat_tui.events import (
     Adapted,
+    Answered,
     ReasoningDelta,
     ReplyFailed,
     ReplyFinished,
@@ -143,6 +144,10 @@ async def test_text_reasoning_and_usage(
         )
     )
     events = await collect(client, make(server, api=Api.RESPONSES))
+    answered = events.pop(1)  # the headers: the request's id, the limits left
+    assert isinstance(answered, Answered)
+    assert answered.request_id.startswith("req-fake-")
+    assert answered.limits is not None
     # "Be brief." and "Hi" are 3 tokens in; 2 of text and 2 of reasoning out.
     assert events == [
         RequestSent(1),
@@ -495,7 +500,8 @@ async def test_an_unknown_responses_only_model_is_learned(
     [adapted] = [e for e in events if isinstance(e, Adapted)]
     assert (adapted.lesson, adapted.value) == ("api", "responses")
     assert "Responses API only" in adapted.note
-    assert [type(e) for e in events[:4]] == [RequestSent, Adapted, RequestSent, ReplyStarted]
+    kinds = [type(e) for e in events[:5]]
+    assert kinds == [RequestSent, Adapted, RequestSent, Answered, ReplyStarted]
     assert events[-1] == ReplyFinished("stop")
     assert [r.operation for r in server.requests] == ["chat", "responses"]
     # Remembered: the next request goes there at once.

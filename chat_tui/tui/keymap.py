@@ -137,8 +137,8 @@ TRANSCRIPT = [
         "d",
         "act('details')",
         "Details",
-        show=False,  # only errors have details; the card itself says so
-        tooltip="Show the whole text behind the selected reply's error",
+        show=False,  # an error card says so itself
+        tooltip="Show the selected reply's details: its request id, or its error in full",
     ),
     Binding(
         "e,enter",

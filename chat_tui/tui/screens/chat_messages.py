@@ -148,12 +148,15 @@ class MessageActions:
     def show_details(self: ChatScreen, message: Message) -> None:
         view = self.query_one(Transcript).view_of(message)
         error = view.error if isinstance(view, AssistantMessage) else None
-        if error is None or not (error.more or error.details or error.request_id):
+        if error is not None and (error.more or error.details or error.request_id):
+            # The whole text behind the card (a sign-in report), then what support asks for.
+            text = "\n\n".join(part for part in (error.more, error.ticket()) if part)
+            self.app.push_screen(DetailsScreen(error.title, text))
+        elif message.stats is not None:
+            # A reply that went well: its request id and figures, for support all the same.
+            self.app.push_screen(DetailsScreen("Reply details", message.stats.details()))
+        else:
             self.notify("That message has no more to show.")
-            return
-        # The whole text behind the card (a sign-in report), then what support asks for.
-        text = "\n\n".join(part for part in (error.more, error.ticket()) if part)
-        self.app.push_screen(DetailsScreen(error.title, text))
 
     def action_copy_selection(self: ChatScreen) -> None:
         """The text selected with the mouse (part of a reply, a message), as it reads on

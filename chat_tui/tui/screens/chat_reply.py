@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from chat_tui.conversation import Hidden, Message
 from chat_tui.events import (
     Adapted,
+    Answered,
     ReasoningDelta,
     ReplyStarted,
     RequestSent,
@@ -29,6 +30,7 @@ from chat_tui.reply_outcome import ReplyOutcome
 from chat_tui.reply_state import ReplyState
 from chat_tui.tui.widgets.messages import AssistantMessage
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
+from chat_tui.tui.widgets.status_bar import StatusBar
 from chat_tui.tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -142,6 +144,9 @@ class ReplyActions:
                         case Adapted(lesson, value, note):
                             view.show_adapted(note)
                             self._remember(settings, lesson, value)
+                        case Answered(_, limits) if limits is not None:
+                            for bar in self.query(StatusBar):
+                                bar.limits = limits
                         case Retrying():
                             view.show_retry(event)
                         case _:

@@ -20,6 +20,7 @@ from chat_tui.tui.fit import fitting
 
 if TYPE_CHECKING:
     from chat_tui.context_meter import ContextFill
+    from chat_tui.rate_limits import RateLimits
 
 
 class StatusBar(Widget):
@@ -28,6 +29,8 @@ class StatusBar(Widget):
     # How full the next request will make the model's context (see context_meter.py).
     fill: reactive[ContextFill | None] = reactive(None)
     cost: reactive[float | None] = reactive(None)  # dollars, where the model has a price
+    # What the server's rate-limit headers said is left, after the last answer.
+    limits: reactive[RateLimits | None] = reactive(None)
     problem: reactive[str] = reactive("")  # why the conversation is not being saved, if it is not
 
     def watch_messages(self) -> None:
@@ -47,7 +50,10 @@ class StatusBar(Widget):
         if not self.problem:
             line = fitting(totals, width)
             # Near the limit, before the server refuses: the whole line says so.
-            warn = self.fill is not None and self.fill.warning and self.messages
+            warn = self.messages and (
+                (self.fill is not None and self.fill.warning)
+                or (self.limits is not None and self.limits.low)
+            )
             return Content.styled(line, "bold $warning") if warn else Content(line)
         # An error's text, and a path: untrusted.
         line = Content.styled(f"⚠ {visible(self.problem)}", "bold $error")
@@ -59,7 +65,8 @@ class StatusBar(Widget):
 
     def _totals(self) -> list[str]:
         """The conversation's size, cost and context, fullest first: `4 messages · 1,210 tokens
-        used · $0.004 · context 310 / 128k (0%) ▱▱▱▱▱▱▱▱`, then with less and less."""
+        used · $0.004 · context 310 / 128k (0%) ▱▱▱▱▱▱▱▱ · 59 requests · 149k tokens left`, then
+        with less and less."""
         parts = [f"{self.messages:,} message" + ("" if self.messages == 1 else "s")]
         if self.tokens_used:  # nothing reported yet (a stopped reply, a server without usage)
             parts.append(f"{self.tokens_used:,} tokens used")
@@ -67,6 +74,8 @@ class StatusBar(Widget):
             parts.append(dollars(self.cost))
         if self.fill is not None:
             parts.append(f"{self.fill.words()} {self.fill.bar()}".rstrip())
+        if self.limits is not None:
+            parts.append(self.limits.words())
         forms = [" · ".join(parts[:count]) for count in range(len(parts), 0, -1)]
         if self.fill is not None and len(parts) > 1:
             # On a narrow line the context goes on longest: it is what a user acts on.
