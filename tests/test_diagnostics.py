@@ -9,6 +9,8 @@ import re
 import stat
 from typing import TYPE_CHECKING
 
+import pytest
+
 from chat_tui.store import AsyncStore, Store
 from chat_tui.tui.app import ChatApp
 from chat_tui.tui.screens.details import DetailsScreen
@@ -21,8 +23,6 @@ from tests.test_reuse import notices
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    import pytest
 
     from tests.openai_server import FakeOpenAIServer
 
@@ -231,3 +231,37 @@ async def test_hostile_limits_are_not_shown(server: FakeOpenAIServer, tmp_path: 
         line = str(app.query_one(StatusBar).render())
         assert "left" not in line  # neither is a count: nothing is said rather than a guess
         assert "[red]" not in line
+
+
+@pytest.mark.parametrize(
+    ("reply", "title", "lines"),
+    [
+        (ErrorReply(401, {"error": {"message": "bad key"}}), "Key rejected", ["status: 401"]),
+        (ErrorReply(404, {"error": {"message": "no such"}}), "Model not found", ["status: 404"]),
+        (
+            ErrorReply(429, {"error": {"message": "slow"}}, headers={"retry-after": "400"}),
+            "Rate limited",
+            ["status: 429", "header retry-after: 400", "header x-ratelimit-remaining-requests"],
+        ),
+        (TextReply("Half of it " * 30, drop_after=5), "Connection lost", []),
+    ],
+    ids=["401", "404", "429", "drop"],
+)
+async def test_the_details_of_each_failure_are_ready_for_a_ticket(
+    server: FakeOpenAIServer, reply: ErrorReply | TextReply, title: str, lines: list[str]
+) -> None:
+    server.enqueue(reply)
+    app = ChatApp(compatible_settings(server, api_key=KEY, log=""))
+    async with app.run_test(size=(120, 50)) as pilot:
+        await chat(pilot, "hello")
+        view = app.query_one(AssistantMessage)
+        await wait_for(pilot, lambda: view.error is not None)
+        await pilot.press("shift+tab", "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        text = app.screen.query_one("#details-text").text  # type: ignore[attr-defined]
+        assert text.startswith(title)
+        assert re.search(r"^request id: req-fake-\d+$", text, re.M)
+        assert "request: POST /v1/chat/completions" in text
+        for line in lines:
+            assert line in text
+        assert KEY not in text
