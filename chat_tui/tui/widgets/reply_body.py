@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from rich.style import Style
     from textual.app import ComposeResult
     from textual.css.styles import RulesMap
+    from textual.geometry import Region
     from textual.selection import Selection
     from textual.style import Style as VisualStyle
     from textual.timer import Timer
@@ -216,6 +217,10 @@ class MarkdownChunk(Static):
     """
 
     chars = 0  # characters of the reply it draws, when settled
+    # Markdown drawn by Rich holds no clickable links (`@click`): restyling every line for them
+    # would only cost a copy of each.
+    auto_links = False
+    _painting = False  # see render_lines
 
     @classmethod
     def of(cls, piece: Piece) -> MarkdownChunk:
@@ -250,8 +255,23 @@ class MarkdownChunk(Static):
         if span is not None:
             style = self.screen.get_component_rich_style("screen--selection")
             line = highlight(line, *span, style)
-        # After the highlight, which cuts segments: each piece gets its own column.
+        if self._painting:
+            # Painted, the line keeps the styles it was drawn with, which every cache on the
+            # way to the screen already knows; a column mark on each character would make
+            # every style new (the cost of a wide table's frame, several times over).
+            return line
+        # Asked where the mouse is (for selecting), after the highlight, which cuts segments:
+        # each character gets its own column.
         return line.apply_offsets(0, y)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The screen paints through here; the mouse's position is looked up through
+        # render_line alone (see Compositor.get_widget_and_offset_at).
+        self._painting = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._painting = False
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         # Rich pads each line to the width: the padding is not text.
