@@ -327,16 +327,19 @@ class Console:
         self.recorder.adopt(conversation)
         session.conversation = conversation
         shown = conversation.shown
-        stdout = session.output.stdout
-        stdout.write(
-            f"Continuing conversation {stored.id}, {one_line(stored.title)} "
-            f"({len(shown)} messages)\n"
+        told = (
+            f"Continuing conversation {stored.id}, {one_line(stored.title)} ({len(shown)} messages)"
         )
+        output = session.output
+        if not output.on_terminal:  # stdout has the replies only, as with ask
+            say(session.stderr, told)
+            return
+        output.stdout.write(told + "\n")
         for message in shown[-2:]:  # the last exchange, to pick up the thread
             who = PROMPT if message.role is Role.USER else ANSWER
-            shown_text = message.content or f"({message.state.note.rstrip('.').lower()})"
-            stdout.write(f"{who}{visible(shown_text)}\n")
-        stdout.flush()
+            text = message.content or f"({message.state.note.rstrip('.').lower()})"
+            output.stdout.write(f"{who}{visible(text)}\n")
+        output.stdout.flush()
 
     async def save(self) -> None:
         session = self.session

@@ -321,7 +321,7 @@ def test_reasoning_is_dimmed_or_hidden(
 def test_render_prints_each_markdown_block_once_complete(
     server: FakeOpenAIServer, env: dict[str, str], tmp_path: Path
 ) -> None:
-    text = "# Title\n\nSome **bold** text.\n\n```python\nx = 1\n```\n\n- one\n- two\n"
+    text = f"# Title\n\nSome **bold** text.\n\n```python\nx = 1\n```\n\n{HOSTILE}\n\n- one\n- two\n"
     server.enqueue(TextReply(text))
     console = Terminal(["--render"], env, tmp_path)
     try:
@@ -331,8 +331,9 @@ def test_render_prints_each_markdown_block_once_complete(
         assert console.wait() == EXIT_OK
     finally:
         console.close()
-    for markup in ("**", "```", "# Title"):
+    for markup in ("**", "```", "# Title", "\u202e", "\x07", "\x1b[31mred"):
         assert markup not in output
+    assert "␛[31mred␛[0m [red]markup[/]" in output
     for piece in ("Title", "bold", "x", "one"):
         assert piece in output
 
@@ -435,7 +436,8 @@ def test_the_conversation_is_the_apps_both_ways(
     server.enqueue(TextReply("Still 42."))
     result = console_piped(env, tmp_path, "and now?\n", "--continue")
     assert result.returncode == EXIT_OK
-    assert "Continuing conversation" in result.stdout
+    assert "Continuing conversation" in result.stderr
+    assert result.stdout == "Still 42.\n"
     assert asked(server)[1:] == [
         ("user", "the answer?"),
         ("assistant", "Forty-two."),
