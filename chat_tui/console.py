@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import re
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -40,6 +41,7 @@ from chat_tui.ask import (
 from chat_tui.conversation import Conversation, Hidden, Message, Role
 from chat_tui.events import Adapted, ReplyStarted
 from chat_tui.export import to_json, to_markdown, write_export
+from chat_tui.failures import log_path, record, summary
 from chat_tui.input_history import HISTORY_SIZE
 from chat_tui.learned import Learned, Lesson
 from chat_tui.markdown_render import settle_point
@@ -50,7 +52,7 @@ from chat_tui.store import AsyncStore, Store, StoreError
 from chat_tui.text import one_line, visible
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable
+    from collections.abc import Callable, Collection, Coroutine, Iterable
     from types import ModuleType
 
     from chat_tui.attachments import Attachment
@@ -63,6 +65,7 @@ PROMPT = "User: "
 MORE = "... "  # the prompt of a line that a `\` at the end of the last one continues
 ANSWER = "Assistant: "
 QUIT = "exit"
+SAVE_EVERY = 1.0  # seconds between saves of a streaming reply
 DIM, UNDIM = "\x1b[2m", "\x1b[22m"
 SGR = re.compile(r"\x1b\[[0-9;]*m")  # what Rich writes of colour and style
 # What the console does not do of the app's commands, and why (said when one is typed).
@@ -217,9 +220,10 @@ def _line_editing() -> ModuleType | None:
         import readline
     except ImportError:
         return None
-    # A paste arrives as one line, new lines and all: one message (GNU readline; libedit
-    # does not know the variable and ignores it).
-    readline.parse_and_bind("set enable-bracketed-paste on")
+    # A paste arrives as one line, new lines and all: one message. GNU readline only: libedit
+    # (macOS) has a syntax of its own, and no such variable.
+    if "libedit" not in (readline.__doc__ or ""):
+        readline.parse_and_bind("set enable-bracketed-paste on")
     readline.set_auto_history(False)  # whole messages are added, not each continued line
     return readline
 
@@ -295,7 +299,7 @@ class Console:
         self.store = AsyncStore(lambda: Store(database))
         self.recorder = Recorder(self.store, lambda message: say(session.stderr, message))
         self.client = console_client(session.settings)
-        self._lessons: set[asyncio.Task[None]] = set()  # being saved
+        self._background: set[asyncio.Task[None]] = set()  # saves and lessons being written
 
     async def open(self, *, resume: bool) -> list[str]:
         """Open the store (in memory if it cannot be used: the chat goes on) and the last
@@ -358,10 +362,22 @@ class Console:
         message = conversation.begin_reply()
         await self.save()
         reply = Reply()
+        saved = time.monotonic()
+
+        def seen(event: StreamEvent) -> None:
+            nonlocal saved
+            self._learn(event)
+            message.content, message.reasoning = reply.text, reply.reasoning
+            # As the app does: a reply is saved as it streams, so a killed process loses at
+            # most a second of it.
+            if time.monotonic() - saved >= SAVE_EVERY and not self.recorder.busy:
+                saved = time.monotonic()
+                self._in_background(self.save())
+
         output.begin(ANSWER if interactive else "")
         try:
             await stream_into(
-                reply, self.client, session.settings, messages, output, session.stderr, self._learn
+                reply, self.client, session.settings, messages, output, session.stderr, seen
             )
         except asyncio.CancelledError:
             task = asyncio.current_task()
@@ -390,11 +406,12 @@ class Console:
         endpoint, name = Learned.key(settings)
         if lesson == Lesson.SERVES.value and value == name:
             return
-        task = asyncio.get_running_loop().create_task(
-            self._store_lesson(endpoint, name, lesson, value)
-        )
-        self._lessons.add(task)
-        task.add_done_callback(self._lessons.discard)
+        self._in_background(self._store_lesson(endpoint, name, lesson, value))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)  # kept, or it could be collected before it is done
+        task.add_done_callback(self._background.discard)
 
     async def _store_lesson(self, endpoint: str, model: str, lesson: str, value: str) -> None:
         with contextlib.suppress(StoreError):  # a lesson is learned again next time
@@ -430,7 +447,7 @@ class Console:
         session.output.stdout.write(f"Exported to {visible(str(path))}\n")
 
     async def close(self) -> None:
-        await asyncio.gather(*self._lessons)
+        await asyncio.gather(*self._background)
         await self.save()
         await self.client.close()
         await self.store.close()
@@ -615,6 +632,12 @@ def run_console(
             return EXIT_BROKEN_PIPE
         except StoreError as exc:
             say(stderr, str(exc))
+            return EXIT_FAILED
+        except Exception as exc:  # a bug: one line here, the traceback in the errors log
+            path = log_path()
+            not_logged = record(exc, path)
+            where = f"not logged: {not_logged}" if not_logged else f"details in {path}"
+            say(stderr, f"unexpected failure: {summary(exc)} ({where})")
             return EXIT_FAILED
         finally:
             # Quitting: a failed save was said already; a second ctrl+c asks not to wait.

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chat_tui.ask import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED
-from chat_tui.console import complete_blocks, help_text
+from chat_tui.console import SAVE_EVERY, complete_blocks, help_text
 from chat_tui.settings import DEFAULT_SYSTEM_PROMPT
 from chat_tui.slash import SLASHES
 from chat_tui.store import Store
@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pty")
 
+PROFILES = """\
+[profiles.local]
+endpoint = "{url}"
+model = "profile-model"
+"""
 HOSTILE = "plain \x1b[31mred\x1b[0m [red]markup[/] \u202eevil\u202c \x1b]0;title\x07 done"
 
 
@@ -501,3 +506,82 @@ def test_ctrl_c_while_waiting_for_the_first_token_is_not_a_traceback(
     terminal.send("exit")
     assert terminal.wait() == EXIT_OK
     assert "Traceback" not in terminal.shown()
+
+
+def test_profile_attach_and_effort_commands(
+    server: FakeOpenAIServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(PROFILES.format(url=server.base_url), encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("the notes\n", encoding="utf-8")
+    server.enqueue(TextReply("Read."), TextReply("Again."))
+    console = Terminal(["--config", str(config)], env, tmp_path)
+    try:
+        console.send("/attach notes.txt")
+        console.expect("Attached notes.txt to the next message.")
+        console.send("/attach missing.txt")
+        console.expect("cannot attach")
+        console.send("read this")
+        console.expect("Read.")
+        console.send("/profile nowhere")
+        console.expect("There is no profile 'nowhere'")
+        console.send("/profile local")
+        console.expect("Profile: local")
+        console.send("/effort high")
+        console.expect("Reasoning effort: high")
+        console.send("and again")
+        console.expect("Again.")
+        console.send("")
+        assert console.wait() == EXIT_OK
+    finally:
+        console.close()
+    first, second = server.requests
+    assert "the notes" in str(first.messages[1]["content"])
+    assert first.model == "fake-model"
+    assert second.model == "profile-model"
+    assert second.body is not None
+    assert second.body.get("reasoning_effort") == "high"
+    # The conversation carries on with its own system prompt.
+    assert second.messages[0]["content"] == DEFAULT_SYSTEM_PROMPT
+
+
+def test_a_killed_console_loses_at_most_a_second_of_the_reply(
+    server: FakeOpenAIServer, terminal: Terminal, tmp_path: Path
+) -> None:
+    server.enqueue(TextReply(["word "] * 400, delay=0.02))
+    terminal.send("talk")
+    terminal.expect("word " * 60)
+    time.sleep(SAVE_EVERY + 0.5)
+    terminal.process.kill()
+    terminal.wait()
+    (_, question, _, _), (role, content, _, _) = saved(tmp_path)
+    assert (question, role) == ("talk", "assistant")
+    assert content.startswith("word " * 50)
+
+
+def test_continue_shows_the_last_exchange_literally(
+    server: FakeOpenAIServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "data" / "conversations.db")
+    cid = store.create_conversation(f"title {HOSTILE}", "")
+    store.add_message(cid, "user", f"asked {HOSTILE}", "complete")
+    store.add_message(cid, "assistant", "", "failed")
+    store.close()
+    server.enqueue(TextReply("Now then."))
+    console = Terminal(["--continue"], env, tmp_path)
+    try:
+        shown = console.expect("User: ", seconds=20)  # the last exchange, then the prompt
+        shown += console.expect("User: ")
+        console.type("go on\r")
+        console.expect("Now then.")
+        console.send("")
+        assert console.wait() == EXIT_OK
+    finally:
+        console.close()
+    assert f"Continuing conversation {cid}" in shown
+    assert "Assistant: (failed)" in shown
+    for hostile in ("\u202e", "\x07", "\x1b[31mred"):
+        assert hostile not in shown
+    # The failed reply's question is pending: it goes again with the next one (and the
+    # conversation keeps its own system prompt: none).
+    assert asked(server) == [("user", f"asked {HOSTILE}"), ("user", "go on")]
