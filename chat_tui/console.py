@@ -149,9 +149,10 @@ class ConsoleOutput(Output):
         self._open_line = not text.endswith("\n")
 
     def write(self, text: str) -> None:
-        if self._thinking:  # the answer starts on a line of its own
+        if self._thinking:  # the answer starts apart from the thinking, after a blank line
             self._thinking = False
             self.end_line()
+            self.stdout.write("\n")
         self._prefix_again()
         if not self.render:
             super().write(text)

@@ -585,3 +585,38 @@ def test_continue_shows_the_last_exchange_literally(
     # The failed reply's question is pending: it goes again with the next one (and the
     # conversation keeps its own system prompt: none).
     assert asked(server) == [("user", f"asked {HOSTILE}"), ("user", "go on")]
+
+
+def test_the_samples_azure_variables_and_system_prompt(
+    server: FakeOpenAIServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    server.enqueue(TextReply("From Azure.", azure=True), TextReply("Again.", azure=True))
+    del env["OPENAI_BASE_URL"], env["OPENAI_MODEL"]
+    env |= {
+        "AZURE_OPENAI_ENDPOINT": server.url,
+        "AZURE_OPENAI_API_KEY": "azure-key",
+        "AZURE_OPENAI_CHAT_DEPLOYMENT": "my-deployment",
+    }
+    result = console_piped(env, tmp_path, "hi\nmore\nexit\nnever sent\n")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        EXIT_OK,
+        "From Azure.\nAgain.\n",
+        "",
+    )
+    assert len(server.requests) == 2
+    request = server.last_request
+    assert request.path == "/openai/deployments/my-deployment/chat/completions"
+    assert request.headers["api-key"] == "azure-key"
+    assert asked(server)[0] == ("system", DEFAULT_SYSTEM_PROMPT)
+
+
+def test_help_documents_the_keys_and_exit_statuses() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "chat_tui", "console", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    for text in ("--render", "--continue", "--show-reasoning", "exit status:", "130", "ctrl+c"):
+        assert text in result.stdout
