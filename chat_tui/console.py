@@ -44,7 +44,6 @@ from chat_tui.export import to_json, to_markdown, write_export
 from chat_tui.failures import log_path, record, summary
 from chat_tui.input_history import HISTORY_SIZE
 from chat_tui.learned import Learned, Lesson
-from chat_tui.markdown_render import settle_point
 from chat_tui.model_info import EFFORTS
 from chat_tui.recorder import Recorder, restored
 from chat_tui.slash import SLASH_HELP, SLASHES, SlashError, as_message, is_command, parse
@@ -205,10 +204,12 @@ def complete_blocks(text: str) -> int:
     `settle_point` also cuts inside a long code block or table (the app draws those in pieces);
     here a block is printed whole, so such a cut moves back to where the block begins.
     """
+    from chat_tui.markdown_render import settle_point  # Rich: only with --render
+
     cut = settle_point(text, 1)
     while cut.reopen:
         start = text.rfind(cut.reopen, 0, cut.index)
-        if start < 0:
+        if start < 0 or start + len(cut.reopen) >= len(text):
             return 0
         text = text[: start + len(cut.reopen)]  # up to the block's opening line(s)
         cut = settle_point(text, 1)

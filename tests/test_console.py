@@ -487,6 +487,10 @@ def test_complete_blocks_never_split_a_block() -> None:
     assert complete_blocks(code) == len("Intro.\n\n")
     table = "Intro.\n\n| a | b |\n| - | - |\n" + "| 1 | 2 |\n" * 30
     assert complete_blocks(table) == len("Intro.\n\n")
+    # The block's opening line again inside it (as code: it cannot close it) is not its start.
+    nested = "Intro.\n\n```python\n" + "```python\nx = 1\n" * 10
+    assert complete_blocks(nested) == len("Intro.\n\n")
+    assert complete_blocks(nested + "```\n\nAfter.") == len(nested + "```\n\n")
 
 
 def test_help_comes_from_the_command_registry() -> None:
