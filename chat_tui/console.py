@@ -235,6 +235,10 @@ class Prompter:
 
     def __init__(self, stdin: TextIO, *, interactive: bool) -> None:
         self.stdin = stdin
+        reconfigure = getattr(stdin, "reconfigure", None)
+        if reconfigure is not None:
+            # One odd byte (a paste, a piped file) must not cost the message, as with ask.
+            reconfigure(errors="replace")
         self.interactive = interactive
         self.readline = _line_editing() if interactive else None
 

@@ -624,3 +624,20 @@ def test_help_documents_the_keys_and_exit_statuses() -> None:
     )
     for text in ("--render", "--continue", "--show-reasoning", "exit status:", "130", "ctrl+c"):
         assert text in result.stdout
+
+
+def test_an_odd_byte_in_the_input_costs_nothing(
+    server: FakeOpenAIServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    server.enqueue(TextReply("Fine."))
+    result = subprocess.run(
+        [sys.executable, "-m", "chat_tui", "console"],
+        input=b"caf\xe9 au lait\n",
+        capture_output=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (EXIT_OK, b"Fine.\n", b"")
+    assert asked(server)[-1] == ("user", "caf\ufffd au lait")
