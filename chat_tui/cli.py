@@ -7,12 +7,14 @@ import os
 import sys
 import time
 from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chat_tui import __version__
+from chat_tui.ask import ASK_EPILOG, EXIT_BROKEN_PIPE, EXIT_USAGE, run_ask, silence_stdout
 from chat_tui.config_file import config_path, load_config
-from chat_tui.console import ASK_EPILOG, EXIT_BROKEN_PIPE, EXIT_USAGE, run_ask, silence_stdout
+from chat_tui.console import CONSOLE_EPILOG, run_console
 from chat_tui.export import ExportFormatError, read_export, to_json, to_markdown, write_export
 from chat_tui.private_files import looks_like_a_file
 from chat_tui.settings import ENVIRONMENT_HELP, OPTIONS, VALUE_PARSERS, Provider
@@ -22,6 +24,8 @@ from chat_tui.text import one_line, visible
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from chat_tui.settings_sources import Resolved
 
 
 def add_settings_flags(parser: argparse.ArgumentParser) -> None:
@@ -129,6 +133,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="attach a text file or an image (PNG, JPEG, GIF, WebP); repeat for more",
     )
     add_settings_flags(ask)
+    console = commands.add_parser(
+        "console",
+        help="chat line by line in the terminal, as the console samples do",
+        description="Chat in the terminal, line by line: the replies stream after "
+        "'Assistant: ', and the conversation is saved as the app saves it.",
+        epilog=CONSOLE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        argument_default=argparse.SUPPRESS,
+    )
+    console.add_argument(
+        "--render",
+        action="store_true",
+        default=False,
+        help="print each Markdown block rendered once it is complete, not the plain text",
+    )
+    console.add_argument(
+        "--continue", dest="resume", action="store_true", help="carry on the last conversation"
+    )
+    console.add_argument(
+        "--data-dir", type=Path, metavar="PATH", help="where conversations are saved"
+    )
+    add_settings_flags(console)
     return parser
 
 
@@ -227,6 +253,23 @@ def _run(args: argparse.Namespace) -> int:
             profile=args.profile,
             as_json=args.json,
             attach=getattr(args, "attach", None) or (),
+        )
+    if args.command == "console":
+        env_file = args.env_file
+
+        def switch_profile(name: str) -> Resolved:
+            return load_settings(
+                replace(flags, profile=name), config, cwd=Path.cwd(), env_file=env_file
+            )
+
+        return run_console(
+            load_settings(flags, config, cwd=Path.cwd(), env_file=env_file),
+            profile=args.profile,
+            database=database_path(args.data_dir),
+            resume=args.resume,
+            render=args.render,
+            profiles=list(config.profiles),
+            switch_profile=switch_profile,
         )
     if args.list or args.command is not None:
         return run_store_command(args)

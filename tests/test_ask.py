@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from chat_tui.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, EXIT_USAGE
+from chat_tui.ask import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, EXIT_USAGE
 from chat_tui.settings import DEFAULT_SYSTEM_PROMPT
 from tests.openai_server import ErrorReply, TextReply
 from tests.test_terminal import read_until
@@ -539,7 +539,7 @@ def test_help_documents_the_exit_statuses() -> None:
 def test_the_console_mode_imports_neither_textual_nor_openai() -> None:
     code = (
         "import sys\n"
-        "import chat_tui.console, chat_tui.cli\n"
+        "import chat_tui.ask, chat_tui.console, chat_tui.cli\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'openai')))\n"
     )
     result = subprocess.run(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from chat_tui.ask import EXIT_OK, EXIT_USAGE
 from chat_tui.attachments import (
     MAX_FILE_BYTES,
     MAX_IMAGE_BYTES,
@@ -28,7 +29,6 @@ from chat_tui.attachments import (
     read_attachment,
 )
 from chat_tui.client import ChatClient
-from chat_tui.console import EXIT_OK, EXIT_USAGE
 from chat_tui.conversation import Conversation
 from chat_tui.errors import ChatError
 from chat_tui.events import ReplyFailed, ReplyFinished

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chat_tui import __version__
+from chat_tui.ask import EXIT_FAILED, EXIT_USAGE
 from chat_tui.cli import build_parser, main
-from chat_tui.console import EXIT_FAILED, EXIT_USAGE
 from tests.openai_server import ErrorReply
 
 if TYPE_CHECKING:
