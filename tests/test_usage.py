@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from chat_tui.cli import main
 from chat_tui.client import ChatClient
@@ -20,6 +20,7 @@ from chat_tui.usage import Tally, day_start, spent, tallies
 from tests.conftest import compatible_settings
 from tests.openai_server import TextReply
 from tests.test_app import FAST_RETRY, SIZE, chat, wait_for
+from tests.test_app_settings import note
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -228,3 +229,34 @@ async def test_today_is_not_repeated_when_it_is_this_conversations_cost(
         await wait_for(pilot, lambda: bar.today is not None)
         assert "$0.200 · context" in str(bar.render())
         assert "today" not in str(bar.render())
+
+
+async def test_the_context_window_set_in_the_sidebar_fills_the_meter(
+    server: FakeOpenAIServer,
+) -> None:
+    usage = {"prompt_tokens": 400, "completion_tokens": 100, "total_tokens": 500}
+    server.enqueue(TextReply("One.", usage=usage))
+    app = ChatApp(compatible_settings(server, model="gpt-4o"), client=ChatClient(retry=FAST_RETRY))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "first")
+        bar = app.query_one(StatusBar)
+        assert "context 500 / 128k (0%)" in str(bar.render())
+        field = app.query_one("#context_window", Input)
+        assert field.value == ""
+        assert field.placeholder == "the model's: 128,000"  # what empty stands for
+        field.focus()
+        await pilot.pause()
+        await pilot.press(*"1000")
+        await pilot.pause()
+        assert note(app, "context_window") == (
+            "Not applied yet: Enter applies 1,000 tokens · still using the model's (128,000 "
+            "tokens)."
+        )
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.chat.settings.context_window == 1000
+        assert "context 500 / 1k (50%)" in str(bar.render())
+        await pilot.press(*["backspace"] * 4, "enter")  # empty again: the model's
+        await pilot.pause()
+        assert app.chat.settings.context_window is None
+        assert "context 500 / 128k (0%)" in str(bar.render())

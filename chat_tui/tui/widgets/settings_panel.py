@@ -70,10 +70,13 @@ def describe(name: str, settings: Settings) -> str:
             return visible(str(value)) if value else "none"
 
 
-def _known_window(model: str) -> str:
-    """What an empty context window field stands for: the model's, where chat-tui knows it."""
+def _known_window(model: str, *, short: bool = False) -> str:
+    """What an empty context window field stands for: the model's, where chat-tui knows it
+    (`short`: as the field's placeholder)."""
     known = context_window(model)
-    return f"the model's ({known:,} tokens)" if known else "unknown for this model"
+    if short:
+        return f"the model's: {known:,}" if known else "tokens (model unknown)"
+    return f"the model's ({known:,} tokens)" if known else "none known for this model"
 
 
 @dataclass(frozen=True, slots=True)
@@ -579,8 +582,8 @@ class SettingsPanel(VerticalScroll):
             self._effort_options = options
             efforts.set_options(options)
         efforts.value = wanted
-        self.query_one("#context_window", Input).placeholder = visible(
-            _known_window(settings.model)
+        self.query_one("#context_window", Input).placeholder = _known_window(
+            settings.model, short=True
         )
         field = self.query_one("#temperature", Input)
         unused = not model_info(settings.model).accepts("temperature")
