@@ -19,7 +19,7 @@ from chat_tui.settings import ENVIRONMENT_HELP, OPTIONS, VALUE_PARSERS, Provider
 from chat_tui.settings_sources import NAME_WIDTH, Flags, describe, load_settings
 from chat_tui.store import DATABASE_NAME, AsyncStore, Store, StoreError, default_data_dir
 from chat_tui.text import one_line, visible
-from chat_tui.usage import DEFAULT_DAYS, day_start, first_day, table, tallies
+from chat_tui.usage import DEFAULT_DAYS, MAX_DAYS, day_start, first_day, table, tallies
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -149,8 +149,8 @@ def _days(text: str) -> int:
         days = int(text)
     except ValueError:
         days = 0
-    if days < 1:
-        raise argparse.ArgumentTypeError(f"a number of days, 1 or more, not {text!r}")
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"a number of days from 1 to {MAX_DAYS:,}, not {text!r}")
     return days
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from chat_tui.prices import Price
 
 DEFAULT_DAYS = 30
+MAX_DAYS = 36_500  # a century: more would be before any date
 UNKNOWN_MODEL = "(unknown)"  # a reply whose server named no model
 MODEL_WIDTH = 40  # a longer name (a server's to choose) is cut
 NO_PRICE = "-"
@@ -75,7 +76,10 @@ def tallies(rows: Iterable[Row], prices: Mapping[str, Price] | None = None) -> l
         stats = ReplyStats.from_dict(saved)
         if stats is None:
             continue  # unreadable: nothing to count
-        day = date.fromtimestamp(created)
+        try:
+            day = date.fromtimestamp(created)
+        except (OverflowError, OSError, ValueError):
+            continue  # a time no calendar has (a damaged row): not a day to count it on
         model = stats.model or UNKNOWN_MODEL
         tally = found.get((day, model))
         if tally is None:

@@ -119,7 +119,13 @@ def test_usage_over_fewer_days_and_an_empty_store(
     with pytest.raises(SystemExit) as exited:  # a usage error, as argparse reports one
         main(["--usage", "0", "--data-dir", str(tmp_path)])
     assert exited.value.code == 2
-    assert "a number of days, 1 or more" in capsys.readouterr().err
+    assert "a number of days from 1 to 36,500" in capsys.readouterr().err
+    (tmp_path / DATABASE_NAME).write_bytes(b"not a database" * 100)
+    assert main(["--usage", "--data-dir", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("chat-tui: ")
+    assert len(err.splitlines()) == 1
 
 
 def test_replies_count_on_their_own_day_each_token_once() -> None:
@@ -130,6 +136,7 @@ def test_replies_count_on_their_own_day_each_token_once() -> None:
         (noon + 86_400, stats("o3", 1_000_000, 0)),
         (noon + 86_400, {"not": "stats"}),  # an unreadable row counts for nothing
         (noon + 86_400, None),
+        (1e20, stats("o3", 1, 1)),  # a time no calendar has: left out
     ]
     found = tallies(rows)
     # o3: 400,000 uncached at $2/M + 600,000 cached at $0.50/M + 500,000 out at $8/M.
