@@ -21,10 +21,12 @@ from chat_tui.settings import ENVIRONMENT_HELP, OPTIONS, VALUE_PARSERS, Provider
 from chat_tui.settings_sources import NAME_WIDTH, Flags, describe, load_settings
 from chat_tui.store import DATABASE_NAME, AsyncStore, Store, StoreError, default_data_dir
 from chat_tui.text import one_line, visible
+from chat_tui.usage import DEFAULT_DAYS, MAX_DAYS, day_start, first_day, table, tallies
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from chat_tui.config_file import ConfigFile
     from chat_tui.settings_sources import Resolved
 
 
@@ -99,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--continue", dest="resume", action="store_true", help="reopen the last conversation"
     )
     parser.add_argument("--list", action="store_true", help="list saved conversations and exit")
+    parser.add_argument(
+        "--usage",
+        nargs="?",
+        const=DEFAULT_DAYS,
+        type=_days,
+        metavar="DAYS",
+        help=f"print tokens and cost by day and model over the last DAYS days (default "
+        f"{DEFAULT_DAYS}) from the saved conversations, then exit",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     export = commands.add_parser("export", help="write a saved conversation as Markdown or JSON")
     export.add_argument("id", type=int, help="the conversation's number, as --list shows it")
@@ -158,6 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"a number of days from 1 to {MAX_DAYS:,}, not {text!r}")
+    return days
+
+
 def database_path(data_dir: Path | None) -> Path:
     return (data_dir if data_dir is not None else default_data_dir(dict(os.environ))) / (
         DATABASE_NAME
@@ -205,6 +226,26 @@ def run_store_command(args: argparse.Namespace) -> int:
     finally:
         with suppress(StoreError):
             store.close()
+
+
+def run_usage(args: argparse.Namespace, config: ConfigFile) -> int:
+    """--usage: the saved replies' tokens and cost by day and model, as plain text."""
+    for problem in config.problems:  # a price left out shows as none: say why
+        _warn(problem)
+    try:
+        store = Store(database_path(args.data_dir))
+    except StoreError as exc:
+        return _failed(str(exc))
+    try:
+        since = first_day(args.usage)
+        rows = store.reply_usage(day_start(since))
+    except StoreError as exc:
+        return _failed(str(exc))
+    finally:
+        with suppress(StoreError):
+            store.close()
+    sys.stdout.write(table(tallies(rows, config.prices), since))
+    return 0
 
 
 def _warn(message: str) -> None:
@@ -271,6 +312,8 @@ def _run(args: argparse.Namespace) -> int:
             profiles=list(config.profiles),
             switch_profile=switch_profile,
         )
+    if args.usage is not None:
+        return run_usage(args, config)
     if args.list or args.command is not None:
         return run_store_command(args)
     resolved = load_settings(flags, config, cwd=Path.cwd(), env_file=args.env_file)

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.events import Answered, ReplyStarted, RequestSent, StreamEvent, TextDelta, Usage
+from chat_tui.prices import dollars
 from chat_tui.reply_state import ReplyState
 
 if TYPE_CHECKING:
@@ -54,8 +55,9 @@ class ReplyStats:
             return None
         return visible / self.generating
 
-    def summary(self) -> str:
-        """One line for the reply's footer, e.g. `gpt-4o · 0.42 s to first token · 61 tok/s …`."""
+    def summary(self, cost: float | None = None) -> str:
+        """One line for the reply's footer, e.g. `gpt-4o · 0.42 s to first token · 61 tok/s …`;
+        with what the reply cost after its tokens, when its model has a price (prices.py)."""
         parts: list[str] = []
         if self.model:
             parts.append(self.model)
@@ -71,6 +73,8 @@ class ReplyStats:
                 f"{self.prompt_tokens:,} in{cached} → {self.completion_tokens:,} out{reasoning}"
                 " tokens"
             )
+        if cost is not None:
+            parts.append(dollars(cost))
         if self.ending:
             parts.append(ReplyState.saved(self.ending).ending)
         return " · ".join(parts)

@@ -612,6 +612,18 @@ class Store:
         return [content for (content,) in reversed(rows)]
 
     @_reported
+    def reply_usage(self, since: float) -> list[tuple[float, dict[str, Any] | None]]:
+        """When each reply saved since `since` (a time.time()) was made, and its stats as
+        saved (None where unreadable): every reply, those taken out or replaced too (they were
+        paid for), oldest first."""
+        rows = self._db.execute(
+            "SELECT created, usage FROM messages WHERE role = 'assistant' AND usage IS NOT NULL"
+            " AND created >= ? ORDER BY created, id",
+            (since,),
+        )
+        return [(float(created), _dict_or_none(stats)) for created, stats in rows]
+
+    @_reported
     def latest_id(self) -> int | None:
         row = self._db.execute(
             "SELECT id FROM conversations ORDER BY updated DESC, id DESC LIMIT 1"
@@ -758,6 +770,7 @@ class AsyncStore:
     learn = _on_store_thread(Store.learn)
     lessons = _on_store_thread(Store.lessons)
     latest_id = _on_store_thread(Store.latest_id)
+    reply_usage = _on_store_thread(Store.reply_usage)
     import_conversation = _on_store_thread(Store.import_conversation)
 
     def __init__(self, store_factory: Callable[[], Store]) -> None:

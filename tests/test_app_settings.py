@@ -488,6 +488,7 @@ FIELD_EDITS = [
     ("api_key", "sk-new", "-key", "sk-new-key"),
     ("temperature", "1.", "5", 1.5),
     ("max_tokens", "1", "00", 100),
+    ("context_window", "12", "000", 12_000),  # under 1,000 on the way: not applied
     ("read_timeout", "", "30", 30.0),
 ]
 

@@ -9,7 +9,8 @@ import pytest
 
 from chat_tui.config_file import load_config
 from chat_tui.events import Usage
-from chat_tui.prices import Price, dollars, parse_price, price_of
+from chat_tui.prices import Price, dollars, parse_price, price_of, reply_cost
+from chat_tui.reply_stats import ReplyStats
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -88,3 +89,21 @@ def test_dollars() -> None:
     assert dollars(0.000123) == "$0.0001"
     assert dollars(0.25) == "$0.250"
     assert dollars(1234.5) == "$1,234.50"
+
+
+def test_a_replys_cost_from_its_stats_each_token_once() -> None:
+    stats = ReplyStats(
+        model="o3-2025-04-16",
+        prompt_tokens=1_000_000,
+        completion_tokens=500_000,
+        reasoning_tokens=400_000,  # of the completion: output, once
+        cached_tokens=600_000,  # of the prompt: at o3's cached price
+    )
+    # 400,000 uncached at $2/M, 600,000 cached at $0.50/M, 500,000 out at $8/M.
+    assert reply_cost(stats) == pytest.approx(0.8 + 0.3 + 4.0)
+    assert reply_cost(ReplyStats(model="llama3.2", prompt_tokens=1, completion_tokens=1)) is None
+    assert reply_cost(ReplyStats(model="o3", ending="stopped")) is None  # no counts, no cost
+    # The reply's footer: the cost after its tokens, before how it ended.
+    footer = ReplyStats(model="o3", prompt_tokens=10, completion_tokens=5, ending="complete")
+    assert footer.summary(0.25) == "o3 · 10 in → 5 out tokens · $0.250 · finished"
+    assert footer.summary() == "o3 · 10 in → 5 out tokens · finished"

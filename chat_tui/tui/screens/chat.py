@@ -10,6 +10,7 @@ clipboard's image) are in the mixins beside this module.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -28,6 +29,7 @@ from chat_tui.prices import total_cost
 from chat_tui.recorder import Recorder
 from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT, Settings
 from chat_tui.slash import as_message, is_command
+from chat_tui.store import StoreError
 from chat_tui.tui import keymap
 from chat_tui.tui.screens.chat_compose import ComposeActions
 from chat_tui.tui.screens.chat_conversations import ConversationActions
@@ -45,6 +47,7 @@ from chat_tui.tui.widgets.settings_panel import SettingsPanel
 from chat_tui.tui.widgets.slash_list import SlashList
 from chat_tui.tui.widgets.status_bar import StatusBar
 from chat_tui.tui.widgets.transcript import Transcript
+from chat_tui.usage import day_start, spent, tallies
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -55,7 +58,7 @@ if TYPE_CHECKING:
 
     from chat_tui.attachments import Attachment
     from chat_tui.settings_sources import Resolved
-    from chat_tui.store import AsyncStore, StoreError
+    from chat_tui.store import AsyncStore
 
 CHECKPOINT_INTERVAL = 1.0
 COLLECT_DELAY = 0.3
@@ -127,6 +130,7 @@ class ChatScreen(
 
     def watch_settings(self, settings: Settings) -> None:
         self.app.sub_title = settings.target
+        self._show_totals()  # the context window may be another
         for transcript in self.query(Transcript):
             transcript.set_class(not settings.show_reasoning, "-no-reasoning")
         if not settings.problems():
@@ -142,6 +146,19 @@ class ChatScreen(
             await self.open_conversation(self._open_at_start)
         elif self.conversation.messages:
             self._save_soon()  # a chat that began before the store was open is saved now
+        await self.show_today()
+
+    async def show_today(self) -> None:
+        """Today's spend over every saved conversation, on the status line: read again once a
+        reply is saved (so it is counted), not while one streams."""
+        if self.is_streaming or self.app.is_ending or not self.app.store.is_open:
+            return
+        try:
+            rows = await self.app.store.reply_usage(day_start(date.today()))
+        except StoreError:
+            return  # the status line tells of a failing store already
+        for bar in self.query(StatusBar):  # none once the app is closing
+            bar.today = spent(tallies(rows, self.app.config.prices))
 
     async def store_unavailable(self, exc: StoreError) -> None:
         """The database cannot be used: the chat goes on in memory (the app's store now)."""

@@ -50,6 +50,7 @@ class ConversationActions:
 
     async def save(self: ChatScreen) -> None:
         await self.recorder.save(self.conversation, self.settings, self.resolved.profile)
+        await self.show_today()  # a reply that ended is counted now
 
     def _save_soon(self: ChatScreen, *, totals: bool = True) -> None:
         """The conversation changed: save it in the background, and update the totals."""

@@ -16,6 +16,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from chat_tui.conversation import Delivery
+from chat_tui.prices import reply_cost
 from chat_tui.reply_state import ReplyState, ending_note
 from chat_tui.text import visible
 from chat_tui.tui import keymap
@@ -309,7 +310,8 @@ class AssistantMessage(Vertical):
         shown = Content.assemble(*parts)
         self._status.update(shown)
         self._status.display = bool(shown.plain.strip())
-        summary = self.reply.stats.summary() if self.reply.stats is not None else ""
+        stats = self.reply.stats
+        summary = stats.summary(reply_cost(stats, self.app.config.prices)) if stats else ""
         if summary == self.state.ending and self.state.note:
             summary = ""  # only how it ended, which the note above says already
         self._stats.update(Content(visible(summary)))

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
-from chat_tui.model_info import efforts_for, model_info
+from chat_tui.model_info import context_window, efforts_for, model_info
 from chat_tui.settings import (
     DEFAULT_ENTRA_SCOPE,
     VALUE_PARSERS,
@@ -56,6 +56,8 @@ def describe(name: str, settings: Settings) -> str:
             return "the server's default" if value is None else f"{value:g}"
         case "max_tokens":
             return "no limit" if value is None else str(value)
+        case "context_window":
+            return f"{value:,} tokens" if value is not None else _known_window(settings.model)
         case "read_timeout":
             return f"{value:g} s"
         case "entra_scope":
@@ -66,6 +68,15 @@ def describe(name: str, settings: Settings) -> str:
             return settings.where if settings.base_url else "no endpoint"
         case _:
             return visible(str(value)) if value else "none"
+
+
+def _known_window(model: str, *, short: bool = False) -> str:
+    """What an empty context window field stands for: the model's, where chat-tui knows it
+    (`short`: as the field's placeholder)."""
+    known = context_window(model)
+    if short:
+        return f"the model's: {known:,}" if known else "tokens (model unknown)"
+    return f"the model's ({known:,} tokens)" if known else "none known for this model"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +102,8 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("entra_scope", "Entra ID scope", DEFAULT_ENTRA_SCOPE),
     FieldSpec("temperature", "Temperature", "server default", to_text=_number_text),
     FieldSpec("max_tokens", "Max tokens", "no limit", to_text=_number_text),
+    # Empty: the model's known window; the placeholder follows the model.
+    FieldSpec("context_window", "Context window", to_text=_number_text),
     FieldSpec("read_timeout", "Read timeout (s)", "120", to_text=_number_text),
 )
 
@@ -569,6 +582,9 @@ class SettingsPanel(VerticalScroll):
             self._effort_options = options
             efforts.set_options(options)
         efforts.value = wanted
+        self.query_one("#context_window", Input).placeholder = _known_window(
+            settings.model, short=True
+        )
         field = self.query_one("#temperature", Input)
         unused = not model_info(settings.model).accepts("temperature")
         field.set_class(unused, "-unused")

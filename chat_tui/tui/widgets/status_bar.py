@@ -1,6 +1,6 @@
 """One line under the message box: the conversation's size, what it has cost in tokens (and in
-dollars, for a priced model), how full the model's context is, and, for as long as it lasts,
-that the conversation is not being saved.
+dollars, for a priced model, and today's spend over every conversation), how full the model's
+context is, and, for as long as it lasts, that the conversation is not being saved.
 
 The line never runs off its edge: the totals shorten, then go, before the problem does (a toast
 told the problem in full when it began)."""
@@ -31,6 +31,8 @@ class StatusBar(Widget):
     cost: reactive[float | None] = reactive(None)  # dollars, where the model has a price
     # What the server's rate-limit headers said is left, after the last answer.
     limits: reactive[RateLimits | None] = reactive(None)
+    # Dollars spent today over every saved conversation (see usage.py), where priced.
+    today: reactive[float | None] = reactive(None)
     problem: reactive[str] = reactive("")  # why the conversation is not being saved, if it is not
 
     def watch_messages(self) -> None:
@@ -65,13 +67,16 @@ class StatusBar(Widget):
 
     def _totals(self) -> list[str]:
         """The conversation's size, cost and context, fullest first: `4 messages · 1,210 tokens
-        used · $0.004 · context 310 / 128k (0%) ▱▱▱▱▱▱▱▱ · 59 requests · 149k tokens left`, then
-        with less and less."""
+        used · $0.004 · today $0.40 · context 310 / 128k (0%) ▱▱▱▱▱▱▱▱ · 59 requests · 149k tokens
+        left`, then with less and less."""
         parts = [f"{self.messages:,} message" + ("" if self.messages == 1 else "s")]
         if self.tokens_used:  # nothing reported yet (a stopped reply, a server without usage)
             parts.append(f"{self.tokens_used:,} tokens used")
         if self.cost is not None:
             parts.append(dollars(self.cost))
+        today = dollars(self.today) if self.today is not None else ""
+        if today and today != parts[-1]:  # not when this conversation is all of today's
+            parts.append(f"today {today}")
         if self.fill is not None:
             parts.append(f"{self.fill.words()} {self.fill.bar()}".rstrip())
         if self.limits is not None:
