@@ -128,6 +128,10 @@ async def test_an_edit_is_a_branch_beside_the_old_turns(
         await wait_for(pilot, lambda: shown(app) == ["a", "A.", "b", "B."])
         assert "‹ 1/2 ›" in title_of(app, "a")
         assert "‹ 1/2 ›" in screen_text(app)
+        keys = dict(app.key_help())  # the help screen (F1) names the keys
+        assert keys["["].startswith("Show the previous branch")
+        assert keys["]"].startswith("Show the next branch")
+        assert keys["f"].startswith("A new conversation with the messages shown")
         await send_now(pilot, "c")
         assert server.last_request.messages == [
             SYSTEM,
