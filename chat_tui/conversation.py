@@ -150,6 +150,24 @@ class Conversation:
         index = next((i for i, m in enumerate(siblings) if m is message), 0)
         return index + 1, len(siblings)
 
+    def branch_marks(self, messages: Sequence[Message]) -> list[tuple[int, int]]:
+        """`branch_of` for each of `messages`, in one pass over the conversation."""
+        children: dict[int, list[Message]] = {}
+        for m in self.messages:
+            children.setdefault(id(m.parent), []).append(m)
+        marks = []
+        for message in messages:
+            siblings = children.get(id(message.parent), [message])
+            index = next((i for i, m in enumerate(siblings) if m is message), 0)
+            marks.append((index + 1, len(siblings)))
+        return marks
+
+    def last_branching(self) -> Message | None:
+        """The last shown message that has others beside it, if any."""
+        shown = self.shown
+        marks = self.branch_marks(shown)
+        return next((m for m, (_, n) in zip(shown[::-1], marks[::-1], strict=True) if n > 1), None)
+
     def latest_leaf(self, message: Message) -> Message:
         """The message made last among `message` and everything that follows it."""
         inside = {id(message)}

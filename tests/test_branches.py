@@ -61,6 +61,8 @@ def test_a_retry_is_a_sibling_and_the_request_follows_the_branch_shown() -> None
     assert second.parent is first.parent is question
     assert conversation.siblings(second) == [first, second]
     assert conversation.branch_of(second) == (2, 2)
+    assert conversation.branch_marks([question, first, second]) == [(1, 1), (1, 2), (2, 2)]
+    assert conversation.last_branching() is second
     assert texts(conversation.shown) == ["q", "A2"]
     assert conversation.switch_branch(second, -1) is first
     assert texts(conversation.shown) == ["q", "A"]

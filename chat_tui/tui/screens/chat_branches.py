@@ -33,9 +33,12 @@ class BranchActions:
 
     def _mark_branches(self: ChatScreen) -> None:
         """Each drawn message's title says which of its branches it is (‹ 2/3 ›)."""
-        for view in self.query_one(Transcript).drawn_messages():
-            if isinstance(view, BranchTitled):
-                view.show_branch(*self.conversation.branch_of(view.message))  # type: ignore[attr-defined]
+        views = [
+            v for v in self.query_one(Transcript).drawn_messages() if isinstance(v, BranchTitled)
+        ]
+        marks = self.conversation.branch_marks([v.message for v in views])  # type: ignore[attr-defined]
+        for view, (index, count) in zip(views, marks, strict=True):
+            view.show_branch(index, count)
 
     async def action_previous_branch(self: ChatScreen) -> None:
         await self._switch_branch(-1)
@@ -49,16 +52,8 @@ class BranchActions:
         if self.is_streaming:
             self.notify("A reply is on its way: stop it first (esc), then switch branches.")
             return
-        message = self._selected_message()
-        if message is None:  # from the palette, say: the last branching point shown
-            message = next(
-                (
-                    m
-                    for m in reversed(self.conversation.shown)
-                    if self.conversation.branch_of(m)[1] > 1
-                ),
-                None,
-            )
+        # From the palette, with no message selected: the last one shown with branches.
+        message = self._selected_message() or self.conversation.last_branching()
         if message is None or self.conversation.branch_of(message)[1] < 2:
             self.notify("That message has no other branches: a retry or an edit makes one.")
             return
@@ -67,6 +62,9 @@ class BranchActions:
             where = "first" if step < 0 else "last"
             self.notify(f"This is the {where} branch here.")
             return
+        # What was taken out on the branch left is no longer for u to bring back.
+        path = {id(m) for m in self.conversation.path}
+        self._removed = [group for group in self._removed if id(group[0]) in path]
         prompt = self.query_one(PromptInput)
         if prompt.editing is not None and not any(
             m is prompt.editing for m in self.conversation.shown
