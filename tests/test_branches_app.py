@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chat_tui.recorder import restored
-from chat_tui.store import Store
+from chat_tui.store import Store, StoredMessage
 from chat_tui.tui.widgets.messages import AssistantMessage, UserMessage
-from chat_tui.tui.widgets.transcript import Transcript
+from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript
 from tests.conftest import screen_text
 from tests.openai_server import TextReply
 from tests.test_app import SIZE, chat, settled, wait_for
@@ -69,13 +69,13 @@ async def test_a_retry_is_a_branch_and_each_branch_sends_its_own_history(
         await pilot.pause()
         assert server.last_request.messages == [SYSTEM, user("q")]
         assert shown(app) == ["q", "A2."]
-        assert "‹ 2/2 ›" in title_of(app, "A2.")
+        await wait_for(pilot, lambda: "‹ 2/2 ›" in title_of(app, "A2."))
         assert "‹" not in title_of(app, "q")
 
         await select(pilot, "A2.")
         await pilot.press(PREVIOUS)
         await wait_for(pilot, lambda: shown(app) == ["q", "A."])
-        assert "‹ 1/2 ›" in title_of(app, "A.")
+        await wait_for(pilot, lambda: "‹ 1/2 ›" in title_of(app, "A."))
         await send_now(pilot, "more")
         assert server.last_request.messages == [SYSTEM, user("q"), assistant("A."), user("more")]
 
@@ -121,13 +121,13 @@ async def test_an_edit_is_a_branch_beside_the_old_turns(
         await pilot.pause()
         assert server.last_request.messages == [SYSTEM, user("a2")]
         assert shown(app) == ["a2", "A2."]
-        assert "‹ 2/2 ›" in title_of(app, "a2")
+        await wait_for(pilot, lambda: "‹ 2/2 ›" in title_of(app, "a2"))
 
         await select(pilot, "a2")
         await pilot.press(PREVIOUS)
         await wait_for(pilot, lambda: shown(app) == ["a", "A.", "b", "B."])
-        assert "‹ 1/2 ›" in title_of(app, "a")
-        assert "‹ 1/2 ›" in screen_text(app)
+        await wait_for(pilot, lambda: "‹ 1/2 ›" in title_of(app, "a"))
+        await wait_for(pilot, lambda: "‹ 1/2 ›" in screen_text(app))
         keys = dict(app.key_help())  # the help screen (F1) names the keys
         assert keys["["].startswith("Show the previous branch")
         assert keys["]"].startswith("Show the next branch")
@@ -185,3 +185,27 @@ async def test_branches_from_the_palette_and_a_fork(
     assert [m.content for m in fork.messages] == ["a", "A.", "in the fork", "In the fork."]
     assert len(kept.messages) == 6  # the conversation forked from is as it was
     assert [m.content for m in kept.shown] == ["a", "A.", "b", "B."]
+
+
+async def test_a_long_branch_is_drawn_from_where_it_starts(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "chats.db"
+    seed = Store(path)
+    cid = seed.create_conversation("Long", "")
+    seed.add_message(cid, "user", "q", "complete")
+    first = seed.add_message(cid, "assistant", "first answer", "complete")
+    for n in range(MAX_DRAWN + 10):
+        seed.add_message(cid, "user" if n % 2 == 0 else "assistant", f"m{n}", "complete")
+    # The retry's reply, beside the first: the branch shown.
+    retried = StoredMessage("assistant", "second answer", "complete", -1, parent=first - 1)
+    seed.save_messages(cid, [retried], (), -1)
+    seed.close()
+    app = saving_app(server, path, open_conversation=cid)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: shown(app) == ["q", "second answer"])
+        await wait_for(pilot, lambda: "‹ 2/2 ›" in title_of(app, "second answer"))
+        await app.chat.run_action("previous_branch")  # from the palette: nothing selected
+        await wait_for(pilot, lambda: "first answer" in shown(app))
+        assert shown(app)[-1] == f"m{MAX_DRAWN + 9}"
+        await wait_for(pilot, lambda: "‹ 1/2 ›" in title_of(app, "first answer"))

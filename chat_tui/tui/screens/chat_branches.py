@@ -70,11 +70,17 @@ class BranchActions:
             m is prompt.editing for m in self.conversation.shown
         ):
             prompt.forget_edit()  # its message is on the branch left
-        had_focus = self.focused is self.query_one(Transcript)
-        await self._redraw()
         transcript = self.query_one(Transcript)
-        if had_focus and (view := transcript.view_of(chosen)) is not None:
-            transcript.select(view)
+        had_focus = self.focused is transcript
+        await self._redraw()
+        while transcript.view_of(chosen) is None and transcript.earlier:
+            await self.action_show_earlier()  # a long branch: drawn from where it starts
+        view = transcript.view_of(chosen)
+        if view is not None:
+            if had_focus:
+                transcript.select(view)
+            else:
+                transcript.scroll_to_widget(view, animate=False, top=True)
         self._save_soon()
 
     async def action_fork(self: ChatScreen) -> None:
