@@ -27,7 +27,31 @@ CHAT = (
         "Stop reply",
         "Stop the reply (what arrived stays); otherwise back to the message box",
     ),
-    Command("retry", "Retry", "Retry", "Send the last request again; the last reply is replaced"),
+    Command(
+        "retry",
+        "Retry",
+        "Retry",
+        "Ask for the last reply again: a new branch beside it (the old reply stays; [ ] switch)",
+    ),
+    Command(
+        "previous_branch",
+        "Previous branch",
+        "Previous branch",
+        "Show the previous branch at the selected message (marked ‹ 2/3 ›), or the last that "
+        "has one",
+    ),
+    Command(
+        "next_branch",
+        "Next branch",
+        "Next branch",
+        "Show the next branch at the selected message (marked ‹ 2/3 ›), or the last that has one",
+    ),
+    Command(
+        "fork",
+        "Fork from here",
+        "Fork",
+        "A new conversation with the messages shown up to the selected one (or all of them)",
+    ),
     Command(
         "drop_oldest",
         "Drop oldest exchange",

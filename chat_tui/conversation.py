@@ -10,8 +10,12 @@ What a reply contributes to the next request (documented in the README):
   request): then the message is not sent again until the user retries or edits it, or later
   messages would fail with it.
 
-Nothing the user saw is deleted: a message taken out of the conversation (with its replies) and
-the turns a retry or an edit replaced stay, hidden, and are saved with how they were hidden.
+Nothing the user saw is deleted. The messages form a tree: each follows its `parent` (None for
+a first message), and the conversation shows one path through it, from the first message to its
+`leaf`. A retry asks for a new reply beside the old one (the same parent), an edit sends a new
+message beside the one edited: the old turns stay as another branch, which the user can switch
+back to. A message taken out of the conversation (with its replies) stays on the path, hidden,
+and can be restored.
 """
 
 from __future__ import annotations
@@ -41,7 +45,6 @@ class Hidden(StrEnum):
     """Why a message is no longer shown nor sent (it stays saved)."""
 
     REMOVED = "removed"  # the user took it out; it can be restored
-    SUPERSEDED = "superseded"  # a retry or an edit replaced it
 
     @classmethod
     def saved(cls, value: object) -> Hidden | None:
@@ -71,6 +74,9 @@ class Message:
     reasoning: str = ""  # a reasoning model's thinking, shown apart and never sent back
     # Files and images the user attached (user messages only), in the order attached.
     attachments: list[Attachment] = field(default_factory=list)
+    # The message this one follows in the tree (None for a first message). Not compared nor
+    # shown in a repr: a long chain would recurse through every earlier message.
+    parent: Message | None = field(default=None, compare=False, repr=False)
 
     def append(self, text: str) -> None:
         self.content += text
@@ -88,24 +94,119 @@ class Message:
 @dataclass(slots=True)
 class Conversation:
     system_prompt: str
+    # Every message of every branch, in the order they were made (a parent before its children).
     messages: list[Message] = field(default_factory=list)
     id: int | None = None  # the conversation store's id, once saved
+    # The last message of the branch shown; None: the last message made.
+    leaf: Message | None = None
+
+    def __post_init__(self) -> None:
+        # Messages given without any parent are one linear chat (as earlier versions kept them).
+        if len(self.messages) > 1 and all(m.parent is None for m in self.messages):
+            for before, after in zip(self.messages, self.messages[1:], strict=False):
+                after.parent = before
+        if self.leaf is None and self.messages:
+            self.leaf = self.messages[-1]
+
+    def _follow(self, message: Message) -> Message:
+        """Add `message` after the end of the branch shown, which it ends now."""
+        message.parent = self.leaf
+        self.messages.append(message)
+        self.leaf = message
+        return message
 
     def add_user(self, text: str, attachments: Sequence[Attachment] = ()) -> Message:
         """A message from the user: `text` may be empty when there are attachments."""
-        message = Message(Role.USER, text, attachments=list(attachments))
-        self.messages.append(message)
-        return message
+        return self._follow(Message(Role.USER, text, attachments=list(attachments)))
 
     def begin_reply(self) -> Message:
-        reply = Message(Role.ASSISTANT, "", ReplyState.STREAMING)
-        self.messages.append(reply)
-        return reply
+        return self._follow(Message(Role.ASSISTANT, "", ReplyState.STREAMING))
+
+    @property
+    def path(self) -> list[Message]:
+        """The branch shown, from its first message to its leaf, messages taken out included."""
+        path: list[Message] = []
+        message = self.leaf
+        while message is not None:
+            path.append(message)
+            message = message.parent
+        path.reverse()
+        return path
 
     @property
     def shown(self) -> list[Message]:
-        """The messages on screen, in order: those not hidden."""
-        return [m for m in self.messages if m.hidden is None]
+        """The messages on screen, in order: the branch shown, without those taken out."""
+        return [m for m in self.path if m.hidden is None]
+
+    # -- branches -------------------------------------------------------------------------
+
+    def siblings(self, message: Message) -> list[Message]:
+        """`message` and the others with the same parent (its other branches), oldest first."""
+        return [m for m in self.messages if m.parent is message.parent]
+
+    def branch_of(self, message: Message) -> tuple[int, int]:
+        """Which of its siblings `message` is, from 1, and how many there are."""
+        siblings = self.siblings(message)
+        index = next((i for i, m in enumerate(siblings) if m is message), 0)
+        return index + 1, len(siblings)
+
+    def branch_marks(self, messages: Sequence[Message]) -> list[tuple[int, int]]:
+        """`branch_of` for each of `messages`, in one pass over the conversation."""
+        children: dict[int, list[Message]] = {}
+        for m in self.messages:
+            children.setdefault(id(m.parent), []).append(m)
+        marks = []
+        for message in messages:
+            siblings = children.get(id(message.parent), [message])
+            index = next((i for i, m in enumerate(siblings) if m is message), 0)
+            marks.append((index + 1, len(siblings)))
+        return marks
+
+    def last_branching(self) -> Message | None:
+        """The last shown message that has others beside it, if any."""
+        shown = self.shown
+        marks = self.branch_marks(shown)
+        return next((m for m, (_, n) in zip(shown[::-1], marks[::-1], strict=True) if n > 1), None)
+
+    def latest_leaf(self, message: Message) -> Message:
+        """The message made last among `message` and everything that follows it."""
+        inside = {id(message)}
+        latest = message
+        start = next((i for i, m in enumerate(self.messages) if m is message), len(self.messages))
+        for later in self.messages[start + 1 :]:  # children come after their parents
+            if id(later.parent) in inside:
+                inside.add(id(later))
+                latest = later
+        return latest
+
+    def switch_branch(self, message: Message, step: int) -> Message | None:
+        """Show the sibling `step` places from `message` (-1 the previous, 1 the next), with
+        the latest turns of its branch; that sibling, or None if there is none that way."""
+        siblings = self.siblings(message)
+        index = next((i for i, m in enumerate(siblings) if m is message), None)
+        if index is None or not 0 <= index + step < len(siblings):
+            return None
+        chosen = siblings[index + step]
+        self.leaf = self.latest_leaf(chosen)
+        return chosen
+
+    def fork(self, message: Message) -> Conversation:
+        """A new conversation with copies of the shown messages up to and including `message`."""
+        shown = self.shown
+        end = next((i for i, m in enumerate(shown) if m is message), len(shown) - 1)
+        copies = [
+            Message(
+                m.role,
+                m.content,
+                m.state,
+                stats=m.stats,
+                error=m.error,
+                reasoning=m.reasoning,
+                attachments=list(m.attachments),
+            )
+            for m in shown[: end + 1]
+        ]
+        return Conversation(self.system_prompt, copies)
 
     def exchanges(self) -> Iterator[tuple[Message | None, list[Message]]]:
         """The shown messages as (user message, its replies); None for replies before any."""
@@ -213,12 +314,17 @@ class Conversation:
         shown = self.shown
         return shown[-1] if shown and shown[-1].role is Role.ASSISTANT else None
 
-    def supersede_last_reply(self) -> Message | None:
-        """Set aside the last reply (to ask for it again), if the last message is one."""
+    def branch_last_reply(self) -> Message | None:
+        """Step back before the last reply, if the last message is one: the next reply (asked
+        for again) goes beside it, and it stays as another branch."""
         reply = self.last_reply()
         if reply is not None:
-            reply.hidden = Hidden.SUPERSEDED
+            self.leaf = reply.parent
         return reply
+
+    def show(self, message: Message) -> None:
+        """Show the branch that ends with `message`."""
+        self.leaf = message
 
     @property
     def can_retry(self) -> bool:
@@ -259,21 +365,20 @@ class Conversation:
         Exchanges are taken out whole, so it is the last user message taken out and the replies
         taken out after it.
         """
-        removed = [m for m in self.messages if m.hidden is Hidden.REMOVED]
+        removed = [m for m in self.path if m.hidden is Hidden.REMOVED]
         starts = [i for i, m in enumerate(removed) if m.role is Role.USER]
         return removed[starts[-1] :] if starts else removed
 
-    def supersede(self, messages: list[Message]) -> list[Message]:
-        """Set aside `messages` as replaced (by a message sent again or edited)."""
-        for message in messages:
-            message.hidden = Hidden.SUPERSEDED
-        return messages
-
     def rewind_to(self, message: Message) -> list[Message]:
-        """Set aside `message` and every shown message after it (to edit and resend it)."""
+        """Step back before `message` (to edit and resend it): the message sent next goes
+        beside it, and it stays with what followed as another branch. The shown messages
+        that leave the screen."""
         shown = self.shown
         index = next((i for i, m in enumerate(shown) if m is message), None)
-        return [] if index is None else self.supersede(shown[index:])
+        if index is None:
+            return []
+        self.leaf = message.parent
+        return shown[index:]
 
     @property
     def tokens_used(self) -> int:
@@ -291,6 +396,7 @@ class Conversation:
     def clear(self) -> None:
         """Forget the messages; the system prompt stays, as in the seed samples."""
         self.messages.clear()
+        self.leaf = None
 
     def __len__(self) -> int:
         """How many messages are shown (and may be sent)."""

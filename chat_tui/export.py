@@ -34,7 +34,7 @@ from chat_tui.private_files import create_private, replace_private
 from chat_tui.reply_state import ReplyState
 from chat_tui.reply_stats import ReplyStats
 from chat_tui.settings import checked_settings
-from chat_tui.store import StoredConversation, StoredMessage
+from chat_tui.store import SUPERSEDED, StoredConversation, StoredMessage, legacy_tree
 from chat_tui.text import visible
 
 if TYPE_CHECKING:
@@ -44,9 +44,13 @@ FORMAT = "chat-tui-conversation"
 # Version 2 added each message's "hidden" (taken out, or replaced by a retry or an edit), a
 # failed reply's "error" and a reasoning model's "reasoning"; version 1 files are read as they
 # are (nothing hidden, no errors, no reasoning). Version 3 added a user message's
-# "attachments": a file's text, an image's bytes in base64.
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+# "attachments": a file's text, an image's bytes in base64. Version 4 holds the whole tree of
+# branches: each message's "id" and "parent" (the id of the message it follows; null for a first
+# one), and the conversation's "leaf" (the last message of the branch shown); "hidden" is only
+# "removed" (taken out). Earlier versions are read as linear chats, the turns they mark hidden
+# as "superseded" (replaced by a retry or an edit) becoming branches, as in the store.
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 # chat-tui never writes a system message among the messages: its instructions are the system
 # prompt, which the sidebar shows. A file with one was made or edited elsewhere, and the message
 # would be sent as an instruction the user never sees as one (drawn like a reply, or buried in
@@ -101,6 +105,7 @@ def to_json(conversation: StoredConversation) -> str:
         "system_prompt": conversation.system_prompt,
         "profile": conversation.profile,
         "settings": {k: v for k, v in conversation.settings.items() if k != "api_key"},
+        "leaf": (path[-1].id if (path := conversation.path()) else None),
         "messages": [_message_document(m) for m in conversation.messages],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -108,6 +113,8 @@ def to_json(conversation: StoredConversation) -> str:
 
 def _message_document(message: StoredMessage) -> dict[str, Any]:
     document: dict[str, Any] = {
+        "id": message.id,
+        "parent": message.parent,
         "role": message.role,
         "content": message.content,
         "state": message.state,
@@ -189,6 +196,7 @@ def from_json(text: str) -> Imported:
         raise ExportFormatError('"messages" is not a list of messages')
     version = document["version"]
     messages = [_message(number, item, version) for number, item in enumerate(items, 1)]
+    leaf = _branches(document, items, messages) if version >= 4 else _linear(items, messages)
     settings = document.get("settings") or {}
     if not isinstance(settings, dict):
         raise ExportFormatError('"settings" is not an object')
@@ -204,10 +212,45 @@ def from_json(text: str) -> Imported:
         profile or None,
         kept,
         messages,
-        len(messages),
+        leaf=leaf,
     )
+    conversation.message_count = len(conversation.shown())
     _check_encodable(conversation)
     return Imported(conversation, left_out)
+
+
+def _branches(document: dict[str, Any], items: list[Any], messages: list[StoredMessage]) -> int:
+    """A version 4 file's tree: each message gets a key of its own (its number, negated) and its
+    parent's, which must be a message before it; the key of the leaf (the last message if the
+    file names none that is there)."""
+    keys: dict[int, int] = {}
+    for number, (item, message) in enumerate(zip(items, messages, strict=True), 1):
+        own, parent = item.get("id"), item.get("parent")
+        if not _is_id(own) or own in keys:
+            raise ExportFormatError(f"message {number} has no id of its own")
+        if parent is not None and not (_is_id(parent) and parent in keys):
+            raise ExportFormatError(f"message {number}'s parent is not a message before it")
+        message.id = keys[own] = -number
+        message.parent = keys[parent] if parent is not None else None
+    leaf = document.get("leaf")
+    return keys[leaf] if _is_id(leaf) and leaf in keys else -len(messages)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _linear(items: list[Any], messages: list[StoredMessage]) -> int:
+    """An earlier version's linear chat as a tree (see store.legacy_tree); the leaf's key."""
+    hidden = [
+        item.get("hidden") if item.get("hidden") == SUPERSEDED else m.hidden
+        for item, m in zip(items, messages, strict=True)
+    ]
+    parents, leaf = legacy_tree([(m.role, h) for m, h in zip(messages, hidden, strict=True)])
+    for number, (message, parent) in enumerate(zip(messages, parents, strict=True), 1):
+        message.id = -number
+        message.parent = -(parent + 1) if parent is not None else None
+    return -(leaf + 1) if leaf is not None else 0
 
 
 def _message(number: int, item: object, version: int = FORMAT_VERSION) -> StoredMessage:
@@ -353,9 +396,8 @@ def to_markdown(conversation: StoredConversation) -> str:
             strict=True,
         )
     )
-    for message in conversation.messages:
-        if not message.shown:  # what is on screen: not what was taken out or replaced
-            continue
+    # What is on screen: the branch shown, without what was taken out.
+    for message in conversation.shown():
         heading = "You" if message.role == "user" else message.role.capitalize()
         lines += [f"## {heading}", ""]
         if message.reasoning.strip():  # collapsed, as in the app once the answer began

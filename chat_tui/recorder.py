@@ -32,9 +32,13 @@ def restored(stored: StoredConversation) -> tuple[Conversation, int]:
     Only the user's and the model's messages come back: a system message among them (an
     earlier version imported files with some) would be sent as an instruction nobody sees.
     """
-    kept = [m for m in stored.messages if m.role in (Role.USER, Role.ASSISTANT)]
-    messages = [
-        Message(
+    by_id = {m.id: m for m in stored.messages}
+    made: dict[int | None, Message] = {}  # by the stored message's id
+    messages: list[Message] = []
+    for m in stored.messages:
+        if m.role not in (Role.USER, Role.ASSISTANT):
+            continue
+        message = Message(
             Role(m.role),
             m.content,
             ReplyState.saved(m.state),
@@ -44,25 +48,49 @@ def restored(stored: StoredConversation) -> tuple[Conversation, int]:
             Hidden.saved(m.hidden),
             m.reasoning,
             list(m.attachments) if m.role == Role.USER else [],
+            parent=_kept_ancestor(m.parent, by_id, made),
         )
-        for m in kept
-    ]
-    return Conversation(stored.system_prompt, messages, stored.id), len(stored.messages) - len(kept)
+        made[m.id] = message
+        messages.append(message)
+    conversation = Conversation(stored.system_prompt, [], stored.id)
+    conversation.messages = messages  # as saved: not made linear (see Conversation)
+    leaf = stored.path()[-1].id if stored.messages else None
+    conversation.leaf = made.get(leaf) or _kept_ancestor(leaf, by_id, made)
+    return conversation, len(stored.messages) - len(messages)
 
 
-def _stored(message: Message) -> StoredMessage:
+def _kept_ancestor(
+    parent: int | None, by_id: dict[int | None, StoredMessage], made: dict[int | None, Message]
+) -> Message | None:
+    """The message restored for the saved one `parent`, or for its nearest ancestor that was
+    (a system message in between is left out)."""
+    seen: set[int] = set()
+    while parent is not None and parent not in made and parent not in seen:
+        seen.add(parent)
+        above = by_id.get(parent)
+        parent = above.parent if above is not None else None
+    return made.get(parent) if parent is not None else None
+
+
+def _stored(message: Message, keys: dict[int, int] | None = None) -> StoredMessage:
     """A message as the store writes it (its attachments only when it is new: they never
-    change once sent)."""
+    change once sent). A new one is written with `keys`: its own key, and its parent's saved
+    id or key (see Store.save_messages)."""
+    parent = message.parent
+    parent_id = None
+    if parent is not None and keys is not None:
+        parent_id = parent.id if parent.id is not None else keys[id(parent)]
     return StoredMessage(
         message.role.value,
         message.content,
         message.state.value,
-        message.id,
+        keys[id(message)] if keys is not None else message.id,
         message.stats.to_dict() if message.stats is not None else None,
         message.hidden.value if message.hidden is not None else None,
         message.error.to_dict() if message.error is not None else None,
         message.reasoning,
         message.attachments if message.id is None else [],
+        parent_id,
     )
 
 
@@ -102,6 +130,8 @@ class Recorder:
         # message id -> what of it was written last (see _written)
         self._saved: dict[int, Written] = {}
         self._meta: dict[int, tuple[str, str | None, dict[str, Any]]] = {}
+        # conversation id -> the id of the leaf written last (the end of the branch shown)
+        self._leaves: dict[int, int | None] = {}
         # Why saving fails, until a save works again (the status line shows it meanwhile).
         self.failing: StoreError | None = None
         # What a failed save left unwritten: conversations put aside meanwhile (cleared,
@@ -118,6 +148,8 @@ class Recorder:
         for message in conversation.messages:
             if message.id is not None:
                 self._saved[message.id] = _written(message)
+        if conversation.id is not None and conversation.leaf is not None:
+            self._leaves[conversation.id] = conversation.leaf.id
 
     async def save(
         self, conversation: Conversation, settings: Settings, profile: str | None
@@ -148,6 +180,7 @@ class Recorder:
     def _detach(self, conversation: Conversation) -> None:
         """Forget that `conversation` was saved: the next save writes all of it anew."""
         self._meta.pop(conversation.id or 0, None)
+        self._leaves.pop(conversation.id or 0, None)
         conversation.id = None
         for message in conversation.messages:
             self._saved.pop(message.id or 0, None)
@@ -180,12 +213,18 @@ class Recorder:
                 new.append((message, written))
             elif self._saved.get(message.id) != written:
                 changed.append((message, written))
-        if not new and not changed:
+        # New messages get keys (their parents and the leaf may be new too: see save_messages).
+        keys = {id(message): -number for number, (message, _) in enumerate(new, 1)}
+        leaf = conversation.leaf
+        leaf_key = (leaf.id or keys.get(id(leaf))) if leaf is not None else None
+        moved = self._leaves.get(conversation.id) != leaf_key
+        if not new and not changed and not moved:
             return
         ids = await store.save_messages(
             conversation.id,
-            [_stored(message) for message, _ in new],
+            [_stored(message, keys) for message, _ in new],
             [_stored(message) for message, _ in changed],
+            leaf_key if moved else None,
         )
         # Only once all of it is written: after a failure, the next save writes it all again.
         for (message, written), message_id in zip(new, ids, strict=True):
@@ -194,6 +233,8 @@ class Recorder:
         for message, written in changed:
             assert message.id is not None
             self._saved[message.id] = written
+        if moved and leaf_key is not None:
+            self._leaves[conversation.id] = leaf.id if leaf is not None else None
 
     def _fail(self, exc: StoreError | OSError) -> None:
         problem = exc if isinstance(exc, StoreError) else StoreError(self._store.path, str(exc))

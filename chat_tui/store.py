@@ -101,8 +101,20 @@ MIGRATIONS: dict[int, str] = {
         CREATE INDEX attachments_by_message ON attachments(message_id, position);
         CREATE INDEX attachments_by_image ON attachments(sha256)
     """,
+    # Branches: each message follows its parent (NULL for a first message), and a conversation
+    # shows the branch that ends with its leaf. A retry or an edit adds a branch beside the
+    # old turns, which stay; the rows an earlier version kept hidden as replaced become such
+    # branches (see _grow_trees, run right after this step).
+    5: """
+        ALTER TABLE messages ADD COLUMN parent_id INTEGER;
+        ALTER TABLE conversations ADD COLUMN leaf_id INTEGER
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
+
+# How earlier versions marked the turns a retry or an edit replaced (schema 2 to 4, export
+# versions 2 and 3): only read, to turn them into branches.
+SUPERSEDED = "superseded"
 
 
 class StoreError(Exception):
@@ -159,10 +171,14 @@ class StoredMessage:
     state: str
     id: int | None = None
     stats: dict[str, Any] | None = None  # a reply's ReplyStats, as a dict
-    hidden: str | None = None  # why it is not shown: "removed", "superseded"
+    hidden: str | None = None  # why it is not shown: "removed" (taken out)
     error: dict[str, Any] | None = None  # why a reply failed: a ChatError, as a dict
     reasoning: str = ""  # what a reasoning model showed of its thinking
     attachments: list[Attachment] = field(default_factory=list)  # a user message's files
+    # The id of the message this one follows; None for a first message. Among messages written
+    # together (save_messages, import_conversation) it may be the `id` of one written before
+    # it in the same call, a key of the caller's (see _insert_rows).
+    parent: int | None = None
 
     @property
     def shown(self) -> bool:
@@ -180,6 +196,25 @@ class StoredConversation:
     settings: dict[str, Any] = field(default_factory=dict)
     messages: list[StoredMessage] = field(default_factory=list)
     message_count: int = 0
+    leaf: int | None = None  # the id of the last message of the branch shown
+
+    def path(self) -> list[StoredMessage]:
+        """The branch shown, from its first message to its leaf (the last message made, if the
+        leaf is unknown), messages taken out included."""
+        by_id = {m.id: m for m in self.messages}
+        message = by_id.get(self.leaf) or (self.messages[-1] if self.messages else None)
+        path: list[StoredMessage] = []
+        seen: set[int | None] = set()
+        while message is not None and message.id not in seen:  # a loop would never end
+            seen.add(message.id)
+            path.append(message)
+            message = by_id.get(message.parent) if message.parent is not None else None
+        path.reverse()
+        return path
+
+    def shown(self) -> list[StoredMessage]:
+        """The messages on screen: the branch shown, without those taken out."""
+        return [m for m in self.path() if m.shown]
 
 
 class Store:
@@ -241,6 +276,8 @@ class Store:
         for statement in MIGRATIONS[version].split(";"):
             if statement.strip():
                 self._db.execute(statement)
+        if version == 5:
+            _grow_trees(self._db)
         self._db.execute(f"PRAGMA user_version = {version}")
 
     def _transaction(self) -> _Transaction:
@@ -288,13 +325,21 @@ class Store:
         reasoning: str = "",
         attachments: Sequence[Attachment] = (),
     ) -> int:
-        """Save a message; its attachments with it (an image's file first, so no row ever
-        names a file that is not there)."""
-        message = StoredMessage(
-            role, content, state, None, stats, hidden, error, reasoning, list(attachments)
-        )
+        """Save a message after the end of the branch shown, which it ends now; its
+        attachments with it (an image's file first, so no row ever names a file that is not
+        there)."""
         with self._transaction():
-            return self._insert_message(conversation_id, message)
+            row = self._db.execute(
+                "SELECT COALESCE(leaf_id, (SELECT MAX(id) FROM messages WHERE conversation_id"
+                " = ?)) FROM conversations WHERE id = ?",
+                (conversation_id, conversation_id),
+            ).fetchone()
+            parent = row[0] if row is not None else None
+            message = StoredMessage(
+                role, content, state, -1, stats, hidden, error, reasoning, list(attachments), parent
+            )
+            [message_id] = self._insert_rows(conversation_id, [message], time.time(), leaf=-1)
+            return message_id
 
     @_reported
     def save_messages(
@@ -302,9 +347,14 @@ class Store:
         conversation_id: int,
         new: Sequence[StoredMessage],
         changed: Sequence[StoredMessage] = (),
+        leaf: int | None = None,
     ) -> list[int]:
         """Write a conversation's new messages (in order) and its changed ones (by their ids),
         in one transaction: all of it or, should anything fail, nothing. The new messages' ids.
+
+        A new message's `id` is the caller's key for it (a negative number, never a saved id),
+        which the parents of the messages after it and `leaf` may name (see _insert_rows).
+        `leaf`, when given, is the last message of the branch shown.
 
         One call for everything a save has to write: a long conversation saved for the first
         time (or after a failure) is one round trip and one commit, not one per message.
@@ -312,21 +362,51 @@ class Store:
         with self._transaction():
             for message in changed:
                 self._update_row(message)
-            if not new:
+            if not new and leaf is None:
                 return []
-            now = time.time()
-            self._touch(conversation_id, now)  # first: it says whether the conversation is there
-            return [self._insert_row(conversation_id, message, now) for message in new]
+            return self._insert_rows(conversation_id, new, time.time(), leaf=leaf)
 
-    def _insert_message(self, conversation_id: int, message: StoredMessage) -> int:
-        now = time.time()
+    def _insert_rows(
+        self,
+        conversation_id: int,
+        messages: Sequence[StoredMessage],
+        now: float,
+        *,
+        leaf: int | None = None,
+        within: bool = False,
+    ) -> list[int]:
+        """Insert `messages` in order, and make `leaf` the end of the branch shown (if given);
+        their ids.
+
+        Each message's `id` is a key of the caller's: a parent or the leaf that names the key
+        of a message inserted before it in this call gets that message's new id; any other
+        parent is taken as a saved message's id, or, `within` the messages given only (an
+        import), as none.
+        """
         self._touch(conversation_id, now)  # first: it says whether the conversation is there
-        return self._insert_row(conversation_id, message, now)
+        keys: dict[int, int] = {}
+        ids: list[int] = []
+        for message in messages:
+            parent = keys.get(message.parent) if message.parent is not None else None
+            if parent is None and not within and message.parent is not None:
+                parent = message.parent
+            message_id = self._insert_row(conversation_id, message, now, parent)
+            if message.id is not None:
+                keys[message.id] = message_id
+            ids.append(message_id)
+        if leaf is not None and (leaf in keys or not within):
+            self._db.execute(
+                "UPDATE conversations SET leaf_id = ? WHERE id = ?",
+                (keys.get(leaf, leaf), conversation_id),
+            )
+        return ids
 
-    def _insert_row(self, conversation_id: int, message: StoredMessage, now: float) -> int:
+    def _insert_row(
+        self, conversation_id: int, message: StoredMessage, now: float, parent: int | None
+    ) -> int:
         cursor = self._db.execute(
             "INSERT INTO messages (conversation_id, role, content, state, created, usage,"
-            " hidden, error, reasoning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " hidden, error, reasoning, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 conversation_id,
                 message.role,
@@ -337,6 +417,7 @@ class Store:
                 message.hidden,
                 _json_or_null(message.error),
                 message.reasoning,
+                parent,
             ),
         )
         message_id = int(cursor.lastrowid or 0)
@@ -497,11 +578,11 @@ class Store:
 
     @_reported
     def list_conversations(self, search: str = "") -> list[StoredConversation]:
-        """Newest first; `search` matches titles and message text, case-insensitively."""
+        """Newest first; `search` matches titles and message text (on every branch),
+        case-insensitively. Each counts the messages shown."""
         query = (
             "SELECT c.id, c.title, c.created, c.updated, c.system_prompt, c.profile, c.settings,"
-            " (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id"
-            " AND m.hidden IS NULL)"
+            f" ({_SHOWN_COUNT})"
             " FROM conversations c"
         )
         parameters: tuple[str, ...] = ()
@@ -518,7 +599,7 @@ class Store:
     @_reported
     def load(self, conversation_id: int) -> StoredConversation:
         row = self._db.execute(
-            "SELECT id, title, created, updated, system_prompt, profile, settings, 0"
+            "SELECT id, title, created, updated, system_prompt, profile, settings, 0, leaf_id"
             " FROM conversations WHERE id = ?",
             (conversation_id,),
         ).fetchone()
@@ -526,8 +607,8 @@ class Store:
             raise KeyError(conversation_id)
         conversation = _conversation(row)
         rows = self._db.execute(
-            "SELECT role, content, state, id, usage, hidden, error, reasoning FROM messages"
-            " WHERE conversation_id = ? ORDER BY id",
+            "SELECT role, content, state, id, usage, hidden, error, reasoning, parent_id"
+            " FROM messages WHERE conversation_id = ? ORDER BY id",
             (conversation_id,),
         )
         conversation.messages = [
@@ -540,13 +621,14 @@ class Store:
                 hidden,
                 _dict_or_none(error),
                 reasoning,
+                parent=parent,
             )
-            for role, content, state, message_id, stats, hidden, error, reasoning in rows
+            for role, content, state, message_id, stats, hidden, error, reasoning, parent in rows
         ]
         attached = self._attachments_of(conversation_id)
         for message in conversation.messages:
             message.attachments = attached.get(message.id or 0, [])
-        conversation.message_count = sum(m.shown for m in conversation.messages)
+        conversation.message_count = len(conversation.shown())
         return conversation
 
     def _attachments_of(self, conversation_id: int) -> dict[int, list[Attachment]]:
@@ -632,8 +714,10 @@ class Store:
 
     @_reported
     def import_conversation(self, conversation: StoredConversation) -> int:
-        """Add a copy of `conversation` (e.g. from an exported file) as a new one: all of it,
-        or, should anything fail half-way, nothing."""
+        """Add a copy of `conversation` (e.g. from an exported file, or a fork) as a new one,
+        its branches with it: all of it, or, should anything fail half-way, nothing.
+
+        Its messages' ids and parents are keys among themselves (see _insert_rows)."""
         with self._transaction():
             new_id = self._insert_conversation(
                 conversation.title,
@@ -641,8 +725,11 @@ class Store:
                 conversation.profile,
                 conversation.settings,
             )
-            for message in conversation.messages:
-                self._insert_message(new_id, message)
+            messages = conversation.messages
+            leaf = conversation.leaf if conversation.leaf is not None else None
+            if leaf is None and messages:
+                leaf = messages[-1].id
+            self._insert_rows(new_id, messages, time.time(), leaf=leaf, within=True)
         return new_id
 
 
@@ -673,7 +760,7 @@ class _Transaction:
 
 
 def _conversation(row: tuple[Any, ...]) -> StoredConversation:
-    conversation_id, title, created, updated, system_prompt, profile, settings, count = row
+    conversation_id, title, created, updated, system_prompt, profile, settings, count = row[:8]
     try:
         parsed = json.loads(settings or "{}")
     except ValueError:
@@ -687,7 +774,70 @@ def _conversation(row: tuple[Any, ...]) -> StoredConversation:
         profile,
         parsed if isinstance(parsed, dict) else {},
         message_count=count,
+        leaf=row[8] if len(row) > 8 else None,
     )
+
+
+# How many messages a conversation `c` shows: those not taken out on the branch from its leaf
+# (its last message, if it has none) up to its first message.
+_SHOWN_COUNT = (
+    "WITH RECURSIVE path(id) AS ("
+    " SELECT COALESCE(c.leaf_id, (SELECT MAX(id) FROM messages WHERE conversation_id = c.id))"
+    " UNION SELECT m.parent_id FROM messages m JOIN path ON m.id = path.id"
+    " WHERE m.parent_id IS NOT NULL)"
+    " SELECT COUNT(*) FROM path JOIN messages m ON m.id = path.id WHERE m.hidden IS NULL"
+)
+
+
+def legacy_tree(messages: Sequence[tuple[str, str | None]]) -> tuple[list[int | None], int | None]:
+    """Branches for the messages of a linear chat as earlier versions kept it, given as (role,
+    how hidden) in order: the index of each one's parent, and the index of the leaf.
+
+    A message not replaced followed the path as it stood, after the replaced turns at its end
+    were set aside: a reply asked for again goes beside the old reply, and an edited message
+    beside the old one with its turns. A replaced reply right after a reply went beside it (a
+    retry of a retry, or one that ended without text). Messages taken out stay on the path.
+    """
+    parents: list[int | None] = []
+    path: list[int] = []  # the messages shown when each one came, by index
+    leaf: int | None = None
+    for index, (role, hidden) in enumerate(messages):
+        replaced = hidden == SUPERSEDED
+        if not replaced:
+            while path and messages[path[-1]][1] == SUPERSEDED:
+                path.pop()
+        elif role == "assistant" and path and messages[path[-1]][0] == "assistant":
+            path.pop()
+        parents.append(path[-1] if path else None)
+        path.append(index)
+        if not replaced:
+            leaf = index
+    return parents, leaf if leaf is not None or not messages else len(messages) - 1
+
+
+def _grow_trees(db: sqlite3.Connection) -> None:
+    """Migration 5: each conversation saved before it becomes a tree (see legacy_tree); the
+    turns kept hidden as replaced become branches beside what replaced them. No row is lost:
+    only their parents, the leaf and the replaced mark change."""
+    for (conversation_id,) in db.execute("SELECT id FROM conversations").fetchall():
+        rows = db.execute(
+            "SELECT id, role, hidden FROM messages WHERE conversation_id = ? ORDER BY id",
+            (conversation_id,),
+        ).fetchall()
+        if not rows:
+            continue
+        parents, leaf = legacy_tree([(role, hidden) for _, role, hidden in rows])
+        db.executemany(
+            "UPDATE messages SET parent_id = ?, hidden = NULLIF(hidden, ?) WHERE id = ?",
+            [
+                (rows[parent][0] if parent is not None else None, SUPERSEDED, row[0])
+                for row, parent in zip(rows, parents, strict=True)
+            ],
+        )
+        db.execute(
+            "UPDATE conversations SET leaf_id = ? WHERE id = ?",
+            (rows[leaf][0] if leaf is not None else None, conversation_id),
+        )
 
 
 def _json_or_null(data: dict[str, Any] | None) -> str | None:

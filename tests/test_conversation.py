@@ -166,7 +166,8 @@ def test_taking_out_restoring_and_replacing_hide_without_deleting() -> None:
     assert all(m.hidden is Hidden.REMOVED for m in dropped)
     replaced = conversation.rewind_to(b)
     assert [m.content for m in replaced] == ["b", "B.", "c", "C."]
-    assert all(m.hidden is Hidden.SUPERSEDED for m in replaced)
+    # Not hidden: a branch beside what the edit sends, off the path shown.
+    assert all(m.hidden is None and m not in conversation.path for m in replaced)
     assert conversation.shown == []
     assert len(conversation.messages) == 6
     assert conversation.last_removed() == dropped  # replaced turns are not "taken out"
@@ -175,11 +176,11 @@ def test_taking_out_restoring_and_replacing_hide_without_deleting() -> None:
 def test_a_retry_sets_the_last_reply_aside() -> None:
     conversation = Conversation("")
     exchange(conversation, "q", "first try")
-    old = conversation.supersede_last_reply()
+    old = conversation.branch_last_reply()
     assert old is not None
-    assert old.hidden is Hidden.SUPERSEDED
+    assert old.hidden is None  # kept as a branch, not hidden
     assert sent(conversation) == ["q"]
-    assert conversation.supersede_last_reply() is None  # the last shown is the question now
+    assert conversation.branch_last_reply() is None  # the last shown is the question now
 
 
 def test_an_error_round_trips_and_untrusted_fields_are_dropped() -> None:

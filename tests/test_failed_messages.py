@@ -162,7 +162,8 @@ async def test_a_failed_retry_keeps_the_partial_reply(
         rows = saved_rows(path, hidden=True)
         assert rows[1][2:] == ("interrupted", None)
         assert rows[1][1].startswith("kept kept")
-        assert rows[2] == ("assistant", "", "failed", "superseded")
+        assert rows[2] == ("assistant", "", "failed", None)  # a branch beside the partial reply
+        assert saved_rows(path) == [("user", "tell me", "complete"), rows[1][:3]]
 
 
 async def test_a_retry_replaces_the_reply_only_once_it_has_text(
@@ -201,8 +202,15 @@ async def test_edit_and_resend_keeps_the_replaced_turns_saved(
             ("user", "a2", "complete"),
             ("assistant", "A2.", "complete"),
         ]
-        superseded = [row[1] for row in saved_rows(path, hidden=True) if row[3] == "superseded"]
-        assert superseded == ["a", "A.", "b", "B."]
+        # The old turns stay, as the branch beside the edit (not shown, not hidden).
+        every = saved_rows(path, hidden=True)
+        assert [row[1] for row in every if row[:3] not in saved_rows(path)] == [
+            "a",
+            "A.",
+            "b",
+            "B.",
+        ]
+        assert all(row[3] is None for row in every)
 
 
 async def test_a_reopened_conversation_shows_why_a_reply_failed(

@@ -13,6 +13,7 @@ from chat_tui.clipboard_read import IMAGE_VARIABLE
 from chat_tui.commands import EFFORT_COMMANDS, every_command
 from chat_tui.config_file import ConfigFile, load_config
 from chat_tui.discovery import Discovery
+from chat_tui.reply_state import ReplyState
 from chat_tui.settings import Settings
 from chat_tui.store import Store
 from chat_tui.tui.app import ChatApp
@@ -147,6 +148,17 @@ async def test_the_palette_runs_every_command(
         await check("save_diagnostics", "Save diagnostics", told(app, "(no keys or tokens)"))
         await check("drop_oldest", "Drop oldest exchange", told(app, "out of the conversation"))
         await check("restore", "Restore taken-out messages", told(app, "Brought back"))
+        # The retry above made a branch beside the stopped reply.
+        conversation = chat_screen.conversation
+        await check(
+            "previous_branch",
+            "Previous branch",
+            lambda: conversation.shown[-1].state is ReplyState.STOPPED,
+        )
+        await check(
+            "next_branch", "Next branch", lambda: conversation.shown[-1].content == CODE_REPLY
+        )
+        await check("fork", "Fork from here", lambda: chat_screen.conversation is not conversation)
         image_reader = program(tmp_path / "own", "grab-image", writes_png())
         monkeypatch.setenv(IMAGE_VARIABLE, str(image_reader))
         await check(

@@ -19,8 +19,8 @@ import pytest
 from textual.widgets import Input, OptionList
 
 from chat_tui.client import ChatClient
-from chat_tui.conversation import Message, Role
 from chat_tui.export import MAX_IMPORT_BYTES
+from chat_tui.reply_state import ReplyState
 from chat_tui.store import AsyncStore, Store
 from chat_tui.tui.app import ChatApp
 from chat_tui.tui.screens.conversations import Confirm, ConversationsScreen, TextPrompt
@@ -42,15 +42,18 @@ if TYPE_CHECKING:
 
 
 def saved_rows(path: Path, *, hidden: bool = False) -> list[tuple[str, str, str]]:
-    """The latest saved conversation's shown messages, (role, content, state), as the app wrote
-    them; with `hidden`, (role, content, state, why hidden) for every message, hidden or not."""
+    """The latest saved conversation's shown messages (its branch shown, without those taken
+    out), (role, content, state), as the app wrote them; with `hidden`, (role, content, state,
+    why hidden) for every message of every branch, hidden or not."""
     store = Store(path)
     try:
         latest = store.latest_id()
-        messages = store.load(latest).messages if latest is not None else []
+        if latest is None:
+            return []
+        stored = store.load(latest)
         if hidden:
-            return [(m.role, m.content, m.state, m.hidden) for m in messages]  # type: ignore[misc]
-        return [(m.role, m.content, m.state) for m in messages if m.shown]
+            return [(m.role, m.content, m.state, m.hidden) for m in stored.messages]  # type: ignore[misc]
+        return [(m.role, m.content, m.state) for m in stored.shown()]
     finally:
         store.close()
 
@@ -122,12 +125,16 @@ async def test_retry_replaces_the_saved_reply(server: FakeOpenAIServer, tmp_path
         expected = [("user", "hello", "complete"), ("assistant", "Second try.", "complete")]
         await wait_for(pilot, lambda: saved_rows(path) == expected)
     assert saved_rows(path) == expected
-    # The failed reply is not deleted: it stays saved, as replaced.
+    # The failed reply is not deleted: it stays saved, as a branch beside the second try.
     assert saved_rows(path, hidden=True) == [
         ("user", "hello", "complete", None),
-        ("assistant", "", "failed", "superseded"),
+        ("assistant", "", "failed", None),
         ("assistant", "Second try.", "complete", None),
     ]
+    store = Store(path)
+    question, failed, second = store.load(store.latest_id() or 0).messages
+    store.close()
+    assert failed.parent == second.parent == question.id
 
 
 async def test_clear_starts_a_new_conversation_and_keeps_the_old(
@@ -241,14 +248,18 @@ async def test_a_long_conversation_is_saved_in_one_write(
         writes: list[tuple[int, int]] = []
         save_messages = app.store.save_messages
 
-        async def counted(conversation_id: int, new: list[Any], changed: list[Any]) -> list[int]:
+        async def counted(
+            conversation_id: int, new: list[Any], changed: list[Any], leaf: int | None = None
+        ) -> list[int]:
             writes.append((len(new), len(changed)))
-            return await save_messages(conversation_id, new, changed)
+            return await save_messages(conversation_id, new, changed, leaf)
 
         app.store.save_messages = counted  # type: ignore[method-assign]
         for n in range(200):
             app.chat.conversation.add_user(f"question {n}")
-            app.chat.conversation.messages.append(Message(Role.ASSISTANT, f"answer {n}"))
+            reply = app.chat.conversation.begin_reply()
+            reply.append(f"answer {n}")
+            reply.state = ReplyState.COMPLETE
         await app.chat.save()
         assert writes == [(400, 0)]
         await app.chat.save()

@@ -403,16 +403,17 @@ async def test_edit_an_earlier_message_and_resend_from_there(
         assert prompt.text == ""
 
     store = Store(tmp_path / "chats.db")
-    saved = store.load(1).messages
+    stored = store.load(1)
     store.close()
-    # The turns the edit replaced stay saved, marked replaced; what is shown is the new branch.
-    assert [m.content for m in saved if m.hidden == "superseded"] == [
+    # The turns the edit replaced stay saved, as a branch beside it; what is shown is the new one.
+    shown = stored.shown()
+    assert [m.content for m in stored.messages if m not in shown] == [
         "Question B",
         "Answer B.",
         "Question C",
         "Answer C.",
     ]
-    assert [m.content for m in saved if m.shown] == [
+    assert [m.content for m in shown] == [
         "Question A",
         "Answer A.",
         "Question B, edited",

@@ -593,12 +593,12 @@ def test_a_version_1_database_is_migrated_with_its_messages(tmp_path: Path) -> N
 def test_hidden_messages_and_errors_are_saved_counted_and_exported(store: Store) -> None:
     cid = store.create_conversation("Chat", "")
     store.add_message(cid, "user", "gone", "complete", hidden="removed")
-    store.add_message(cid, "assistant", "old", "complete", hidden="superseded")
+    store.add_message(cid, "assistant", "old", "complete", hidden="removed")
     store.add_message(cid, "user", "hi", "complete")
     error = {"title": "Key rejected", "detail": "401", "status": 401}
     store.add_message(cid, "assistant", "", "failed", error=error)
     loaded = store.load(cid)
-    assert [m.hidden for m in loaded.messages] == ["removed", "superseded", None, None]
+    assert [m.hidden for m in loaded.messages] == ["removed", "removed", None, None]
     assert loaded.messages[3].error == error
     assert store.list_conversations()[0].message_count == 2  # what is shown
     document = json.loads(to_json(loaded))

@@ -144,8 +144,13 @@ TRANSCRIPT = [
         "e,enter",
         "act('edit')",
         "Edit",
-        tooltip="Edit the selected message of yours and resend it (later turns are replaced)",
+        tooltip="Edit the selected message of yours and resend it (a new branch: the old turns "
+        "stay, [ and ] switch back)",
     ),
+    # On a message marked ‹ 2/3 ›: its other branches (a retry's replies, an edit's messages).
+    key("left_square_bracket", "previous_branch", show=False, target="screen"),
+    key("right_square_bracket", "next_branch", show=False, target="screen"),
+    key("f", "fork", show=False, target="screen"),
     Binding(
         "t",
         "act('thinking')",

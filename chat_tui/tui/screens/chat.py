@@ -31,6 +31,7 @@ from chat_tui.settings import ENVIRONMENT_HELP, NOTHING_SENT, Settings
 from chat_tui.slash import as_message, is_command
 from chat_tui.store import StoreError
 from chat_tui.tui import keymap
+from chat_tui.tui.screens.chat_branches import BranchActions
 from chat_tui.tui.screens.chat_compose import ComposeActions
 from chat_tui.tui.screens.chat_conversations import ConversationActions
 from chat_tui.tui.screens.chat_messages import MessageActions
@@ -70,6 +71,7 @@ class ChatScreen(
     ConversationActions,
     SettingsActions,
     MessageActions,
+    BranchActions,
     PasteActions,
     Screen[None],
 ):
@@ -252,8 +254,8 @@ class ChatScreen(
         await self._start_reply(asked=asked, shown=[self._view_for(message)])
 
     async def _rewind_to(self, message: Message) -> bool:
-        """Set aside `message` and all that followed (kept saved, as replaced), to resend it
-        edited."""
+        """Step back before `message`, to resend it edited: the edit is a new branch, and
+        `message` with all that followed stays as the other (kept saved)."""
         if not any(m is message for m in self.conversation.shown):
             self.query_one(PromptInput).forget_edit()
             self.notify(
@@ -290,6 +292,7 @@ class ChatScreen(
             for view in self.query_one(Transcript).drawn_messages():
                 if isinstance(view, UserMessage):
                     view.delivery = deliveries.get(id(view.message), Delivery.SENT)
+            self._mark_branches()
 
     def watch_is_streaming(self, streaming: bool) -> None:
         if streaming:

@@ -163,15 +163,15 @@ class ConversationActions:
         self._show_totals()  # the marks on the messages just drawn
 
     async def action_retry(self: ChatScreen) -> None:
-        """Ask for the last reply again. The reply it replaces stays saved (as replaced), and
-        on screen until the new one has text: a retry that fails takes nothing away."""
+        """Ask for the last reply again, as a new branch: the reply it replaces stays beside it,
+        and on screen until the new one has text: a retry that fails takes nothing away."""
         if self.is_streaming:
             self.app.bell()
             return
         if not self.conversation.can_retry:
             self.notify("Nothing to retry yet: send a message first.")
             return
-        replaced = self.conversation.supersede_last_reply()
+        replaced = self.conversation.branch_last_reply()
         if replaced is not None and not replaced.content:
             await self._hide_views([replaced])  # nothing on it to keep in view
             replaced = None

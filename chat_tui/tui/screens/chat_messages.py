@@ -137,7 +137,7 @@ class MessageActions:
             await self.action_retry()
         elif self.conversation.deliveries().get(id(user)) is Delivery.REFUSED:
             self.action_focus_prompt()
-            await self._hide_views(self.conversation.supersede(exchange))
+            await self._hide_views(self.conversation.take_out(exchange))
             await self._send_text(user.content, user.attachments)
         else:
             self.notify(

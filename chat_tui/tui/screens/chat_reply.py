@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from chat_tui.conversation import Hidden, Message
 from chat_tui.events import (
     Adapted,
     Answered,
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
 
     from textual.widget import Widget
 
+    from chat_tui.conversation import Message
     from chat_tui.settings import Settings
     from chat_tui.tui.screens.chat import ChatScreen
 
@@ -95,7 +95,8 @@ class ReplyActions:
             with suppress(TimeoutError):
                 await asyncio.wait_for(going.wait(), HEAD_START)
             # A retry stopped at once, without text, took its view away already.
-            views = [*shown, view] if reply.hidden is None else list(shown)
+            on_path = any(m is reply for m in self.conversation.path)
+            views = [*shown, view] if on_path else list(shown)
             transcript = self.query_one(Transcript)
             await transcript.add(*views)
             transcript.scroll_end(animate=False)
@@ -203,20 +204,20 @@ class ReplyActions:
         self.is_streaming = False
 
     def _replaced(self: ChatScreen) -> None:
-        """The retry's first text arrived: the reply it replaces leaves the screen (it stays
-        saved, as replaced)."""
+        """The retry's first text arrived: the reply it replaces leaves the screen (it stays,
+        as the branch beside the new one)."""
         replaced, self._replacing = self._replacing, None
         if replaced is not None and (old := self.query_one(Transcript).view_of(replaced)):
             old.remove()
 
     def _keep_replaced(self: ChatScreen, attempt: Message, view: AssistantMessage) -> None:
-        """A retry ended without text: the reply it was to replace is kept, on screen and in
-        the conversation; the attempt is saved as replaced, and its failure told."""
+        """A retry ended without text: the reply it was to replace is shown again, and the
+        conversation goes on from it; the attempt stays as a branch beside it, and its failure
+        is told."""
         replaced, self._replacing = self._replacing, None
         if replaced is None:
             return
-        replaced.hidden = None
-        attempt.hidden = Hidden.SUPERSEDED
+        self.conversation.show(replaced)
         if view.is_attached:  # not if it ended before it was drawn
             view.remove()
         old = self.query_one(Transcript).view_of(replaced)

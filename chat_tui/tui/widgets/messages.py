@@ -92,17 +92,35 @@ def retry_ended_content(state: ReplyState, error: ChatError | None) -> Content:
     return Content(f"⟳ Asking again ended without text ({state.ending}); this reply is kept.")
 
 
-class UserMessage(Vertical):
+def branch_title(who: str, index: int, count: int) -> Content:
+    """A message's border title: who wrote it, and which of its branches it is (`‹ 2/3 ›`)
+    when it has others beside it."""
+    if count < 2:
+        return Content(who)
+    return Content.assemble(who, (f" ‹ {index}/{count} ›", "dim"))
+
+
+class BranchTitled:
+    """A transcript message whose border title names its branch (see branch_title)."""
+
+    WHO = ""
+
+    def show_branch(self, index: int, count: int) -> None:
+        self.border_title = branch_title(self.WHO, index, count)  # type: ignore[attr-defined]
+
+
+class UserMessage(BranchTitled, Vertical):
     """What the user sent, shown exactly as typed, marked when it was not answered; its
     attachments as chips, which unfold into what is attached."""
 
+    WHO = "you"
     delivery: reactive[Delivery] = reactive(Delivery.SENT)
 
     def __init__(self, message: Message, chips: Sequence[str] = ()) -> None:
         super().__init__(classes="message")
         self.message = message
         self._chips = chips
-        self.border_title = "you"
+        self.show_branch(1, 1)
 
     def compose(self) -> ComposeResult:
         if self.message.content:
@@ -132,15 +150,16 @@ class Notice(Static):
         super().__init__(text, classes="message")
 
 
-class AssistantMessage(Vertical):
+class AssistantMessage(BranchTitled, Vertical):
     """One reply: its Markdown body and a status line saying how it ended."""
 
+    WHO = "assistant"
     state: reactive[ReplyState] = reactive(ReplyState.STREAMING)
 
     def __init__(self, reply: Message) -> None:
         super().__init__(classes="message")
         self.reply = reply
-        self.border_title = "assistant"
+        self.show_branch(1, 1)
         self._error: ChatError | None = reply.error  # saved with a reply that failed
         # What the client changed after the server refused the request's shape, in sentences.
         self._adapted: list[str] = []
