@@ -697,7 +697,16 @@ async def test_a_long_session_draws_only_the_latest_messages(server: FakeOpenAIS
         await pilot.press("f4")  # MAX_DRAWN more at a time
         await pilot.pause()
         assert transcript.earlier == 64 - 2 * MAX_DRAWN
-        await pilot.press("f4")
+        # Scrolled up to the top (the wheel, page up), more are drawn above, and what was at
+        # the top stays in view where it was.
+        first = transcript.drawn_messages()[0]
+        at_the_top = transcript.content_region.y + first.virtual_region.y  # once scrolled there
+        transcript.scroll_home(animate=False)
+        await wait_for(pilot, lambda: transcript.earlier == 64 - 3 * MAX_DRAWN)
         await pilot.pause()
-        assert transcript.earlier == 0
+        assert transcript.scroll_y > 0
+        assert first.region.y == at_the_top
+        while transcript.earlier:
+            await pilot.press("f4")
+            await pilot.pause()
         assert transcript.drawn_messages()[0].message.content == "question 0"  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ from chat_tui.store import AsyncStore, Store
 from chat_tui.tui.app import ChatApp
 from chat_tui.tui.screens.conversations import Confirm, ConversationsScreen, TextPrompt
 from chat_tui.tui.widgets.status_bar import StatusBar
-from chat_tui.tui.widgets.transcript import Transcript
+from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript
 from tests.conftest import compatible_settings, notice_texts, screen_text
 from tests.openai_server import ErrorReply, TextReply
 from tests.test_app import FAST_RETRY, SIZE, chat, replies, wait_for
@@ -223,16 +223,17 @@ async def test_a_long_conversation_opens_quickly(server: FakeOpenAIServer, tmp_p
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert len(app.chat.conversation.messages) == 500
-        assert len(replies(app)) == 15  # only the latest are drawn
+        assert len(replies(app)) == MAX_DRAWN // 2  # only the latest are drawn
         transcript = app.query_one(Transcript)
         notice = transcript.children[0]
-        assert "470 earlier messages are not shown" in str(notice.render())
+        assert f"{500 - MAX_DRAWN} earlier messages are not shown" in str(notice.render())
         assert "question 249" in screen_text(app)
-        await pilot.press("f4")  # draw 30 more
+        await pilot.press("f4")  # draw MAX_DRAWN more
         await pilot.pause()
-        assert "440 earlier messages are not shown" in str(notice.render())
-        assert len(transcript.drawn_messages()) == 60
-        assert transcript.earlier == 440
+        earlier = 500 - 2 * MAX_DRAWN
+        assert f"{earlier} earlier messages are not shown" in str(notice.render())
+        assert len(transcript.drawn_messages()) == 2 * MAX_DRAWN
+        assert transcript.earlier == earlier
 
 
 async def test_a_long_conversation_is_saved_in_one_write(

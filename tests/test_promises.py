@@ -11,7 +11,7 @@ import pytest
 from chat_tui.store import Store
 from chat_tui.tui.widgets.messages import AssistantMessage
 from chat_tui.tui.widgets.prompt import PromptInput
-from chat_tui.tui.widgets.transcript import Transcript
+from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript
 from tests.conftest import compatible_settings, screen_text
 from tests.openai_server import TextReply, long_markdown
 from tests.test_app import SIZE, chat, make_app, replies, wait_for
@@ -43,7 +43,7 @@ def reply_text(app: ChatApp, index: int = -1) -> str:
 def sidebar_shown(app: App[object]) -> bool:
     """Whether the settings sidebar is on screen: its labels, which nothing else shows."""
     text = screen_text(app)
-    return "System prompt" in text and "Read timeout (s)" in text
+    return "System prompt" in text and "Max tokens" in text
 
 
 # -- 1. the sidebar below and from 100 columns ------------------------------------------------
@@ -111,6 +111,7 @@ TAB_ORDER = [
     "api_key",
     "temperature",
     "max_tokens",
+    "context_window",
     "read_timeout",
     "reasoning_effort",
     "api",
@@ -189,24 +190,28 @@ async def test_up_above_the_first_drawn_message_draws_earlier_ones(
     server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     path = tmp_path / "chats.db"
-    cid = long_conversation(path, 50)  # 100 messages: the latest 30 are drawn
+    cid = long_conversation(path, 50)  # 100 messages: the latest MAX_DRAWN are drawn
+    first = 50 - MAX_DRAWN // 2  # the first drawn question
     app = saving_app(server, path, open_conversation=cid)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "Answer 49." in screen_text(app))
         await pilot.press("shift+tab", "home")
-        await wait_for(pilot, lambda: selected_on_screen(app) == "Question 35")
+        await wait_for(pilot, lambda: selected_on_screen(app) == f"Question {first}")
         # Above the first drawn one: earlier ones are drawn, and the cursor goes on upwards,
         # onto the one before, which is scrolled into view.
         await pilot.press("up")
-        await wait_for(pilot, lambda: selected_on_screen(app) == "Answer 34.")
+        await wait_for(pilot, lambda: selected_on_screen(app) == f"Answer {first - 1}.")
         await pilot.press("up")
-        await wait_for(pilot, lambda: selected_on_screen(app) == "Question 34")
-        # Again from the first drawn one, 30 messages at a time, down to the first message.
-        for first, above in (("Question 20", "Answer 19."), ("Question 5", "Answer 4.")):
+        await wait_for(pilot, lambda: selected_on_screen(app) == f"Question {first - 1}")
+        # Again from the first drawn one, MAX_DRAWN messages at a time, down to the first.
+        first -= MAX_DRAWN // 2
+        while first > 0:
             await pilot.press("home")
-            await wait_for(pilot, lambda first=first: selected_on_screen(app) == first)
+            question, above = f"Question {first}", f"Answer {first - 1}."
+            await wait_for(pilot, lambda q=question: selected_on_screen(app) == q)
             await pilot.press("up")
-            await wait_for(pilot, lambda above=above: selected_on_screen(app) == above)
+            await wait_for(pilot, lambda a=above: selected_on_screen(app) == a)
+            first = max(0, first - MAX_DRAWN // 2)
         await pilot.press("home")
         await wait_for(pilot, lambda: selected_on_screen(app) == "Question 0")
         assert "earlier messages are not shown" not in screen_text(app)
@@ -234,25 +239,25 @@ async def test_g_and_G_go_to_the_first_and_last_message_and_y_copies(
 ) -> None:
     app = app_for(server, tmp_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await exchanges(pilot, server, *"ABCDEFGHIJ")  # taller than the transcript
+        await exchanges(pilot, server, *"ABCDEF")  # taller than the transcript, all drawn
         assert "Question A" not in screen_text(app)
         transcript = app.query_one(Transcript)
         # Following the reply to its end (on a busy machine, a frame or two after it ended).
         await wait_for(pilot, lambda: transcript.scroll_y == transcript.max_scroll_y > 0)
         await pilot.press("shift+tab")
-        await wait_for(pilot, lambda: selected_on_screen(app) == "Answer J.")
+        await wait_for(pilot, lambda: selected_on_screen(app) == "Answer F.")
         await pilot.press("g")
         await wait_for(pilot, lambda: selected_on_screen(app) == "Question A")
-        assert "Answer J." not in screen_text(app)  # scrolled to the first message
+        assert "Answer F." not in screen_text(app)  # scrolled to the first message
         await pilot.press("y")
         await wait_for(pilot, lambda: clipboard.exists() and clipboard.read_text() == "Question A")
         await wait_for(pilot, lambda: "Copied your message (10 characters)" in words(app))
         await pilot.press("G")
-        await wait_for(pilot, lambda: selected_on_screen(app) == "Answer J.")
+        await wait_for(pilot, lambda: selected_on_screen(app) == "Answer F.")
         assert "Question A" not in screen_text(app)
         await pilot.press("y")
-        await wait_for(pilot, lambda: clipboard.read_text() == "Answer J.")
-        assert app.clipboard == "Answer J."  # what the terminal was sent (OSC 52)
+        await wait_for(pilot, lambda: clipboard.read_text() == "Answer F.")
+        assert app.clipboard == "Answer F."  # what the terminal was sent (OSC 52)
         await wait_for(pilot, lambda: "Copied the reply (9 characters)" in words(app))
 
 

@@ -399,8 +399,8 @@ class ChatScreen(
         self.query_one(Transcript).focus()
 
     @on(Transcript.NeedEarlier)
-    async def _need_earlier(self) -> None:
-        await self.action_show_earlier()
+    async def _need_earlier(self, event: Transcript.NeedEarlier) -> None:
+        await self.action_show_earlier(move_cursor=not event.scrolled)
 
     def action_toggle_sidebar(self) -> None:
         sidebar = self.query_one(SettingsPanel)

@@ -151,7 +151,7 @@ class ConversationActions:
 
         self.app.push_screen(TextPrompt("Import a conversation: path of the JSON file", ""), chosen)
 
-    async def action_show_earlier(self: ChatScreen) -> None:
+    async def action_show_earlier(self: ChatScreen, move_cursor: bool = True) -> None:
         """Draw up to SHOWN_WHEN_OPENED more of the messages before the first one drawn."""
         transcript = self.query_one(Transcript)
         if not transcript.earlier:
@@ -159,7 +159,7 @@ class ConversationActions:
         end = transcript.earlier
         start = max(0, end - SHOWN_WHEN_OPENED)
         views = [self._view_for(m) for m in self.conversation.shown[start:end]]
-        await transcript.add_earlier(views)
+        await transcript.add_earlier(views, move_cursor=move_cursor)
         self._show_totals()  # the marks on the messages just drawn
 
     async def action_retry(self: ChatScreen) -> None:

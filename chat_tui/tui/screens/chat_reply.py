@@ -46,7 +46,7 @@ REPLY_GROUP = "reply"
 # text, then long enough that frames (CPU, and garbage held while a reply streams) stay few
 # and short enough that a key typed meanwhile is echoed within a tenth of a second.
 FIRST_SLICE = 0.02
-SLICE = 0.05
+SLICE = 0.025
 # The longest the new messages wait to be drawn while the request goes out (the answer's
 # first event says it went; a remote server's may take longer).
 HEAD_START = 0.03

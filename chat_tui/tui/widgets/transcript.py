@@ -3,7 +3,7 @@
 Only the latest MAX_DRAWN messages are drawn: every drawn message costs layout time on every
 frame while a reply streams, so a long session would otherwise get slower turn by turn. Earlier
 messages stay in the conversation (and in every request); a line at the top says how many there
-are, and the app can draw them again on request.
+are, and they are drawn again as the view or the cursor reaches the top (or with f4).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from chat_tui.conversation import Message
 
-MAX_DRAWN = 30
+MAX_DRAWN = 12
 
 
 class EarlierMessages(Static):
@@ -81,12 +81,23 @@ class Transcript(VerticalScroll, can_focus=True):
             self.message = message
 
     class NeedEarlier(TextualMessage):
-        """The cursor went above the first drawn message, and earlier ones exist."""
+        """The cursor went above the first drawn message, or the view was `scrolled` to the
+        top, and earlier ones exist."""
+
+        def __init__(self, *, scrolled: bool = False) -> None:
+            super().__init__()
+            self.scrolled = scrolled
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.earlier = 0  # messages before the first drawn one
         self._selected: Widget | None = None
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        # Scrolled up to the top (the wheel, page up): what came before is drawn, as for ↑.
+        if new_value <= 0 < old_value and self.earlier:
+            self.post_message(self.NeedEarlier(scrolled=True))
 
     # -- the cursor -----------------------------------------------------------------------
 
@@ -175,14 +186,25 @@ class Transcript(VerticalScroll, can_focus=True):
         """The welcome, while no message is in the transcript (notices do not count)."""
         self.query_one(Welcome).display = not self.earlier and not self.drawn_messages()
 
-    async def add_earlier(self, widgets: list[Widget]) -> None:
-        """Draw messages before the first drawn one (the app picks which)."""
+    async def add_earlier(self, widgets: list[Widget], *, move_cursor: bool = True) -> None:
+        """Draw messages before the first drawn one (the app picks which); the cursor goes
+        on upwards onto them, or stays with the view where it was."""
+        drawn = self.drawn_messages()
+        first_at = drawn[0].virtual_region.y if drawn else 0
         await self.mount_all(widgets, after=self.query_one(EarlierMessages))
         self.set_earlier(self.earlier - len(widgets))
-        if widgets and self.has_focus:
+        if widgets and self.has_focus and move_cursor:
             self.select(widgets[-1], scroll=False)  # the cursor goes on upwards
             # Into view once laid out: until then the new messages have no size to scroll to.
             self.call_after_refresh(self._show_selected, widgets[-1])
+        elif widgets and drawn:
+            # Scrolled to the top: what was read stays where it was, the new above it.
+            self.call_after_refresh(self._keep_in_view, drawn[0], first_at, self.scroll_y)
+
+    def _keep_in_view(self, widget: Widget, first_at: int, was: float) -> None:
+        if widget.parent is self:
+            moved = widget.virtual_region.y - first_at
+            self.scroll_to(y=was + max(0, moved), animate=False)
 
     def _show_selected(self, widget: Widget) -> None:
         if self.selected is widget:
