@@ -38,7 +38,7 @@ from chat_tui.ask import (
     silence_stdout,
     stream_into,
 )
-from chat_tui.conversation import Conversation, Hidden, Message, Role
+from chat_tui.conversation import Conversation, Message, Role
 from chat_tui.events import Adapted, ReplyStarted
 from chat_tui.export import to_json, to_markdown, write_export
 from chat_tui.failures import log_path, record, summary
@@ -428,11 +428,12 @@ class Console:
         if not conversation.can_retry:
             say(self.session.stderr, "Nothing to retry yet: send a message first.")
             return
-        replaced = conversation.supersede_last_reply()
+        # A new branch, as in the app: the reply it replaces stays beside it.
+        replaced = conversation.branch_last_reply()
         attempt = await self.ask(interactive=interactive)
         if replaced is not None and not attempt.content:
-            # Nothing came: the reply it was to replace stays, as in the app.
-            replaced.hidden, attempt.hidden = None, Hidden.SUPERSEDED
+            # Nothing came: the conversation goes on from the reply it was to replace.
+            conversation.show(replaced)
             await self.save()
 
     async def export(self, format: str) -> None:

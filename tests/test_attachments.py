@@ -32,7 +32,7 @@ from chat_tui.client import ChatClient
 from chat_tui.conversation import Conversation
 from chat_tui.errors import ChatError
 from chat_tui.events import ReplyFailed, ReplyFinished
-from chat_tui.export import ExportFormatError, from_json, to_json, to_markdown
+from chat_tui.export import FORMAT_VERSION, ExportFormatError, from_json, to_json, to_markdown
 from chat_tui.recorder import Recorder, restored
 from chat_tui.retry import RetryPolicy
 from chat_tui.settings import Api, Settings, parse_detail
@@ -501,12 +501,12 @@ def saved_with_attachments(store: Store) -> int:
     return cid
 
 
-def test_json_export_version_3_round_trip(tmp_path: Path) -> None:
+def test_json_export_round_trip_with_attachments(tmp_path: Path) -> None:
     store = Store(tmp_path / "conversations.db")
     original = store.load(saved_with_attachments(store))
     text = to_json(original)
     document = json.loads(text)
-    assert document["version"] == 3
+    assert document["version"] == FORMAT_VERSION
     file_doc, image_doc = document["messages"][0]["attachments"]
     assert file_doc == {
         "type": "file",

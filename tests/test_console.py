@@ -23,7 +23,7 @@ from chat_tui.settings import DEFAULT_SYSTEM_PROMPT
 from chat_tui.slash import SLASHES
 from chat_tui.store import Store
 from tests.openai_server import ErrorReply, TextReply
-from tests.test_persistence import saving_app
+from tests.test_persistence import saved_rows, saving_app
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -141,14 +141,9 @@ def terminal(env: dict[str, str], tmp_path: Path) -> Iterator[Terminal]:
     console.close()
 
 
-def saved(tmp_path: Path) -> list[tuple[str, str, str, str | None]]:
-    """The last saved conversation's messages: (role, content, state, hidden)."""
-    store = Store(tmp_path / "data" / "conversations.db")
-    try:
-        conversation = store.load(store.latest_id() or 0)
-        return [(m.role, m.content, m.state, m.hidden) for m in conversation.messages]
-    finally:
-        store.close()
+def saved(tmp_path: Path) -> list[tuple[str, str, str]]:
+    """The last saved conversation's shown messages: (role, content, state)."""
+    return saved_rows(tmp_path / "data" / "conversations.db")
 
 
 def asked(server: FakeOpenAIServer, index: int = -1) -> list[tuple[str, str]]:
@@ -289,7 +284,7 @@ def test_a_fault_is_retried_and_a_failure_told_then_retried(
     assert asked(server)[-1] == ("user", "again")
     terminal.send("")
     assert terminal.wait() == EXIT_OK
-    assert [(role, content) for role, content, _, hidden in saved(tmp_path) if not hidden][-2:] == [
+    assert [(role, content) for role, content, _ in saved(tmp_path)][-2:] == [
         ("user", "again"),
         ("assistant", "Answered."),
     ]
@@ -558,7 +553,7 @@ def test_a_killed_console_loses_at_most_a_second_of_the_reply(
     time.sleep(SAVE_EVERY + 0.5)
     terminal.process.kill()
     terminal.wait()
-    (_, question, _, _), (role, content, _, _) = saved(tmp_path)
+    (_, question, _), (role, content, _) = saved(tmp_path)
     assert (question, role) == ("talk", "assistant")
     assert content.startswith("word " * 50)
 
