@@ -376,10 +376,25 @@ class ReplyBody(Vertical):
             self._drawing = True
             self.run_worker(self._draw_in_slices(live), group="reply-body")
             return
-        chunks = self._chunks(self._cut())
+        pieces = self._cut()
+        tail = self._tail_markdown()
+        # Drawn here, not when the screen next lays out (which would draw them to measure
+        # them): a key typed meanwhile is answered between the two.
+        drawing = self._draw_with(live)
+        if drawing[2] > 0:  # once laid out: before, the width is not known
+            for markdown in (*(piece.markdown for piece in pieces), tail):
+                markdown.prepare(*drawing)
+        chunks = self._chunks(pieces)
         if chunks:
             self.mount_all(chunks, before=live)
-        live.update(self._tail_markdown())
+        live.update(tail)
+
+    def _draw_with(self, live: MarkdownChunk) -> tuple[Console, ConsoleOptions, int, Style]:
+        """What the tail is drawn with: its width (now: a scroll bar may have come) and its
+        style; the settled pieces are drawn the same."""
+        options = self.app.console_options.update(highlight=False)
+        width = live.content_size.width or self.content_size.width
+        return self.app.console, options, width, live.visual_style.rich_style
 
     async def _draw_in_slices(self, live: MarkdownChunk) -> None:
         # A slice of work at a time, so that keys and frames are served in between, each
@@ -389,15 +404,12 @@ class ReplyBody(Vertical):
         # the interpreter lock.)
         try:
             self._lazy = not self._streaming and len(self._reply.content) > LAZY_CHARS
-            options = self.app.console_options.update(highlight=False)
             tail: MarkdownVisual | None = None
             while tail is None:
                 await asyncio.sleep(0.01)
                 if not self.is_attached:
                     return
-                # Drawn as the tail is: its width (now: a scroll bar may have come) and style.
-                width = live.content_size.width or self.content_size.width
-                drawing = (self.app.console, options, width, live.visual_style.rich_style)
+                drawing = self._draw_with(live)
                 batch: list[Piece] = []
                 started = time.perf_counter()
                 while time.perf_counter() - started < SLICE:
