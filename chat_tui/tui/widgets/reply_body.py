@@ -200,6 +200,20 @@ class PiecesVisual(Visual):
                 strips.append(blank)
         return strips if height is None else strips[:height]
 
+    def line(self, y: int, width: int, style: VisualStyle) -> Strip:
+        """Line `y` as render_strips draws it, drawing only the piece it is in: the widget
+        keeps no copy of the others' lines, so those let go of stay let go of."""
+        for index, piece in enumerate(self.pieces):
+            height = piece.markdown.get_height(None, width)  # type: ignore[arg-type]
+            if y < height:
+                return piece.markdown.render_strips(width, None, style, None)[y]  # type: ignore[arg-type]
+            y -= height
+            if piece.gap and index < len(self.pieces) - 1:
+                if y == 0:
+                    break
+                y -= 1
+        return Strip.blank(width, style.rich_style)
+
     def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
         return container_width
 
@@ -240,7 +254,10 @@ class MarkdownChunk(Static):
         self.set_class(not piece.gap, "-joined")
 
     def _drawn(self, y: int) -> Strip:
-        return super().render_line(y)
+        visual = self.visual
+        if isinstance(visual, PiecesVisual):
+            return visual.line(y, self.size.width, self.visual_style)
+        return super().render_line(y)  # the tail
 
     def render_line(self, y: int) -> Strip:
         line = self._drawn(y)
