@@ -31,7 +31,7 @@ CHAT = (
         "retry",
         "Retry",
         "Retry",
-        "Ask for the last reply again: a new branch beside it (the old reply stays; [ ] switch)",
+        "Ask for the last reply again: a new branch beside it (the old reply stays saved)",
     ),
     Command(
         "previous_branch",

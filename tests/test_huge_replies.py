@@ -76,8 +76,9 @@ def test_table_pieces_share_the_first_pieces_column_widths() -> None:
 
 
 async def test_a_long_table_reply_is_drawn_in_pieces_and_copied_whole(
-    server: FakeOpenAIServer, tmp_path: Path
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(reply_body, "DRAWN_PIECES", 4)
     text = table_markdown(600, 4)
     assert len(text) > LONG_CHARS
     server.enqueue(TextReply(text))
@@ -87,7 +88,12 @@ async def test_a_long_table_reply_is_drawn_in_pieces_and_copied_whole(
         body = replies(app)[-1].query_one(ReplyBody)
         await wait_for(pilot, lambda: not app.chat.is_streaming and not body._drawing)
         await wait_for(pilot, lambda: " 600 " in _last_lines(app))
-        assert len(body.query(MarkdownChunk)) > 1
+        chunks = list(body.query(MarkdownChunk))
+        assert len(chunks) > 1
+        # Streamed, the drawn lines held are bounded: the last few pieces drawn, and no copy
+        # in the widgets (what a piece lets go of is freed).
+        assert sum(_holds_drawing(chunk) for chunk in chunks) <= 4 + 1  # and the tail
+        assert not any(chunk._render_cache.lines for chunk in chunks[:-1])
         await pilot.press("shift+tab", "c")
         await wait_for(pilot, lambda: app.clipboard == text)
         # The mouse selects in whichever piece it is over, as drawn: a row's number here.
