@@ -38,7 +38,8 @@ from chat_tui.ask import (
     silence_stdout,
     stream_into,
 )
-from chat_tui.conversation import Conversation, Hidden, Message, Role
+from chat_tui.compaction import not_kept, read_summary, too_short
+from chat_tui.conversation import Conversation, Message, Role
 from chat_tui.events import Adapted, ReplyStarted
 from chat_tui.export import to_json, to_markdown, write_export
 from chat_tui.failures import log_path, record, summary
@@ -46,6 +47,7 @@ from chat_tui.input_history import HISTORY_SIZE
 from chat_tui.learned import Learned, Lesson
 from chat_tui.model_info import EFFORTS
 from chat_tui.recorder import Recorder, restored
+from chat_tui.reply_outcome import ReplyOutcome
 from chat_tui.slash import SLASH_HELP, SLASHES, SlashError, as_message, is_command, parse
 from chat_tui.store import AsyncStore, Store, StoreError
 from chat_tui.text import one_line, visible
@@ -428,12 +430,45 @@ class Console:
         if not conversation.can_retry:
             say(self.session.stderr, "Nothing to retry yet: send a message first.")
             return
-        replaced = conversation.supersede_last_reply()
+        replaced = conversation.branch_last_reply()  # it stays, as a branch beside the new
         attempt = await self.ask(interactive=interactive)
-        if replaced is not None and not attempt.content:
-            # Nothing came: the reply it was to replace stays, as in the app.
-            replaced.hidden, attempt.hidden = None, Hidden.SUPERSEDED
+        if replaced is not None and replaced.content and not attempt.content:
+            # Nothing came: the conversation goes on from the reply it was to replace, as in
+            # the app.
+            conversation.show(replaced)
             await self.save()
+
+    async def compact(self) -> None:
+        """Summarise the older turns, as the app does: later requests carry the summary in
+        their place. Ctrl+C stops it; only a complete summary changes anything."""
+        session = self.session
+        conversation = session.conversation
+        plan = conversation.compaction()
+        if plan is None:
+            say(session.stderr, too_short())
+            return
+        say(session.stderr, f"Summarising {len(plan.messages)} earlier messages (ctrl+c stops)")
+        outcome = ReplyOutcome()
+        summary = ""
+        try:
+            summary = await read_summary(
+                self.client.stream(session.settings, plan.request), outcome
+            )
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # stopped: the chat goes on
+            outcome.stopped = True
+        if problem := not_kept(outcome, summary):
+            say(session.stderr, problem)
+            return
+        conversation.compact(plan.through, summary)
+        await self.save()
+        say(
+            session.stderr,
+            f"{len(plan.messages)} earlier messages summarised: the next requests carry the "
+            "summary in their place.",
+        )
 
     async def export(self, format: str) -> None:
         session = self.session
@@ -505,6 +540,8 @@ def command(console: Console, runner: asyncio.Runner, call: Call, *, interactive
             tell("Cleared: a new conversation (the last one stays saved).")
         case "retry", _:
             runner.run(console.retry(interactive=interactive))
+        case "compact", _:
+            runner.run(console.compact())
         case "export", (str(format),):
             runner.run(console.export(format))
         case "help", _:
