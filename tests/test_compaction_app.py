@@ -285,3 +285,39 @@ async def test_a_hostile_summary_is_shown_as_text(server: FakeOpenAIServer, tmp_
         text = screen_text(app)
         assert "\x1b" not in text
         assert "\u202e" not in text
+
+
+async def test_esc_during_an_automatic_compaction_keeps_the_message_unsent(
+    server: FakeOpenAIServer,
+) -> None:
+    big = {"prompt_tokens": 600, "completion_tokens": 10, "total_tokens": 610}
+    server.enqueue(TextReply("A1."), TextReply("A2.", usage=big))
+    server.enqueue(TextReply(["tok "] * 400, delay=0.02), TextReply("A3."))
+    settings = compatible_settings(
+        server, system_prompt="Be kind.", context_window=1000, compact_at=50
+    )
+    app = ChatApp(settings, client=ChatClient(retry=FAST_RETRY))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "q1")
+        await chat(pilot, "q2")
+        await send(pilot, "q3")
+        await wait_for(pilot, lambda: "before your message goes" in screen_text(app))
+        await wait_for(pilot, lambda: len(server.requests) == 3)
+        assert "not answered" not in screen_text(app)  # its reply is on the way, after this
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "Your message was not sent" in toasts(app))
+        await wait_for(pilot, lambda: "not answered" in screen_text(app))
+        assert app.chat.conversation.summary_point() is None
+        assert len(server.requests) == 3
+        # ctrl+r asks for its reply, with every turn: nothing was summarised.
+        server.enqueue(TextReply("A3."))
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(server.requests) == 4 and settled(app))
+        assert server.last_request.messages == [
+            SYSTEM,
+            user("q1"),
+            assistant("A1."),
+            user("q2"),
+            assistant("A2."),
+            user("q3"),
+        ]

@@ -257,8 +257,9 @@ class ChatScreen(
         view = self._view_for(message)
         if self.due_for_compaction():
             await self.query_one(Transcript).add(view)
+            started = await self.compact(reply_after=True)
             self._save_soon()
-            if await self.compact(reply_after=True):
+            if started:
                 return  # the reply is asked for once the summary has come (or not)
             view = None
         await self._start_reply(asked=asked, shown=[view] if view is not None else [])
@@ -297,6 +298,8 @@ class ChatScreen(
                 (m.stats for m in self.conversation.messages), self.app.config.prices
             )
             deliveries = self.conversation.deliveries()
+            if self._held is not None:  # its reply is asked for once the summary has come
+                deliveries[id(self._held)] = Delivery.WAITING
             for view in self.query_one(Transcript).drawn_messages():
                 if isinstance(view, UserMessage):
                     view.delivery = deliveries.get(id(view.message), Delivery.SENT)

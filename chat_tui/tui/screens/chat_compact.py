@@ -27,7 +27,7 @@ from chat_tui.tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
     from chat_tui.context_meter import ContextFill
-    from chat_tui.conversation import Compaction
+    from chat_tui.conversation import Compaction, Message
     from chat_tui.tui.screens.chat import ChatScreen
 
 # The transcript's class while the summarised messages are folded (the default).
@@ -39,6 +39,8 @@ class CompactActions:
     """The chat screen's compaction (mixed into ChatScreen)."""
 
     _summary_mark: SummaryMark | None = None
+    # The user's message whose reply waits for a compaction (the compact_at setting).
+    _held: Message | None = None
 
     def context_fill(self: ChatScreen) -> ContextFill:
         """How full the next request is, against the context window (the status line's)."""
@@ -90,6 +92,7 @@ class CompactActions:
         await transcript.add(note)
         transcript.scroll_end(animate=False)
         self.is_streaming = True  # Esc stops it, and a message sent meanwhile is queued
+        self._held = self.conversation.shown[-1] if reply_after else None
         self._summarise(plan, note, reply_after)
         return True
 
@@ -121,12 +124,14 @@ class CompactActions:
         changed. Then the reply it went before, if any, is asked for."""
         if note.is_attached:
             note.remove()
+        self._held = None
         self.is_streaming = False
         if self.app.is_ending:
             return
         problem = not_kept(outcome, summary)
         if problem:
             self.notify(problem, severity="error" if outcome.error else "information", timeout=10)
+            self._show_totals()  # a message held for it is marked as it stands now
         else:
             self.conversation.compact(plan.through, summary)
             self._save_soon()  # the totals and the marks too

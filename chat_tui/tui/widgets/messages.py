@@ -167,7 +167,7 @@ class SummaryMark(Static):
         parts: list[Content | tuple[str, str] | str] = [
             (f"≡ {count} earlier messages summarised", "bold"),
             " · requests carry the summary in their place",
-            (f" · {keymap.summary_keys()} to {words}", "dim"),
+            (f" · {words}: {keymap.summary_keys()}", "dim"),
         ]
         if unfolded:
             parts += ["\n", visible(summary)]
