@@ -321,3 +321,30 @@ async def test_esc_during_an_automatic_compaction_keeps_the_message_unsent(
             assistant("A2."),
             user("q3"),
         ]
+
+
+async def test_a_conversation_too_long_for_the_model_is_compacted_and_goes_on(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    too_long = {"error": {"code": "context_length_exceeded", "message": "Too many tokens."}}
+    server.enqueue(*(TextReply(f"A{n}.") for n in (1, 2, 3)), ErrorReply(400, too_long))
+    server.enqueue(TextReply(SUMMARY), TextReply("A4."))
+    app = saving_app(server, tmp_path / "chats.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await three_exchanges(pilot)
+        await chat(pilot, "q4")
+        text = " ".join(screen_text(app).split())
+        assert "Conversation too long" in text
+        assert "Compact conversation" in text  # the error card offers it, with its key
+        await pilot.press("ctrl+s")
+        await compacted(pilot)
+        assert server.requests[4].messages == summary_asked(("q1", "A1."), ("q2", "A2."))
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(server.requests) == 6 and settled(app))
+        assert server.last_request.messages == [
+            summarised_system(),
+            user("q3"),
+            assistant("A3."),
+            user("q4"),
+        ]
+        await wait_for(pilot, lambda: "A4." in screen_text(app))
