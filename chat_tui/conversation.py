@@ -264,6 +264,8 @@ class Conversation:
         older = recent[:count]
         point = self.summary_point()
         sent = self._as_request(self.exchanges(older), "low", None)
+        if not sent:  # only messages the server refused, which no request carries
+            return None
         return Compaction(older, summary_request(sent, point.summary if point else ""))
 
     def compact(self, through: Message, summary: str) -> None:

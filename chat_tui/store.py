@@ -522,8 +522,11 @@ class Store:
         hidden: str | None = None,
         error: dict[str, Any] | None = None,
         reasoning: str = "",
+        summary: str = "",
     ) -> None:
-        message = StoredMessage("", content, state, message_id, stats, hidden, error, reasoning)
+        message = StoredMessage(
+            "", content, state, message_id, stats, hidden, error, reasoning, summary=summary
+        )
         with self._transaction():
             self._update_row(message)
 

@@ -348,3 +348,16 @@ async def test_a_conversation_too_long_for_the_model_is_compacted_and_goes_on(
             user("q4"),
         ]
         await wait_for(pilot, lambda: "A4." in screen_text(app))
+
+
+async def test_quitting_while_compacting_is_clean(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    server.enqueue(*(TextReply(f"A{n}.") for n in (1, 2, 3)))
+    server.enqueue(TextReply(["tok "] * 400, delay=0.02))
+    app = saving_app(server, tmp_path / "chats.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await three_exchanges(pilot)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(server.requests) == 4)
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert app.return_code in (0, None)
