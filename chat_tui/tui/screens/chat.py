@@ -255,6 +255,7 @@ class ChatScreen(
         compacting first when the `compact_at` setting says the request would be too full."""
         message = self.conversation.add_user(text, attachments)
         view = self._view_for(message)
+        self.take_sidebar_edits(typing_too=asked)  # the context window, compact_at: as sent
         if self.due_for_compaction():
             await self.query_one(Transcript).add(view)
             started = await self.compact(reply_after=True)

@@ -70,6 +70,8 @@ class CompactActions:
         if self.is_streaming:
             self.notify("A reply is on its way: compact once it has ended (esc stops it).")
             return False
+        if not reply_after:  # asked for now: the sidebar's edits apply, as to a retry
+            self.take_sidebar_edits(typing_too=True)
         if problems := self.settings.problems():
             self.notify(f"Cannot compact yet: {problems[0]}", severity="warning")
             return False
