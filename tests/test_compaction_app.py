@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from chat_tui.client import ChatClient
 from chat_tui.compaction import ASK, INSTRUCTION, with_summary
+from chat_tui.conversation import Conversation
 from chat_tui.store import Store
 from chat_tui.tui.app import ChatApp
 from chat_tui.tui.widgets.messages import SummaryMark
@@ -20,6 +21,7 @@ from chat_tui.tui.widgets.transcript import Transcript
 from tests.conftest import compatible_settings, screen_text
 from tests.openai_server import ErrorReply, TextReply
 from tests.test_app import FAST_RETRY, SIZE, chat, run_from_palette, send, settled, wait_for
+from tests.test_branches import exchange, saved
 from tests.test_branches_app import NEXT, PREVIOUS, assistant, send_now, user
 from tests.test_failed_messages import select
 from tests.test_persistence import saving_app
@@ -361,3 +363,33 @@ async def test_quitting_while_compacting_is_clean(server: FakeOpenAIServer, tmp_
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: not app.is_running)
     assert app.return_code in (0, None)
+
+
+async def test_the_mark_stands_above_the_drawn_messages_when_the_summarised_are_earlier(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    conversation = Conversation("Be kind.")
+    for n in range(1, 21):
+        exchange(conversation, f"q{n}", f"A{n}.")
+    conversation.compact(conversation.shown[5], SUMMARY)  # through A3: long before the drawn
+    path = tmp_path / "chats.db"
+    store = Store(path)
+    try:
+        conversation_id = saved(store, conversation)
+    finally:
+        store.close()
+    app = saving_app(server, path, open_conversation=conversation_id)
+    async with app.run_test(size=SIZE) as pilot:
+        transcript = app.query_one(Transcript)
+        await wait_for(pilot, lambda: bool(app.query(SummaryMark)))
+        drawn = transcript.drawn_messages()
+        assert drawn[0].message.content == "q6"  # type: ignore[attr-defined]
+        children = list(transcript.children)
+        assert children.index(app.query_one(SummaryMark)) == children.index(drawn[0]) - 1
+        assert not folded(app)
+        # Drawing the earlier messages puts the mark after the last summarised one.
+        await app.chat.run_action("show_earlier")
+        await wait_for(pilot, lambda: folded(app) == ["q1", "A1.", "q2", "A2.", "q3", "A3."])
+        children = list(transcript.children)
+        after = children[children.index(app.query_one(SummaryMark)) - 1]
+        assert after.message.content == "A3."  # type: ignore[attr-defined]

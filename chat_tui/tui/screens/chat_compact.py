@@ -180,9 +180,11 @@ class CompactActions:
             mark = self._summary_mark = SummaryMark()
         mark.show_summary(len(summarised), point.summary, unfolded=not transcript.has_class(FOLDED))
         if mark.parent is transcript:
-            if last is not None:
+            children = list(transcript.children)
+            place = children.index(mark)
+            if last is not None and children[place - 1] is not last:
                 transcript.move_child(mark, after=last)
-            elif drawn:
+            elif last is None and drawn and children[place + 1 :][:1] != [drawn[0]]:
                 transcript.move_child(mark, before=drawn[0])
         elif last is not None:
             transcript.mount(mark, after=last)
