@@ -76,6 +76,8 @@ CONSOLE_HELP = {
     "system": "Set the system prompt (for this conversation); alone, show it",
     "clear": "Start a new conversation; the system prompt stays (the old one stays saved)",
     "help": "This help",
+    "compact": "Summarise the older turns: later requests carry the summary in their place "
+    "(the turns stay saved)",
 }
 
 # For `chat-tui console --help`; kept under 70 columns like the main help.
