@@ -294,7 +294,7 @@ async def test_esc_during_an_automatic_compaction_keeps_the_message_unsent(
 ) -> None:
     big = {"prompt_tokens": 600, "completion_tokens": 10, "total_tokens": 610}
     server.enqueue(TextReply("A1."), TextReply("A2.", usage=big))
-    server.enqueue(TextReply(["tok "] * 400, delay=0.02), TextReply("A3."))
+    server.enqueue(TextReply(["tok "] * 400, delay=0.02))
     settings = compatible_settings(
         server, system_prompt="Be kind.", context_window=1000, compact_at=50
     )
@@ -311,14 +311,13 @@ async def test_esc_during_an_automatic_compaction_keeps_the_message_unsent(
         await wait_for(pilot, lambda: "not answered" in screen_text(app))
         assert app.chat.conversation.summary_point() is None
         assert len(server.requests) == 3
-        # ctrl+r asks for its reply, with every turn: nothing was summarised.
-        server.enqueue(TextReply("A3."))
+        # ctrl+r asks for its reply: past the threshold still, it compacts first again.
+        server.enqueue(TextReply(SUMMARY), TextReply("A3."))
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: len(server.requests) == 4 and settled(app))
+        await wait_for(pilot, lambda: len(server.requests) == 5 and settled(app))
+        assert server.requests[3].messages == summary_asked(("q1", "A1."))
         assert server.last_request.messages == [
-            SYSTEM,
-            user("q1"),
-            assistant("A1."),
+            summarised_system(),
             user("q2"),
             assistant("A2."),
             user("q3"),
@@ -393,3 +392,61 @@ async def test_the_mark_stands_above_the_drawn_messages_when_the_summarised_are_
         children = list(transcript.children)
         after = children[children.index(app.query_one(SummaryMark)) - 1]
         assert after.message.content == "A3."  # type: ignore[attr-defined]
+
+
+async def test_a_retry_past_the_threshold_is_compacted_first(server: FakeOpenAIServer) -> None:
+    big = {"prompt_tokens": 600, "completion_tokens": 10, "total_tokens": 610}
+    too_long = {"error": {"code": "context_length_exceeded", "message": "Too many tokens."}}
+    server.enqueue(TextReply("A1."), TextReply("A2.", usage=big), ErrorReply(400, too_long))
+    server.enqueue(TextReply(SUMMARY), TextReply("A3."))
+    settings = compatible_settings(server, system_prompt="Be kind.", context_window=1000)
+    app = ChatApp(settings, client=ChatClient(retry=FAST_RETRY))
+    async with app.run_test(size=SIZE) as pilot:
+        await chat(pilot, "q1")
+        await chat(pilot, "q2")
+        await chat(pilot, "q3")  # compact_at is off: sent as it is, and refused
+        assert "Conversation too long" in screen_text(app)
+        app.chat.settings = app.chat.settings.with_changes(compact_at=50)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(server.requests) == 5 and settled(app))
+        assert server.requests[3].messages == summary_asked(("q1", "A1."))
+        assert server.last_request.messages == [
+            summarised_system(),
+            user("q2"),
+            assistant("A2."),
+            user("q3"),
+        ]
+        await wait_for(pilot, lambda: "A3." in screen_text(app))
+
+
+async def test_a_retried_reply_stays_until_the_new_one_comes_after_the_compaction(
+    server: FakeOpenAIServer,
+) -> None:
+    big = {"prompt_tokens": 600, "completion_tokens": 10, "total_tokens": 610}
+    server.enqueue(TextReply("A1."), TextReply("A2.", usage=big), TextReply("A3."))
+    server.enqueue(TextReply(["tok "] * 400, delay=0.02))
+    settings = compatible_settings(server, system_prompt="Be kind.", context_window=1000)
+    app = ChatApp(settings, client=ChatClient(retry=FAST_RETRY))
+    async with app.run_test(size=SIZE) as pilot:
+        await three_exchanges(pilot)
+        app.chat.settings = app.chat.settings.with_changes(compact_at=50)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(server.requests) == 4)
+        assert "A3." in screen_text(app)  # on screen while the summary is asked for
+        await pilot.press("escape")  # stopped: the reply stays, and the chat goes on from it
+        await wait_for(pilot, lambda: "Not asked again" in toasts(app))
+        assert app.chat.conversation.shown[-1].content == "A3."
+        server.enqueue(TextReply(SUMMARY), TextReply("A3b."))
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(server.requests) == 6 and settled(app))
+        assert server.last_request.messages == [
+            summarised_system(),
+            user("q2"),
+            assistant("A2."),
+            user("q3"),
+        ]
+        await wait_for(pilot, lambda: "A3b." in screen_text(app))
+        assert [m.content for m in app.chat.conversation.shown][-2:] == ["q3", "A3b."]
+        assert "A3." not in [
+            view.message.content for view in app.query_one(Transcript).drawn_messages()
+        ]  # type: ignore[attr-defined]

@@ -62,11 +62,14 @@ class CompactActions:
             and self.conversation.compaction() is not None
         )
 
-    async def compact(self: ChatScreen, *, reply_after: bool = False) -> bool:
+    async def compact(
+        self: ChatScreen, *, reply_after: bool = False, replacing: Message | None = None
+    ) -> bool:
         """Ask for the summary of the older turns; whether it was asked for.
 
         `reply_after`: the compaction goes before the reply to the user's last message (the
-        `compact_at` setting), which is asked for once it ends, whether or not it worked."""
+        `compact_at` setting), which is asked for once it ends, whether or not it worked;
+        `replacing`: that reply is a retry of this one (see _start_reply)."""
         if self.is_streaming:
             self.notify("A reply is on its way: compact once it has ended (esc stops it).")
             return False
@@ -95,12 +98,16 @@ class CompactActions:
         transcript.scroll_end(animate=False)
         self.is_streaming = True  # Esc stops it, and a message sent meanwhile is queued
         self._held = self.conversation.shown[-1] if reply_after else None
-        self._summarise(plan, note, reply_after)
+        self._summarise(plan, note, reply_after, replacing)
         return True
 
     @work(exclusive=True, group=REPLY_GROUP, exit_on_error=False)
     async def _summarise(
-        self: ChatScreen, plan: Compaction, note: SummaryMark, reply_after: bool
+        self: ChatScreen,
+        plan: Compaction,
+        note: SummaryMark,
+        reply_after: bool,
+        replacing: Message | None,
     ) -> None:
         outcome = ReplyOutcome()
         summary = ""
@@ -112,7 +119,7 @@ class CompactActions:
             outcome.stopped = True
             raise
         finally:
-            self._summarised(plan, note, summary, outcome, reply_after)
+            self._summarised(plan, note, summary, outcome, reply_after, replacing)
 
     def _summarised(
         self: ChatScreen,
@@ -121,6 +128,7 @@ class CompactActions:
         summary: str,
         outcome: ReplyOutcome,
         reply_after: bool,
+        replacing: Message | None = None,
     ) -> None:
         """The summary's request ended: keep a complete summary; otherwise say why nothing
         changed. Then the reply it went before, if any, is asked for."""
@@ -141,13 +149,19 @@ class CompactActions:
                 f"{len(plan.messages)} earlier messages summarised: the next requests carry the "
                 "summary in their place. They stay here, folded.",
             )
-        if reply_after:
-            if outcome.stopped:
-                self.notify(
-                    "Your message was not sent: ctrl+r asks for its reply.", severity="warning"
-                )
-            elif not self.queued:  # a queued message would carry it: it goes next
-                self.call_later(self._start_reply, asked=False)
+        if not reply_after:
+            return
+        if outcome.stopped and replacing is not None:
+            self.conversation.show(replacing)  # as a retry that brought nothing
+            self._save_soon()
+            self.notify("Not asked again: the reply stays as it was.", severity="warning")
+        elif outcome.stopped:
+            self.notify("Your message was not sent: ctrl+r asks for its reply.", severity="warning")
+        elif replacing is not None:
+            self.unqueue()  # it was meant for after the reply the retry replaces: back it goes
+            self.call_later(self._start_reply, replacing, asked=False)
+        elif not self.queued:  # a queued message would carry it: it goes next
+            self.call_later(self._start_reply, asked=False)
 
     def action_toggle_summarised(self: ChatScreen) -> None:
         """Unfold the summarised messages (and the summary), or fold them again."""
