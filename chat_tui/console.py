@@ -39,7 +39,7 @@ from chat_tui.ask import (
     stream_into,
 )
 from chat_tui.compaction import not_kept, read_summary, too_short
-from chat_tui.conversation import Conversation, Message, Role
+from chat_tui.conversation import Conversation, Hidden, Message, Role
 from chat_tui.events import Adapted, ReplyStarted
 from chat_tui.export import to_json, to_markdown, write_export
 from chat_tui.failures import log_path, record, summary
@@ -432,12 +432,11 @@ class Console:
         if not conversation.can_retry:
             say(self.session.stderr, "Nothing to retry yet: send a message first.")
             return
-        replaced = conversation.branch_last_reply()  # it stays, as a branch beside the new
+        replaced = conversation.supersede_last_reply()
         attempt = await self.ask(interactive=interactive)
-        if replaced is not None and replaced.content and not attempt.content:
-            # Nothing came: the conversation goes on from the reply it was to replace, as in
-            # the app.
-            conversation.show(replaced)
+        if replaced is not None and not attempt.content:
+            # Nothing came: the reply it was to replace stays, as in the app.
+            replaced.hidden, attempt.hidden = None, Hidden.SUPERSEDED
             await self.save()
 
     async def compact(self) -> None:

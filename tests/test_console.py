@@ -142,11 +142,11 @@ def terminal(env: dict[str, str], tmp_path: Path) -> Iterator[Terminal]:
 
 
 def saved(tmp_path: Path) -> list[tuple[str, str, str, str | None]]:
-    """The last saved conversation's branch shown: (role, content, state, hidden)."""
+    """The last saved conversation's messages: (role, content, state, hidden)."""
     store = Store(tmp_path / "data" / "conversations.db")
     try:
         conversation = store.load(store.latest_id() or 0)
-        return [(m.role, m.content, m.state, m.hidden) for m in conversation.path()]
+        return [(m.role, m.content, m.state, m.hidden) for m in conversation.messages]
     finally:
         store.close()
 
