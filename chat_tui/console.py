@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from chat_tui import compaction
 from chat_tui.ask import (
     EXIT_BROKEN_PIPE,
     EXIT_FAILED,
@@ -38,7 +39,6 @@ from chat_tui.ask import (
     silence_stdout,
     stream_into,
 )
-from chat_tui.compaction import not_kept, read_summary, too_short
 from chat_tui.conversation import Conversation, Hidden, Message, Role
 from chat_tui.events import Adapted, ReplyStarted
 from chat_tui.export import to_json, to_markdown, write_export
@@ -439,38 +439,6 @@ class Console:
             replaced.hidden, attempt.hidden = None, Hidden.SUPERSEDED
             await self.save()
 
-    async def compact(self) -> None:
-        """Summarise the older turns, as the app does: later requests carry the summary in
-        their place. Ctrl+C stops it; only a complete summary changes anything."""
-        session = self.session
-        conversation = session.conversation
-        plan = conversation.compaction()
-        if plan is None:
-            say(session.stderr, too_short())
-            return
-        say(session.stderr, f"Summarising {len(plan.messages)} earlier messages (ctrl+c stops)")
-        outcome = ReplyOutcome()
-        summary = ""
-        try:
-            summary = await read_summary(
-                self.client.stream(session.settings, plan.request), outcome
-            )
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()  # stopped: the chat goes on
-            outcome.stopped = True
-        if problem := not_kept(outcome, summary):
-            say(session.stderr, problem)
-            return
-        conversation.compact(plan.through, summary)
-        await self.save()
-        say(
-            session.stderr,
-            f"{len(plan.messages)} earlier messages summarised: the next requests carry the "
-            "summary in their place.",
-        )
-
     async def export(self, format: str) -> None:
         session = self.session
         await self.save()
@@ -487,6 +455,38 @@ class Console:
             say(session.stderr, f"could not write {wanted}: {exc.strerror or exc}")
             return
         session.output.stdout.write(f"Exported to {visible(str(path))}\n")
+
+    async def compact(self) -> None:
+        """Summarise the older turns, as the app does: later requests carry the summary in
+        their place. Ctrl+C stops it; only a complete summary changes anything."""
+        session = self.session
+        conversation = session.conversation
+        plan = conversation.compaction()
+        if plan is None:
+            say(session.stderr, compaction.too_short())
+            return
+        say(session.stderr, f"Summarising {len(plan.messages)} earlier messages (ctrl+c stops)")
+        outcome = ReplyOutcome()
+        summary = ""
+        try:
+            summary = await compaction.read_summary(
+                self.client.stream(session.settings, plan.request), outcome
+            )
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # stopped: the chat goes on
+            outcome.stopped = True
+        if problem := compaction.not_kept(outcome, summary):
+            say(session.stderr, problem)
+            return
+        conversation.compact(plan.through, summary)
+        await self.save()
+        say(
+            session.stderr,
+            f"{len(plan.messages)} earlier messages summarised: the next requests carry the "
+            "summary in their place.",
+        )
 
     async def close(self) -> None:
         await asyncio.gather(*self._background)
