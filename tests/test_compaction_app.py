@@ -382,12 +382,13 @@ async def test_the_mark_stands_above_the_drawn_messages_when_the_summarised_are_
         transcript = app.query_one(Transcript)
         await wait_for(pilot, lambda: bool(app.query(SummaryMark)))
         drawn = transcript.drawn_messages()
-        assert drawn[0].message.content == "q6"  # type: ignore[attr-defined]
+        assert transcript.earlier > 6  # the summarised messages are not drawn
         children = list(transcript.children)
         assert children.index(app.query_one(SummaryMark)) == children.index(drawn[0]) - 1
         assert not folded(app)
         # Drawing the earlier messages puts the mark after the last summarised one.
-        await app.chat.run_action("show_earlier")
+        while transcript.earlier:
+            await app.chat.run_action("show_earlier")
         await wait_for(pilot, lambda: folded(app) == ["q1", "A1.", "q2", "A2.", "q3", "A3."])
         children = list(transcript.children)
         after = children[children.index(app.query_one(SummaryMark)) - 1]
