@@ -59,6 +59,19 @@ CHAT = (
         "Take the oldest exchange out of the conversation (kept saved; it can be restored)",
     ),
     Command(
+        "compact",
+        "Compact conversation",
+        "Compact",
+        "Summarise the older turns: later requests carry the summary in their place (the turns "
+        "stay, folded)",
+    ),
+    Command(
+        "toggle_summarised",
+        "Show or fold summarised messages",
+        "Summarised",
+        "Unfold the messages a compaction summarised, with the summary; or fold them again",
+    ),
+    Command(
         "restore",
         "Restore taken-out messages",
         "Restore",

@@ -60,6 +60,7 @@ PROFILE_KEYS: dict[str, tuple[type, ...]] = {
     "entra_scope": (str,),
     "image_detail": (str,),
     "context_window": (int,),
+    "compact_at": (int,),
     "log": (str,),
     "log_level": (str,),
 }

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from chat_tui import compaction
 from chat_tui.ask import (
     EXIT_BROKEN_PIPE,
     EXIT_FAILED,
@@ -46,6 +47,7 @@ from chat_tui.input_history import HISTORY_SIZE
 from chat_tui.learned import Learned, Lesson
 from chat_tui.model_info import EFFORTS
 from chat_tui.recorder import Recorder, restored
+from chat_tui.reply_outcome import ReplyOutcome
 from chat_tui.slash import SLASH_HELP, SLASHES, SlashError, as_message, is_command, parse
 from chat_tui.store import AsyncStore, Store, StoreError
 from chat_tui.text import one_line, visible
@@ -74,6 +76,8 @@ CONSOLE_HELP = {
     "system": "Set the system prompt (for this conversation); alone, show it",
     "clear": "Start a new conversation; the system prompt stays (the old one stays saved)",
     "help": "This help",
+    "compact": "Summarise the older turns: later requests carry the summary in their place "
+    "(the turns stay saved)",
 }
 
 # For `chat-tui console --help`; kept under 70 columns like the main help.
@@ -453,6 +457,38 @@ class Console:
             return
         session.output.stdout.write(f"Exported to {visible(str(path))}\n")
 
+    async def compact(self) -> None:
+        """Summarise the older turns, as the app does: later requests carry the summary in
+        their place. Ctrl+C stops it; only a complete summary changes anything."""
+        session = self.session
+        conversation = session.conversation
+        plan = conversation.compaction()
+        if plan is None:
+            say(session.stderr, compaction.too_short())
+            return
+        say(session.stderr, f"Summarising {len(plan.messages)} earlier messages (ctrl+c stops)")
+        outcome = ReplyOutcome()
+        summary = ""
+        try:
+            summary = await compaction.read_summary(
+                self.client.stream(session.settings, plan.request), outcome
+            )
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # stopped: the chat goes on
+            outcome.stopped = True
+        if problem := compaction.not_kept(outcome, summary):
+            say(session.stderr, problem)
+            return
+        conversation.compact(plan.through, summary)
+        await self.save()
+        say(
+            session.stderr,
+            f"{len(plan.messages)} earlier messages summarised: the next requests carry the "
+            "summary in their place.",
+        )
+
     async def close(self) -> None:
         await asyncio.gather(*self._background)
         await self.save()
@@ -506,6 +542,8 @@ def command(console: Console, runner: asyncio.Runner, call: Call, *, interactive
             tell("Cleared: a new conversation (the last one stays saved).")
         case "retry", _:
             runner.run(console.retry(interactive=interactive))
+        case "compact", _:
+            runner.run(console.compact())
         case "export", (str(format),):
             runner.run(console.export(format))
         case "help", _:

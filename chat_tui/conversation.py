@@ -16,6 +16,11 @@ a first message), and the conversation shows one path through it, from the first
 message beside the one edited: the old turns stay as another branch, which the user can switch
 back to. A message taken out of the conversation (with its replies) stays on the path, hidden,
 and can be restored.
+
+Compaction (see compaction.py): the model's summary of the older turns of the branch shown is
+kept on the last message it covers. Requests then carry the summary (in the system message) in
+place of the turns up to that message; the turns stay, shown folded. A branch that leaves the
+path before that message does not contain it, so it sends its own turns in full.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from chat_tui.attachments import MAX_IMAGES, content_parts, image_numbers
+from chat_tui.compaction import KEEP_EXCHANGES, split_point, summary_request, with_summary
 from chat_tui.reply_state import ReplyState
 
 if TYPE_CHECKING:
@@ -77,6 +83,9 @@ class Message:
     # The message this one follows in the tree (None for a first message). Not compared nor
     # shown in a repr: a long chain would recurse through every earlier message.
     parent: Message | None = field(default=None, compare=False, repr=False)
+    # The summary of the branch up to and including this message, when a compaction ended its
+    # summarised part here ("" otherwise): requests carry it in place of those turns.
+    summary: str = ""
 
     def append(self, text: str) -> None:
         self.content += text
@@ -89,6 +98,19 @@ class Message:
     def refused(self) -> bool:
         """A reply that failed because the server refused the request for what it carried."""
         return self.role is Role.ASSISTANT and self.error is not None and self.error.refused
+
+
+@dataclass(slots=True)
+class Compaction:
+    """What a compaction summarises: the shown `messages` (oldest first), the last of which
+    keeps the summary, and the `request` that asks the model for it."""
+
+    messages: list[Message]
+    request: list[dict[str, Any]]
+
+    @property
+    def through(self) -> Message:
+        return self.messages[-1]
 
 
 @dataclass(slots=True)
@@ -203,16 +225,68 @@ class Conversation:
                 error=m.error,
                 reasoning=m.reasoning,
                 attachments=list(m.attachments),
+                summary=m.summary,
             )
             for m in shown[: end + 1]
         ]
         return Conversation(self.system_prompt, copies)
 
-    def exchanges(self) -> Iterator[tuple[Message | None, list[Message]]]:
-        """The shown messages as (user message, its replies); None for replies before any."""
+    # -- compaction ---------------------------------------------------------------------
+
+    def summary_point(self) -> Message | None:
+        """The last message of the branch shown that a summary covers through, if any (the
+        latest compaction's: it covers the earlier ones too)."""
+        return next((m for m in reversed(self.path) if m.summary), None)
+
+    def _split(self) -> tuple[list[Message], list[Message]]:
+        """The shown messages a summary stands for, and those after them."""
+        path = self.path
+        end = next((i for i in range(len(path) - 1, -1, -1) if path[i].summary), -1)
+        before = [m for m in path[: end + 1] if m.hidden is None]
+        return before, [m for m in path[end + 1 :] if m.hidden is None]
+
+    def summarised(self) -> list[Message]:
+        """The shown messages the summary stands for in requests (shown folded)."""
+        return self._split()[0]
+
+    def unsummarised(self) -> list[Message]:
+        """The shown messages after the summarised ones: those requests carry as they are."""
+        return self._split()[1]
+
+    def compaction(self, keep: int = KEEP_EXCHANGES) -> Compaction | None:
+        """What compacting now would summarise: the turns after any earlier summary, but the
+        last `keep` exchanges (with the earlier summary, which the new one replaces); None
+        when that leaves nothing worth summarising."""
+        recent = self.unsummarised()
+        count = split_point([m.role.value for m in recent], keep)
+        if count == 0:
+            return None
+        older = recent[:count]
+        point = self.summary_point()
+        sent = self._as_request(self.exchanges(older), "low", None)
+        if not sent:  # only messages the server refused, which no request carries
+            return None
+        return Compaction(older, summary_request(sent, point.summary if point else ""))
+
+    def compact(self, through: Message, summary: str) -> None:
+        """Keep `summary` as standing for the branch up to and including `through`."""
+        through.summary = summary.strip()
+
+    def fill_messages(self) -> list[Message]:
+        """What the next request carries, for the context meter: the summary (as a message
+        of its own, to be counted) and the messages after it."""
+        point = self.summary_point()
+        recent = self.unsummarised()
+        return [Message(Role.SYSTEM, point.summary), *recent] if point is not None else recent
+
+    def exchanges(
+        self, messages: Sequence[Message] | None = None
+    ) -> Iterator[tuple[Message | None, list[Message]]]:
+        """The shown messages (or `messages`) as (user message, its replies); None for replies
+        before any."""
         user: Message | None = None
         replies: list[Message] = []
-        for message in self.shown:
+        for message in self.shown if messages is None else messages:
             if message.role is Role.USER:
                 if user is not None or replies:
                     yield user, replies
@@ -250,27 +324,47 @@ class Conversation:
         `detail`. Only the last `max_images` images go; older ones are replaced by a short
         placeholder (`images_left_out` says how many).
         """
-        numbers = self.image_numbers()
-        sent_images = set(self._sent_images(max_images))
         sent: list[dict[str, Any]] = []
-        if self.system_prompt.strip():
-            sent.append({"role": Role.SYSTEM.value, "content": self.system_prompt})
-        for user, replies in self._sent_exchanges():
+        point = self.summary_point()
+        system = with_summary(self.system_prompt, point.summary) if point else self.system_prompt
+        if system.strip():
+            sent.append({"role": Role.SYSTEM.value, "content": system})
+        sent_images = set(self._sent_images(max_images))
+        return sent + self._as_request(self.exchanges(self.unsummarised()), detail, sent_images)
+
+    def _as_request(
+        self,
+        exchanges: Iterator[tuple[Message | None, list[Message]]],
+        detail: str,
+        sent_images: set[int] | None,
+    ) -> list[dict[str, Any]]:
+        """The request messages for `exchanges` (see request_messages); `sent_images`: the
+        numbers of the images sent as they are (None: all of them)."""
+        numbers = self.image_numbers()
+        sent: list[dict[str, Any]] = []
+        for user, replies in self._sent(exchanges):
             if user is not None:
                 content: str | list[dict[str, Any]] = user.content
                 if user.attachments:
-                    content = content_parts(
-                        user.content, user.attachments, numbers[id(user)], detail, sent_images
-                    )
+                    ours = numbers[id(user)]
+                    images = set(ours) if sent_images is None else sent_images
+                    content = content_parts(user.content, user.attachments, ours, detail, images)
                 sent.append({"role": user.role.value, "content": content})
             sent.extend({"role": reply.role.value, "content": reply.content} for reply in replies)
         return sent
 
-    def _sent_exchanges(self) -> Iterator[tuple[Message | None, list[Message]]]:
-        """The exchanges the next request carries, each with the replies it sends."""
-        for user, replies in self.exchanges():
+    @staticmethod
+    def _sent(
+        exchanges: Iterator[tuple[Message | None, list[Message]]],
+    ) -> Iterator[tuple[Message | None, list[Message]]]:
+        """Of `exchanges`, those a request carries, each with the replies it sends."""
+        for user, replies in exchanges:
             if not any(reply.refused for reply in replies):
                 yield user, [r for r in replies if r.state.is_final and r.content]
+
+    def _sent_exchanges(self) -> Iterator[tuple[Message | None, list[Message]]]:
+        """The exchanges the next request carries (after any summary), with their replies."""
+        return self._sent(self.exchanges(self.unsummarised()))
 
     def image_numbers(self) -> dict[int, list[int]]:
         """Each message's image numbers by `id()` of the message, one per attachment (0 for a
@@ -346,8 +440,9 @@ class Conversation:
         return messages
 
     def drop_oldest_exchange(self) -> list[Message]:
-        """Take out the first exchange, to shorten the history."""
-        first = next(self.exchanges(), None)
+        """Take out the first exchange the next request would carry (after any summary), to
+        shorten the history."""
+        first = next(self.exchanges(self.unsummarised()), None)
         if first is None:
             return []
         user, replies = first

@@ -421,10 +421,11 @@ def _describe(exc: BaseException, settings: Settings, *, answered: bool, text: b
             return ChatError(
                 "Conversation too long",
                 message,
-                "Your message is not sent again as it is: edit it, or drop the oldest "
-                "exchange or clear the conversation, then retry.",
+                "Your message is not sent again as it is: compact the conversation (the "
+                "model summarises its older turns), drop the oldest exchange or clear it, or "
+                "edit the message; then retry.",
                 status,
-                actions=("drop_oldest", "clear", "retry"),
+                actions=("compact", "drop_oldest", "clear", "retry"),
                 refused=True,
             )
         if isinstance(exc, openai.BadRequestError) and code == "content_filter":

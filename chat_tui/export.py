@@ -48,7 +48,9 @@ FORMAT = "chat-tui-conversation"
 # branches: each message's "id" and "parent" (the id of the message it follows; null for a first
 # one), and the conversation's "leaf" (the last message of the branch shown); "hidden" is only
 # "removed" (taken out). Earlier versions are read as linear chats, the turns they mark hidden
-# as "superseded" (replaced by a retry or an edit) becoming branches, as in the store.
+# as "superseded" (replaced by a retry or an edit) becoming branches, as in the store. A version
+# 4 message may hold a "summary": compaction's summary of the branch up to it (an earlier
+# reader leaves it out, and sends the turns in full).
 FORMAT_VERSION = 4
 READABLE_VERSIONS = (1, 2, 3, 4)
 # chat-tui never writes a system message among the messages: its instructions are the system
@@ -127,6 +129,8 @@ def _message_document(message: StoredMessage) -> dict[str, Any]:
         document["error"] = message.error
     if message.reasoning:
         document["reasoning"] = message.reasoning
+    if message.summary:
+        document["summary"] = message.summary
     if message.attachments:
         document["attachments"] = [_attachment_document(a) for a in message.attachments]
     return document
@@ -275,6 +279,7 @@ def _message(number: int, item: object, version: int = FORMAT_VERSION) -> Stored
     error = ChatError.from_dict(item.get("error"))  # only the fields an error card shows
     hidden = Hidden.saved(item.get("hidden"))
     reasoning = _text(item, "reasoning", f"message {number}'s reasoning", "") or ""
+    summary = _text(item, "summary", f"message {number}'s summary", "") or ""
     attachments = _attachments(number, item.get("attachments"), role) if version >= 3 else []
     return StoredMessage(
         role,
@@ -285,6 +290,7 @@ def _message(number: int, item: object, version: int = FORMAT_VERSION) -> Stored
         error=error.to_dict() if error else None,
         reasoning=reasoning if role == "assistant" else "",
         attachments=attachments,
+        summary=summary,
     )
 
 
@@ -416,6 +422,9 @@ def to_markdown(conversation: StoredConversation) -> str:
             # One line, or the italics would end at the first line break.
             why = f": {' '.join(sentence(error.title, error.detail).split())}" if error else ""
             lines += [f"_({state.ending}{why})_", ""]
+        if message.summary.strip():  # what the model got in place of the turns above
+            summary = ["<details><summary>Summary of the turns above</summary>", ""]
+            lines += [*summary, message.summary.strip(), "", "</details>", ""]
     return visible("\n".join(lines))
 
 

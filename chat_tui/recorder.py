@@ -49,6 +49,7 @@ def restored(stored: StoredConversation) -> tuple[Conversation, int]:
             m.reasoning,
             list(m.attachments) if m.role == Role.USER else [],
             parent=_kept_ancestor(m.parent, by_id, made),
+            summary=m.summary,
         )
         made[m.id] = message
         messages.append(message)
@@ -91,11 +92,12 @@ def _stored(message: Message, keys: dict[int, int] | None = None) -> StoredMessa
         message.reasoning,
         message.attachments if message.id is None else [],
         parent_id,
+        message.summary,
     )
 
 
 # What says whether a saved message changed: see _written.
-Written = tuple[int, int, str, bool, Hidden | None, bool]
+Written = tuple[int, int, str, bool, Hidden | None, bool, str]
 
 
 def _written(message: Message) -> Written:
@@ -107,6 +109,7 @@ def _written(message: Message) -> Written:
         message.stats is not None,
         message.hidden,
         message.error is not None,
+        message.summary,  # set once, by a compaction
     )
 
 

@@ -27,6 +27,7 @@ MAX_TEMPERATURE = 2.0
 # The longest silence allowed between two chunks of a reply (not a limit on its length).
 DEFAULT_READ_TIMEOUT = 120.0
 MAX_READ_TIMEOUT = 3600.0
+MAX_COMPACT_AT = 99  # percent: at 100 the request would be refused before compacting
 
 # Suffixes of Azure resource hosts, so a bare endpoint URL is recognised as Azure.
 _AZURE_HOST_SUFFIXES = (
@@ -254,6 +255,7 @@ class Settings:
     entra_scope: str = DEFAULT_ENTRA_SCOPE
     image_detail: str = "auto"  # how closely a model looks at images: auto, low or high
     context_window: int | None = None  # tokens a request may carry; None: the model table's
+    compact_at: int = 0  # percent of the context window that compacts before sending; 0: off
     log: str = ""  # a file the requests are logged to (see wire_log.py); "" keeps them in memory
     log_level: str = "requests"  # "content": the messages' text goes into the log too
 
@@ -396,6 +398,26 @@ def parse_context_window(text: str) -> int | None:
     return value
 
 
+def parse_compact_at(text: str) -> int:
+    """How full the context may get (percent of the window) before a message is sent: past
+    it, the older turns are compacted first. Blank or 0: never by itself."""
+    text = text.strip().removesuffix("%").strip()
+    if not text:
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(
+            f"Compact at is a percent of the context window (e.g. 80), or 0 for off; not {text!r}."
+        ) from None
+    if not 0 <= value <= MAX_COMPACT_AT:
+        raise SettingsError(
+            f"Compact at is from 1 to {MAX_COMPACT_AT} (percent of the context window), or 0 for "
+            f"off; not {value}."
+        )
+    return value
+
+
 def parse_read_timeout(text: str) -> float:
     """Seconds of silence before a reply counts as stalled; blank means the default."""
     value = _parse_number(text, "Read timeout", 1.0, MAX_READ_TIMEOUT, " s")
@@ -522,6 +544,7 @@ VALUE_PARSERS: dict[str, Callable[[str], object]] = {
     "entra_scope": parse_scope,
     "image_detail": parse_detail,
     "context_window": parse_context_window,
+    "compact_at": parse_compact_at,
     "log": parse_log,
     "log_level": parse_log_level,
 }
@@ -591,6 +614,14 @@ OPTIONS = (
         "TOKENS",
         "how many tokens a request may carry, for the context meter (default: known for common "
         "models)",
+    ),
+    Option(
+        "compact_at",
+        "CHAT_TUI_COMPACT_AT",
+        "--compact-at",
+        "PERCENT",
+        "compact the conversation (summarise its older turns) before a message would fill more "
+        "than PERCENT of the context window (default 0: only when asked)",
     ),
     Option(
         "log",

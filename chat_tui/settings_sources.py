@@ -334,6 +334,7 @@ _CHAT_SETTINGS = (
     "reasoning_effort",
     "show_reasoning",
     "image_detail",
+    "compact_at",
     "log",
     "log_level",
 )

@@ -142,6 +142,7 @@ SLASHES = (
     ),
     Slash("clear", "/clear", command("clear").help, _plain("clear")),
     Slash("retry", "/retry", command("retry").help, _plain("retry")),
+    Slash("compact", "/compact", command("compact").help, _plain("compact")),
     Slash(
         "copy",
         "/copy [N]",

@@ -109,6 +109,11 @@ MIGRATIONS: dict[int, str] = {
         ALTER TABLE messages ADD COLUMN parent_id INTEGER;
         ALTER TABLE conversations ADD COLUMN leaf_id INTEGER
     """,
+    # Compaction: the model's summary of a branch's older turns, kept on the last message it
+    # covers ('' on every other); requests carry it in place of those turns.
+    6: """
+        ALTER TABLE messages ADD COLUMN summary TEXT NOT NULL DEFAULT ''
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -179,6 +184,7 @@ class StoredMessage:
     # together (save_messages, import_conversation) it may be the `id` of one written before
     # it in the same call, a key of the caller's (see _insert_rows).
     parent: int | None = None
+    summary: str = ""  # the summary of the branch up to this message (see Message.summary)
 
     @property
     def shown(self) -> bool:
@@ -406,7 +412,8 @@ class Store:
     ) -> int:
         cursor = self._db.execute(
             "INSERT INTO messages (conversation_id, role, content, state, created, usage,"
-            " hidden, error, reasoning, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " hidden, error, reasoning, parent_id, summary)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 conversation_id,
                 message.role,
@@ -418,6 +425,7 @@ class Store:
                 _json_or_null(message.error),
                 message.reasoning,
                 parent,
+                message.summary,
             ),
         )
         message_id = int(cursor.lastrowid or 0)
@@ -514,8 +522,11 @@ class Store:
         hidden: str | None = None,
         error: dict[str, Any] | None = None,
         reasoning: str = "",
+        summary: str = "",
     ) -> None:
-        message = StoredMessage("", content, state, message_id, stats, hidden, error, reasoning)
+        message = StoredMessage(
+            "", content, state, message_id, stats, hidden, error, reasoning, summary=summary
+        )
         with self._transaction():
             self._update_row(message)
 
@@ -523,7 +534,7 @@ class Store:
         """What can change of a saved message: its text, state, stats and marks."""
         cursor = self._db.execute(
             "UPDATE messages SET content = ?, state = ?, usage = ?, hidden = ?, error = ?,"
-            " reasoning = ? WHERE id = ?",
+            " reasoning = ?, summary = ? WHERE id = ?",
             (
                 message.content,
                 message.state,
@@ -531,6 +542,7 @@ class Store:
                 message.hidden,
                 _json_or_null(message.error),
                 message.reasoning,
+                message.summary,
                 message.id,
             ),
         )
@@ -607,8 +619,8 @@ class Store:
             raise KeyError(conversation_id)
         conversation = _conversation(row)
         rows = self._db.execute(
-            "SELECT role, content, state, id, usage, hidden, error, reasoning, parent_id"
-            " FROM messages WHERE conversation_id = ? ORDER BY id",
+            "SELECT role, content, state, id, usage, hidden, error, reasoning, parent_id,"
+            " summary FROM messages WHERE conversation_id = ? ORDER BY id",
             (conversation_id,),
         )
         conversation.messages = [
@@ -622,8 +634,20 @@ class Store:
                 _dict_or_none(error),
                 reasoning,
                 parent=parent,
+                summary=summary,
             )
-            for role, content, state, message_id, stats, hidden, error, reasoning, parent in rows
+            for (
+                role,
+                content,
+                state,
+                message_id,
+                stats,
+                hidden,
+                error,
+                reasoning,
+                parent,
+                summary,
+            ) in rows
         ]
         attached = self._attachments_of(conversation_id)
         for message in conversation.messages:

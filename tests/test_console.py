@@ -636,3 +636,18 @@ def test_an_odd_byte_in_the_input_costs_nothing(
     )
     assert (result.returncode, result.stdout, result.stderr) == (EXIT_OK, b"Fine.\n", b"")
     assert asked(server)[-1] == ("user", "caf\ufffd au lait")
+
+
+def test_compact_in_the_console(
+    server: FakeOpenAIServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    server.enqueue(*(TextReply(f"A{n}.") for n in (1, 2, 3)), TextReply("S."), TextReply("A4."))
+    script = "q1\nq2\n/compact\nq3\n/compact\nq4\n"
+    result = console_piped(env, tmp_path, script)
+    assert result.returncode == EXIT_OK, result.stderr
+    assert "Too short to compact" in result.stderr  # two exchanges: both kept as they are
+    assert "2 earlier messages summarised" in result.stderr
+    assert server.requests[3].messages[1]["content"].startswith("User: q1\n\nAssistant: A1.")
+    system, *rest = server.last_request.messages
+    assert system["content"].endswith("<summary-of-earlier-turns>\nS.\n</summary-of-earlier-turns>")
+    assert [m["content"] for m in rest] == ["q2", "A2.", "q3", "A3.", "q4"]

@@ -148,6 +148,14 @@ async def test_the_palette_runs_every_command(
         await check("save_diagnostics", "Save diagnostics", told(app, "(no keys or tokens)"))
         await check("drop_oldest", "Drop oldest exchange", told(app, "out of the conversation"))
         await check("restore", "Restore taken-out messages", told(app, "Brought back"))
+        # Two exchanges so far: the latest two always go as they are (test_compaction_app.py
+        # compacts longer ones).
+        await check("compact", "Compact conversation", told(app, "Too short to compact"))
+        await check(
+            "toggle_summarised",
+            "Show or fold summarised messages",
+            told(app, "Nothing in this conversation is summarised"),
+        )
         # The retry above made a branch beside the stopped reply.
         conversation = chat_screen.conversation
         await check(

@@ -63,6 +63,8 @@ CHAT = [
     key("f2", "edit_system_prompt", show=False),
     key("ctrl+r", "retry"),
     key("ctrl+o", "drop_oldest", show=False),
+    # "Summarise". Not ctrl+k: the message box's own (delete to the end of the line).
+    key("ctrl+s", "compact", show=False),
     key("ctrl+t", "test_connection", show=False),
     # The message box's text in $EDITOR. Not ctrl+e or ctrl+x (as in shells): the box's own
     # (end of line, cut), and Textual has no two-key chords.
@@ -151,6 +153,7 @@ TRANSCRIPT = [
     key("left_square_bracket", "previous_branch", show=False, target="screen"),
     key("right_square_bracket", "next_branch", show=False, target="screen"),
     key("f", "fork", show=False, target="screen"),
+    key("z", "toggle_summarised", show=False, target="screen"),
     Binding(
         "t",
         "act('thinking')",
@@ -248,6 +251,12 @@ def restore_hint() -> str:
     """How to bring back what was taken out, with the keys."""
     keys = next(b.key.split(",")[0] for b in TRANSCRIPT if b.action == "screen.restore")
     return f"To bring it back: {keys} in the messages (shift+tab), or Restore in ctrl+p."
+
+
+def summary_keys() -> str:
+    """How to unfold or fold the summarised messages, with the keys."""
+    keys = next(b.key for b in TRANSCRIPT if b.action == "screen.toggle_summarised")
+    return f"{keys} in the messages (shift+tab) or ctrl+p"
 
 
 def keys_for(action: str) -> str:

@@ -21,7 +21,6 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Header, TextArea
 
-from chat_tui.context_meter import conversation_fill
 from chat_tui.conversation import Conversation, Delivery, Message
 from chat_tui.discovery import Discovery, LocalServer, worth_looking
 from chat_tui.file_index import FileIndex
@@ -32,6 +31,7 @@ from chat_tui.slash import as_message, is_command
 from chat_tui.store import StoreError
 from chat_tui.tui import keymap
 from chat_tui.tui.screens.chat_branches import BranchActions
+from chat_tui.tui.screens.chat_compact import FOLDED, CompactActions
 from chat_tui.tui.screens.chat_compose import ComposeActions
 from chat_tui.tui.screens.chat_conversations import ConversationActions
 from chat_tui.tui.screens.chat_messages import MessageActions
@@ -72,6 +72,7 @@ class ChatScreen(
     SettingsActions,
     MessageActions,
     BranchActions,
+    CompactActions,
     PasteActions,
     Screen[None],
 ):
@@ -181,7 +182,8 @@ class ChatScreen(
                 id="sidebar",
             ).data_bind(ChatScreen.settings)
             with Vertical(id="chat"):
-                yield Transcript(id="transcript")
+                # The summarised messages start folded (CompactActions).
+                yield Transcript(id="transcript").add_class(FOLDED)
                 yield QueuedLine(id="queued")
                 yield AttachmentTray(id="attachments")
                 yield SlashList(id="commands")
@@ -249,9 +251,19 @@ class ChatScreen(
     async def _send_text(
         self, text: str, attachments: Sequence[Attachment] = (), *, asked: bool = True
     ) -> None:
-        """Add `text` as the user's next message and ask for the reply (see _start_reply)."""
+        """Add `text` as the user's next message and ask for the reply (see _start_reply);
+        compacting first when the `compact_at` setting says the request would be too full."""
         message = self.conversation.add_user(text, attachments)
-        await self._start_reply(asked=asked, shown=[self._view_for(message)])
+        view = self._view_for(message)
+        self.take_sidebar_edits(typing_too=asked)  # the context window, compact_at: as sent
+        if self.due_for_compaction():
+            await self.query_one(Transcript).add(view)
+            started = await self.compact(reply_after=True)
+            self._save_soon()
+            if started:
+                return  # the reply is asked for once the summary has come (or not)
+            view = None
+        await self._start_reply(asked=asked, shown=[view] if view is not None else [])
 
     async def _rewind_to(self, message: Message) -> bool:
         """Step back before `message`, to resend it edited: the edit is a new branch, and
@@ -282,17 +294,18 @@ class ChatScreen(
         for bar in self.query(StatusBar):  # none once the app is closing
             bar.messages = len(self.conversation)
             bar.tokens_used = self.conversation.tokens_used
-            bar.fill = conversation_fill(
-                self.conversation.shown, self.settings.context_window, self.settings.model
-            )
+            bar.fill = self.context_fill()
             bar.cost = total_cost(
                 (m.stats for m in self.conversation.messages), self.app.config.prices
             )
             deliveries = self.conversation.deliveries()
+            if self._held is not None:  # its reply is asked for once the summary has come
+                deliveries[id(self._held)] = Delivery.WAITING
             for view in self.query_one(Transcript).drawn_messages():
                 if isinstance(view, UserMessage):
                     view.delivery = deliveries.get(id(view.message), Delivery.SENT)
             self._mark_branches()
+            self._mark_summaries()
 
     def watch_is_streaming(self, streaming: bool) -> None:
         if streaming:

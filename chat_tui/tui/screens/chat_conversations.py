@@ -175,6 +175,9 @@ class ConversationActions:
         if replaced is not None and not replaced.content:
             await self._hide_views([replaced])  # nothing on it to keep in view
             replaced = None
+        self.take_sidebar_edits(typing_too=True)  # the context window, compact_at: as sent
+        if self.due_for_compaction() and await self.compact(reply_after=True, replacing=replaced):
+            return  # the reply is asked for once the summary has come (or not)
         await self._start_reply(replacing=replaced)
 
     async def action_drop_oldest(self: ChatScreen) -> None:

@@ -150,6 +150,30 @@ class Notice(Static):
         super().__init__(text, classes="message")
 
 
+class SummaryMark(Static):
+    """Where the turns a compaction summarised end (they are folded above it): how many, and,
+    unfolded, the summary the model gets in their place. While the summary is asked for, what
+    is being done."""
+
+    def __init__(self) -> None:
+        super().__init__(classes="summary-mark")
+
+    def show_working(self, count: int, before_sending: bool) -> None:
+        why = " before your message goes" if before_sending else ""
+        self.update(Content(f"⟳ Summarising {count} earlier messages{why}…  esc stops"))
+
+    def show_summary(self, count: int, summary: str, *, unfolded: bool) -> None:
+        words = "fold" if unfolded else "unfold"
+        parts: list[Content | tuple[str, str] | str] = [
+            (f"≡ {count} earlier messages summarised", "bold"),
+            " · requests carry the summary in their place",
+            (f" · {words}: {keymap.summary_keys()}", "dim"),
+        ]
+        if unfolded:
+            parts += ["\n", visible(summary)]
+        self.update(Content.assemble(*parts))
+
+
 class AssistantMessage(BranchTitled, Vertical):
     """One reply: its Markdown body and a status line saying how it ended."""
 
