@@ -50,6 +50,8 @@ SLICE = 0.025
 # The longest the new messages wait to be drawn while the request goes out (the answer's
 # first event says it went; a remote server's may take longer).
 HEAD_START = 0.03
+# How long the new messages' first frame waits for the reply's first text, when it has come.
+FIRST_TEXT_WAIT = 0.015
 # Turns of the event loop the screen gets after each slice.
 LOOP_TURNS = 4
 
@@ -98,11 +100,18 @@ class ReplyActions:
             on_path = any(m is reply for m in self.conversation.path)
             views = [*shown, view] if on_path else list(shown)
             transcript = self.query_one(Transcript)
-            await transcript.add(*views)
-            transcript.scroll_end(animate=False)
+            # One frame for the new messages and the reply's first text, not one for an empty
+            # reply and another for its text: what has arrived is read before the screen is
+            # updated (a moment at most).
+            with self.app.batch_update():
+                await transcript.add(*views)
+                transcript.scroll_end(animate=False)
+                self._show_totals()  # as sent: the reply counts once it has ended
+                drawn.set()
+                await asyncio.sleep(FIRST_TEXT_WAIT)
         finally:
             drawn.set()
-        self._save_soon()
+        self._save_soon(totals=False)
 
     @work(exclusive=True, group=REPLY_GROUP, exit_on_error=False)
     async def _stream_reply(

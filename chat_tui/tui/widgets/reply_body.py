@@ -384,13 +384,6 @@ class ReplyBody(Vertical):
         self._dirty = False
         self._show(self.query_one("#live", MarkdownChunk))
         self._next_render = now + max(FLUSH_INTERVAL, (time.monotonic() - now) * RENDER_SHARE)
-        # The frame it brings (laying the transcript out, painting it) costs more than the
-        # drawing on a big reply: counted too, once it is on screen.
-        self.call_after_refresh(self._frame_shown, now)
-
-    def _frame_shown(self, started: float) -> None:
-        cost = time.monotonic() - started
-        self._next_render = max(self._next_render, started + cost * RENDER_SHARE)
 
     def _show(self, live: MarkdownChunk) -> None:
         """Mount the new settled chunks before the tail and redraw the tail: at once when that
