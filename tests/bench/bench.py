@@ -553,9 +553,10 @@ class Typist:
 
     KEY = "z"
 
-    def __init__(self, app: ChatApp, frames: Frames) -> None:
+    def __init__(self, app: ChatApp, frames: Frames, *, at_once: bool = False) -> None:
         from chat_tui.tui.widgets.prompt import PromptInput
 
+        self.at_once = at_once
         self.app = app
         self.box = app.query_one(PromptInput)
         self.sent: list[float] = []
@@ -572,7 +573,10 @@ class Typist:
 
         driver = self.app._driver
         assert driver is not None
-        # The first at once: a case over within TYPING_INTERVAL still has a key to echo.
+        # The first at once when asked: a case over within TYPING_INTERVAL still has a key
+        # to echo (a reply is typed over from a quarter second in, as before).
+        if not self.at_once and self._stop.wait(TYPING_INTERVAL):
+            return
         while True:
             key = events.Key(self.KEY, self.KEY)
             key.set_sender(self.app)
@@ -714,7 +718,7 @@ async def measure_reopen(kind: str, size: str, url: str) -> dict[str, Any]:
             await asyncio.sleep(0.01)
         await quiet()
         shown = frames.first(lambda: reopened(app, conversation))
-        typist = Typist(app, frames)
+        typist = Typist(app, frames, at_once=True)
         opened = now()
         app.chat.call_later(app.chat.open_conversation, conversation)
         typist.start()
