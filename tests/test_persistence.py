@@ -554,7 +554,7 @@ async def test_saving_resumes_when_the_database_can_be_written_again(
         # Nothing more happens in the chat: saving resumes by itself.
         await wait_for(pilot, lambda: "Not saved" not in status_line(app), 5)
         assert status_line(app).startswith("4 messages")
-        assert any("Saving again" in n for n in notices(app))
+        await wait_for(pilot, lambda: any("Saving again" in n for n in notices(app)))
         assert [content for _, content in stored_messages(path)] == [
             "before",
             "One.",
