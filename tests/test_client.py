@@ -440,6 +440,17 @@ async def test_check_failures(
     assert re.search(r"\(request id req-fake-\d+\)$", str(result))  # for support
 
 
+async def test_a_hostile_request_id_is_shown_literally_by_the_check(
+    client: ChatClient, server: FakeOpenAIServer
+) -> None:
+    # What a header can carry (latin-1): markup, and a C1 control (CSI) that terminals obey.
+    hostile = "req-[b]x[/]\x9b31m"
+    server.enqueue(ErrorReply(401, {"error": {"message": "no"}}, headers={"x-request-id": hostile}))
+    said = str(await client.check(azure_settings(server)))
+    assert "(request id req-[b]x[/]" in said  # markup as written, never applied
+    assert "\x9b" not in said
+
+
 async def test_check_unreachable(client: ChatClient) -> None:
     result = await client.check(
         Settings(provider=Provider.COMPATIBLE, endpoint="http://127.0.0.1:9/v1", model="m")
