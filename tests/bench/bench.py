@@ -166,6 +166,15 @@ class Bench:
     def repeat(self, measure: str, **args: Any) -> Runs:
         return [self.child(measure, **args) for _ in range(self.runs)]
 
+    def rotate(self, cases: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Runs]:
+        """The runs of several cases taken in turn (a, b, a, b, …), so a figure compared with
+        another does not depend on what else the machine did meanwhile."""
+        runs: dict[str, Runs] = {name: [] for name in cases}
+        for _ in range(self.runs):
+            for name, (measure, args) in cases.items():
+                runs[name].append(self.child(measure, **args))
+        return runs
+
 
 def summary(values: list[float | None], unit: str = "s", digits: int = 2) -> str:
     """Median (min-max); runs that gave up count as longer than GIVE_UP."""
@@ -328,18 +337,20 @@ def stalls(bench: Bench) -> None:
 
 def long_conversations(bench: Bench) -> None:
     fast = bench.server()
-    prompt = "!long 300"
-    floor = bench.repeat("floor", url=fast.url, timings=str(fast.timings), prompt=prompt)
-    last: dict[int, Runs] = {}
-    for earlier in (0, 30, 200):
-        last[earlier] = bench.repeat(
-            "reply", url=fast.url, timings=str(fast.timings), prompt=prompt, earlier=earlier
-        )
+    common = {"url": fast.url, "timings": str(fast.timings), "prompt": "!long 300"}
+    turns = (0, 30, 200)
+    runs = bench.rotate(
+        {
+            "floor": ("floor", common),
+            **{str(earlier): ("reply", {**common, "earlier": earlier}) for earlier in turns},
+        }
+    )
+    for earlier in turns:
         what = f"300-token reply after {earlier} earlier turns"
-        against_floor(what, last[earlier], floor, "last_text")
-    first = median(last[0], "last_text")
-    for earlier in (30, 200):
-        ratio = median(last[earlier], "last_text") / first
+        against_floor(what, runs[str(earlier)], runs["floor"], "last_text")
+    first = median(runs["0"], "last_text")
+    for earlier in turns[1:]:
+        ratio = median(runs[str(earlier)], "last_text") / first
         report(f"300-token reply: turn {earlier + 1} against turn 1", f"{ratio:.2f}x")
 
 
@@ -507,8 +518,15 @@ def shows_text(app: ChatApp, widget: Widget) -> bool:
     region = geometry.region.intersection(geometry.clip)
     if not region:
         return False
-    lines = app.screen._compositor.render_strips()[region.y : region.bottom]
-    return any(line.text[region.x : region.right].strip() for line in lines)
+    # Only the lines of what overlaps the widget are composed: the whole screen would cost
+    # more the more it shows, and the check runs in the frames it measures.
+    chops = app.screen._compositor._render_chops(region, lambda y: True)
+    return any(
+        strip.text[max(region.x - x, 0) : region.right - x].strip()
+        for chop in chops[region.y : region.bottom]
+        for x, strip in chop.items()
+        if strip is not None
+    )
 
 
 class ReplyOnScreen:
@@ -781,22 +799,31 @@ async def quiet(seconds: float = 0.3, limit: float = 15.0) -> None:
 
 async def add_history(app: ChatApp, turns: int) -> None:
     """Earlier turns, drawn as a long live session ends up with them: the latest MAX_DRAWN."""
-    from chat_tui.conversation import Message, Role
+    from chat_tui.conversation import Role
     from chat_tui.reply_state import ReplyState
     from chat_tui.tui.widgets.messages import AssistantMessage, UserMessage
     from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript
 
     text = "## A heading\n\nSome **bold** text and `code`.\n\n- one\n- two\n\n" * 3
-    start = len(app.chat.conversation.messages)
+    conversation = app.chat.conversation
+    start = len(conversation.messages)
     for n in range(turns):
-        app.chat.conversation.add_user(f"question {n}")
-        app.chat.conversation.messages.append(Message(Role.ASSISTANT, text, ReplyState.COMPLETE))
+        conversation.add_user(f"question {n}")
+        reply = conversation.begin_reply()  # the tree's API: it answers the question
+        reply.content, reply.state = text, ReplyState.COMPLETE
     transcript = app.query_one(Transcript)
-    added = app.chat.conversation.messages[start:]
+    added = conversation.messages[start:]
     drawn = added[-MAX_DRAWN:]
     transcript.set_earlier(transcript.earlier + len(added) - len(drawn))
     views = [UserMessage(m) if m.role is Role.USER else AssistantMessage(m) for m in drawn]
     await transcript.add(*views)
+    # As after any reply: the status line shows (it takes a line), and the turns are saved
+    # (the reply measured saves only what it adds).
+    app.chat._show_totals()
+    deadline = time.perf_counter() + 15
+    while not app.store.is_open and time.perf_counter() < deadline:  # noqa: ASYNC110 - opened by a worker
+        await asyncio.sleep(0.01)
+    await app.chat.save()
 
 
 MEASURES: dict[str, Callable[..., Awaitable[dict[str, Any]]]] = {
