@@ -435,11 +435,13 @@ class ChatClient:
         try:
             attempt, waited = 1, 0.0
             while True:
-                yield RequestSent(attempt)
                 forget_current()
                 # Each time: a lesson learned from the last answer may change the API too.
                 shape = self.learned.shape(settings)
                 sdk = await self._client_for(settings, shape.api)
+                # Once the SDK is loaded and its client built: their first load is not the
+                # model's time, which the reply's stats count from here.
+                yield RequestSent(attempt)
                 import openai  # loaded with the client; imported here to keep it out of start-up
 
                 responses = shape.api is Api.RESPONSES
