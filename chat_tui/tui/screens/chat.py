@@ -10,12 +10,14 @@ clipboard's image) are in the mixins beside this module.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -160,7 +162,7 @@ class ChatScreen(
             rows = await self.app.store.reply_usage(day_start(date.today()))
         except StoreError:
             return  # the status line tells of a failing store already
-        for bar in self.query(StatusBar):  # none once the app is closing
+        if (bar := self.status_bar()) is not None:
             bar.today = spent(tallies(rows, self.app.config.prices))
 
     async def store_unavailable(self, exc: StoreError) -> None:
@@ -289,9 +291,17 @@ class ChatScreen(
             severity="warning",
         )
 
+    def status_bar(self) -> StatusBar | None:
+        """The status line; None once the app is closing (the screen's widgets are gone).
+        Found by id, which Textual caches: a query by type walks every drawn widget."""
+        try:
+            return self.query_one("#status-bar", StatusBar)
+        except NoMatches:
+            return None
+
     def _show_totals(self) -> None:
         """The status line's totals, and the marks on the user's messages."""
-        for bar in self.query(StatusBar):  # none once the app is closing
+        if (bar := self.status_bar()) is not None:
             bar.messages = len(self.conversation)
             bar.tokens_used = self.conversation.tokens_used
             bar.fill = self.context_fill()
@@ -312,9 +322,10 @@ class ChatScreen(
             self.app.collector.hold()
         else:
             # After the reply's last frame, while the user reads it.
+            self.call_after_refresh(self._trim_transcript)
             self.set_timer(COLLECT_DELAY, self._collect_garbage)
-        for prompt in self.query(PromptInput):
-            prompt.reply_coming = streaming
+        with suppress(NoMatches):  # gone once the app is closing
+            self.query_one("#prompt", PromptInput).reply_coming = streaming
         if not streaming and self.queued and not self.app.is_ending:
             self.call_later(self._send_queued)  # at quitting, it is kept instead
 
@@ -344,6 +355,12 @@ class ChatScreen(
             typed = prompt.text
             prompt.load_text(text + (f"\n\n{typed}" if typed.strip() else ""))
             prompt.move_cursor(prompt.document.end)
+
+    async def _trim_transcript(self) -> None:
+        """The messages drawn beyond the latest MAX_DRAWN go, now the reply has ended (its
+        first frame did not wait for their removal)."""
+        with suppress(NoMatches):  # gone once the app is closing
+            await self.query_one("#transcript", Transcript).trim()
 
     def _collect_garbage(self) -> None:
         if not self.is_streaming:

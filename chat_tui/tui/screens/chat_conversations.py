@@ -22,7 +22,6 @@ from chat_tui.tui.screens.conversations import NEW_CONVERSATION, ConversationsSc
 from chat_tui.tui.widgets.messages import AssistantMessage, UserMessage
 from chat_tui.tui.widgets.prompt import PromptInput
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
-from chat_tui.tui.widgets.status_bar import StatusBar
 from chat_tui.tui.widgets.transcript import MAX_DRAWN, Transcript
 
 if TYPE_CHECKING:
@@ -39,12 +38,12 @@ class ConversationActions:
     def _saving_failed(self: ChatScreen, message: str) -> None:
         # The status line says so for as long as it lasts; the toast says it all, once.
         failing = self.recorder.failing
-        for bar in self.query(StatusBar):  # none once the app is closing
+        if (bar := self.status_bar()) is not None:
             bar.problem = f"Not saved: {failing.reason}; retrying" if failing else ""
         self.notify(message, severity="error", timeout=10)
 
     def _saving_resumed(self: ChatScreen) -> None:
-        for bar in self.query(StatusBar):
+        if (bar := self.status_bar()) is not None:
             bar.problem = ""
         self.notify("Saving again: the conversation is saved up to date.")
 

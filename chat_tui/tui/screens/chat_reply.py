@@ -29,7 +29,6 @@ from chat_tui.reply_outcome import ReplyOutcome
 from chat_tui.reply_state import ReplyState
 from chat_tui.tui.widgets.messages import AssistantMessage
 from chat_tui.tui.widgets.settings_panel import SettingsPanel
-from chat_tui.tui.widgets.status_bar import StatusBar
 from chat_tui.tui.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -104,7 +103,7 @@ class ReplyActions:
             # reply and another for its text: what has arrived is read before the screen is
             # updated (a moment at most).
             with self.app.batch_update():
-                await transcript.add(*views)
+                await transcript.add(*views, trim=False)  # trimmed once the reply has ended
                 transcript.scroll_end(animate=False)
                 self._show_totals()  # as sent: the reply counts once it has ended
                 drawn.set()
@@ -155,7 +154,7 @@ class ReplyActions:
                             view.show_adapted(note)
                             self._remember(settings, lesson, value)
                         case Answered(_, limits) if limits is not None:
-                            for bar in self.query(StatusBar):
+                            if (bar := self.status_bar()) is not None:
                                 bar.limits = limits
                         case Retrying():
                             view.show_retry(event)

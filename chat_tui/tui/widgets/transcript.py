@@ -177,9 +177,12 @@ class Transcript(VerticalScroll, can_focus=True):
     def on_mount(self) -> None:
         self.anchor()
 
-    async def add(self, *widgets: Widget) -> None:
+    async def add(self, *widgets: Widget, trim: bool = True) -> None:
+        """Draw `widgets` at the end; without `trim`, the oldest drawn stay until `trim()` (a
+        reply's first frame does not wait for their removal)."""
         await self.mount_all(widgets)
-        await self._trim()
+        if trim:
+            await self.trim()
         self.show_welcome_if_empty()
 
     def show_welcome_if_empty(self) -> None:
@@ -223,7 +226,8 @@ class Transcript(VerticalScroll, can_focus=True):
             (w for w in self.drawn_messages() if getattr(w, "message", None) is message), None
         )
 
-    async def _trim(self) -> None:
+    async def trim(self) -> None:
+        """Keep only the latest MAX_DRAWN messages drawn."""
         drawn = self.drawn_messages()
         excess = len(drawn) - MAX_DRAWN
         if excess > 0:
