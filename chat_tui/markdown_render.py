@@ -22,8 +22,11 @@ from rich.table import Table
 from chat_tui.text import visible
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from markdown_it.token import Token
     from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.style import Style
     from rich.text import JustifyMethod
 
 R = TypeVar("R")  # what a RenderOnce draws: a Rich renderable
@@ -331,3 +334,44 @@ def settle_point(text: str, min_chars: int) -> Cut:
         previous = line if fence is None and complete else ""
         offset += len(line)
     return cut
+
+
+def _on_blanks(style: Style | None) -> tuple[object, ...]:
+    """What of `style` shows on blanks: its background and the lines and boxes it draws."""
+    if style is None:
+        return ()
+    return (
+        style.bgcolor,
+        style.underline,
+        style.underline2,
+        style.strike,
+        style.overline,
+        style.reverse,
+        style.blink,
+        style.blink2,
+        style.conceal,
+        style.frame,
+        style.encircle,
+        style.link,
+    )
+
+
+def fewer_segments(segments: Iterable[Segment]) -> list[Segment]:
+    """The same line in fewer segments: blanks that look the same in either style join the
+    text beside them. Rich draws a table's column gaps as blanks in the border's colour, so a
+    wide table's line is some 80 segments; every frame cuts, filters and copies each one."""
+    joined: list[Segment] = []
+    for segment in segments:
+        text, style, control = segment
+        if joined and control is None and joined[-1].control is None:
+            before = joined[-1]
+            blank, blank_before = not text.strip(" "), not before.text.strip(" ")
+            if style == before.style or (
+                (blank or blank_before) and _on_blanks(style) == _on_blanks(before.style)
+            ):
+                # The blank one takes the other's style (the text's, if either has text).
+                kept = before.style if blank else style
+                joined[-1] = Segment(before.text + text, kept)
+                continue
+        joined.append(segment)
+    return joined

@@ -61,3 +61,36 @@ def test_a_cut_inside_code_reopens_the_fence() -> None:
     assert cut.close == "```\n"
     assert settle_point("```python\nx = 1\ny = 2\n", 1) == Cut(16, "```python\n")
     assert settle_point("```python\n", 1).index == 0  # no code yet: nothing to cut
+
+
+# -- fewer segments per line ----------------------------------------------------------------
+
+
+def test_a_wide_tables_lines_are_drawn_in_few_segments_looking_the_same() -> None:
+    from rich.segment import Segment
+    from rich.style import Style
+
+    from chat_tui.markdown_render import fewer_segments
+    from tests.openai_server import table_markdown
+
+    console = Console(width=71, file=io.StringIO(), color_system="truecolor")
+    drawn = console.render_lines(TranscriptMarkdown(table_markdown(30, 40)))
+    before = sum(len(line) for line in drawn)
+    after = [fewer_segments(line) for line in drawn]
+    assert sum(len(line) for line in after) < before / 10  # column gaps join the text
+    for old, new in zip(drawn, after, strict=True):
+        assert "".join(s.text for s in new) == "".join(s.text for s in old)
+        # Each character keeps its style, but a blank, which may take its neighbour's colour.
+        shown_old = [(c, s) for seg in old for c in seg.text for s in [seg.style]]
+        shown_new = [(c, s) for seg in new for c in seg.text for s in [seg.style]]
+        for (char, was), (_, now) in zip(shown_old, shown_new, strict=True):
+            if char != " ":
+                assert now == was
+    underlined, plain = Style(underline=True), Style(color="red")
+    # Blanks that show (underlined, on a background) keep their style.
+    kept = [Segment("a", plain), Segment("  ", underlined), Segment("b", plain)]
+    assert fewer_segments(kept) == kept
+    on_red = [Segment("a", plain), Segment(" ", Style(bgcolor="red")), Segment("b", plain)]
+    assert fewer_segments(on_red) == on_red
+    gap = [Segment("a", plain), Segment(" ", Style(color="cyan")), Segment("b", plain)]
+    assert fewer_segments(gap) == [Segment("a b", plain)]

@@ -11,11 +11,11 @@ import asyncio
 import os
 import signal
 import time
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
+from textual import events, work
 from textual._context import active_message_pump  # the loop a failure happened in
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -36,6 +36,7 @@ from chat_tui.store import AsyncStore, Store, StoreError
 from chat_tui.text import for_clipboard, visible
 from chat_tui.tui import keymap
 from chat_tui.tui.palette import ChatCommands
+from chat_tui.tui.pending_input import INPUT_WAIT, PendingInput
 from chat_tui.tui.screens.chat import ChatScreen
 from chat_tui.tui.screens.help import HelpScreen, describe_bindings
 from chat_tui.tui.widgets.prompt import PromptInput
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from textual.message import Message as TextualMessage
+    from textual.message_pump import MessagePump
     from textual.notifications import SeverityLevel
     from textual.screen import Screen
     from textual.timer import Timer
@@ -71,6 +73,11 @@ def warm_markdown() -> None:
     console = Console(file=StringIO(), width=40, color_system="truecolor")
     for highlight in (True, False):
         console.print(TranscriptMarkdown(sample, highlight=highlight))
+
+
+def _from_terminal(message: object) -> bool:
+    """A key or paste as the terminal sent it (not one forwarded on to a widget)."""
+    return isinstance(message, (events.Key, events.Paste)) and not message.is_forwarded
 
 
 def stylesheet_path() -> Path:
@@ -118,6 +125,8 @@ class ChatApp(App[None]):
         self.chat = ChatScreen(settings, self.store, open_conversation, discovery)
         self._theme_timer: Timer | None = None
         self.collector = Collector()
+        self.pending_input = PendingInput()
+        self._frames_held: ExitStack | None = None
         # Unexpected failures (see carries_on): each told once; the line for stderr if one
         # ended the app.
         self._started = False
@@ -149,6 +158,44 @@ class ChatApp(App[None]):
         if not self._started or self.is_ending:
             return False  # starting, or ending (quit, a signal, an earlier failure)
         return isinstance(error, WorkerFailed) or active_message_pump.get(None) in (self, self.chat)
+
+    def post_message(self, message: TextualMessage) -> bool:
+        posted = super().post_message(message)
+        if posted and _from_terminal(message):
+            self.pending_input.arrived()
+            self._hold_frames()
+        return posted
+
+    def _hold_frames(self) -> None:
+        """No frame until the key just come is handled: one due meanwhile would be drawn first,
+        and the key shown only in the next (on a huge reply a frame takes tens of ms)."""
+        if self._frames_held is None:
+            self._frames_held = ExitStack()
+            self._frames_held.enter_context(self.batch_update())
+            # Whatever becomes of the key. (Not a Textual timer: keys are posted from outside
+            # the app's context.)
+            asyncio.get_running_loop().call_later(INPUT_WAIT, self._release_frames)
+
+    def _release_frames(self) -> None:
+        if self._frames_held is not None:
+            held, self._frames_held = self._frames_held, None
+            held.close()
+
+    async def on_event(self, event: events.Event) -> None:
+        typed = _from_terminal(event)
+        await super().on_event(event)  # forwards it to the focused widget's queue
+        if typed:
+            target = self.focused or self.screen
+            # Behind the key in the queue of the widget that handles it: runs once it has.
+            if not target.call_later(self._key_handled, target):
+                self._key_handled(target)
+
+    def _key_handled(self, target: MessagePump) -> None:
+        """Frames may go on; the key counts as shown after the next (while frames were held,
+        the screen ran such callbacks without one)."""
+        self._release_frames()
+        if not target.call_after_refresh(self.pending_input.shown):
+            self.pending_input.shown()
 
     async def _dispatch_message(self, message: TextualMessage) -> None:
         try:

@@ -55,7 +55,7 @@ SIZE = (120, 40)
 # A key typed into the message box this often while a huge reply renders or opens.
 TYPING_INTERVAL = 0.25
 # A case that takes longer than this is cut short and reported as "> GIVE_UP s" (--give-up).
-GIVE_UP = 60.0
+GIVE_UP = 120.0
 # Each run's figures, by name; a figure is None where its run gave up.
 Runs = list[dict[str, Any]]
 

@@ -45,7 +45,7 @@ REPLY_GROUP = "reply"
 # text, then long enough that frames (CPU, and garbage held while a reply streams) stay few
 # and short enough that a key typed meanwhile is echoed within a tenth of a second.
 FIRST_SLICE = 0.02
-SLICE = 0.025
+SLICE = 0.012
 # The longest the new messages wait to be drawn while the request goes out (the answer's
 # first event says it went; a remote server's may take longer).
 HEAD_START = 0.03
@@ -173,9 +173,10 @@ class ReplyActions:
     async def _screen_caught_up(self: ChatScreen) -> None:
         """Give the event loop a few turns: a frame takes several steps (the tail's render, the
         screen's idle check, its update timer), each a turn; waiting for the frame itself
-        would stall the reply whenever the screen is busy."""
+        would stall the reply whenever the screen is busy. Typing is waited for, though."""
         for _ in range(LOOP_TURNS):
             await asyncio.sleep(0)
+        await self.app.pending_input.wait()  # what was typed shows before more is read
 
     def _remember(self: ChatScreen, settings: Settings, lesson: str, value: str) -> None:
         """Keep what the server taught about its model, for the next run (see learned.py)."""

@@ -22,7 +22,13 @@ from textual.strip import Strip
 from textual.visual import Visual
 from textual.widgets import Static
 
-from chat_tui.markdown_render import TableLayout, TranscriptMarkdown, settle_point
+from chat_tui.markdown_render import (
+    TableLayout,
+    TranscriptMarkdown,
+    fewer_segments,
+    settle_point,
+)
+from chat_tui.tui.pending_input import typing_pending, typing_shown
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -147,7 +153,9 @@ class MarkdownVisual(Visual):
             self._draw(console, options, width)
         assert self._lines is not None
         add = style.__add__
-        self._strips = [Strip([Segment(t, add(s)) for t, s, _ in line]) for line in self._lines]
+        self._strips = [
+            Strip(fewer_segments(Segment(t, add(s)) for t, s, _ in line)) for line in self._lines
+        ]
         self._styled, self._lines = style, None  # the strips hold it all now
         return self._strips
 
@@ -381,6 +389,8 @@ class ReplyBody(Vertical):
         now = time.monotonic()
         if not self._dirty or now < self._next_render or self._drawing:
             return
+        if typing_pending(self.app):
+            return  # the next tick: the frame that shows a key is not held up by new text
         self._dirty = False
         self._show(self.query_one("#live", MarkdownChunk))
         self._next_render = now + max(FLUSH_INTERVAL, (time.monotonic() - now) * RENDER_SHARE)
@@ -423,6 +433,7 @@ class ReplyBody(Vertical):
             tail: MarkdownVisual | None = None
             while tail is None:
                 await asyncio.sleep(0.01)
+                await typing_shown(self.app)
                 if not self.is_attached:
                     return
                 drawing = self._draw_with(live)

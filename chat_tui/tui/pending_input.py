@@ -1,0 +1,72 @@
+"""Keys and pastes on their way from the terminal to the screen.
+
+A key passes several message queues (the app's, the focused widget's, the screen's) before
+a frame shows it, and the event loop serves each in turn. Work done in slices meanwhile
+(reading a fast reply, drawing a huge one) would get a slice in before each step: typing over
+a streaming table would be echoed only after several. That work waits here instead, between
+its slices, until what was typed is on screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import suppress
+
+# The longest background work waits for typing to show: a key that never shows (the app
+# closing, a frame that never comes) does not hold a reply back for longer.
+INPUT_WAIT = 0.1
+
+
+class PendingInput:
+    """How many keys and pastes have come from the terminal and are not yet on screen."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._since = 0.0  # when the first of them came
+        self._shown = asyncio.Event()
+        self._shown.set()
+
+    def _left(self) -> float:
+        """How much longer work waits for them."""
+        return INPUT_WAIT - (time.perf_counter() - self._since) if self._count else 0.0
+
+    @property
+    def waiting(self) -> bool:
+        return self._left() > 0
+
+    def arrived(self) -> None:
+        if not self.waiting:  # none on its way, or those counted were lost
+            self._count, self._since = 0, time.perf_counter()
+        self._count += 1
+        self._shown.clear()
+
+    def shown(self) -> None:
+        """One of them was handled, and a frame composed after it."""
+        self._count = max(0, self._count - 1)
+        if not self._count:
+            self._shown.set()
+
+    async def wait(self) -> None:
+        """Until all of them are on screen, for INPUT_WAIT at most since the first came."""
+        if (left := self._left()) > 0:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._shown.wait(), left)
+
+
+def _pending(app: object) -> PendingInput | None:
+    """The app's count (a widget may be in another app, under test)."""
+    pending = getattr(app, "pending_input", None)
+    return pending if isinstance(pending, PendingInput) else None
+
+
+def typing_pending(app: object) -> bool:
+    """Whether what was typed is still on its way to the screen."""
+    pending = _pending(app)
+    return pending is not None and pending.waiting
+
+
+async def typing_shown(app: object) -> None:
+    """Wait for what was typed to show (see PendingInput.wait)."""
+    if (pending := _pending(app)) is not None:
+        await pending.wait()
