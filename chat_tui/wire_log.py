@@ -98,11 +98,6 @@ def request_ids(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: headers[name] for name in REQUEST_ID_HEADERS if headers.get(name)}
 
 
-def rate_limits(headers: Mapping[str, str]) -> dict[str, str]:
-    """The rate-limit headers a server sent (`x-ratelimit-remaining-tokens`…), by name."""
-    return {name: value for name, value in headers.items() if name.startswith("x-ratelimit-")}
-
-
 def body_shape(body: bytes, level: Level) -> dict[str, Any]:
     """A request body's parameters; the messages' text only at the content level (otherwise
     how many messages, and their roles)."""

@@ -7,6 +7,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
+import pytest
 from textual import events
 
 from chat_tui.tui.pending_input import INPUT_WAIT, PendingInput, typing_pending, typing_shown
@@ -85,3 +86,16 @@ async def test_typing_over_a_huge_streaming_table_shows_each_key_and_loses_nothi
         assert replies(app)[-1].reply.content == table  # the reply, whole
         assert prompt.text == typed  # and every key
         assert replies(app)[-1].state.is_final
+
+
+async def test_work_stopped_as_the_key_shows_is_stopped() -> None:
+    # A reply stopped by a key (esc) is cancelled while it waits for that very key to show:
+    # the stop must not be lost (asyncio.wait_for on Python 3.11 would lose it).
+    pending = PendingInput()
+    pending.arrived()
+    waiter = asyncio.create_task(pending.wait())
+    await asyncio.sleep(0)
+    pending.shown()
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter

@@ -20,7 +20,6 @@ from chat_tui.wire_log import (
     body_shape,
     current,
     for_settings,
-    rate_limits,
     redact_headers,
     request_ids,
     route_library_loggers,
@@ -208,9 +207,6 @@ def test_helpers() -> None:
     assert request_ids({"x-request-id": "r1", "apim-request-id": "a2"}) == {
         "x-request-id": "r1",
         "apim-request-id": "a2",
-    }
-    assert rate_limits({"x-ratelimit-remaining-tokens": "9", "date": "d"}) == {
-        "x-ratelimit-remaining-tokens": "9"
     }
     assert body_shape(b"not json", Level.REQUESTS) == {"unreadable": "8 bytes that are not JSON"}
     assert body_shape(b'{"input": "hello"}', Level.REQUESTS) == {"input": "5 characters"}

@@ -50,8 +50,11 @@ class PendingInput:
     async def wait(self) -> None:
         """Until all of them are on screen, for INPUT_WAIT at most since the first came."""
         if (left := self._left()) > 0:
+            # Not wait_for: on Python 3.11 it swallows a cancellation (a reply being stopped)
+            # that comes as the key shows.
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._shown.wait(), left)
+                async with asyncio.timeout(left):
+                    await self._shown.wait()
 
 
 def _pending(app: object) -> PendingInput | None:

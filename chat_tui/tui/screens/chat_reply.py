@@ -93,8 +93,9 @@ class ReplyActions:
         going, drawn = asyncio.Event(), asyncio.Event()
         self._stream_reply(reply, view, self.settings, messages, going, drawn)
         try:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(going.wait(), HEAD_START)
+            with suppress(TimeoutError):  # (not wait_for, which may swallow a cancellation)
+                async with asyncio.timeout(HEAD_START):
+                    await going.wait()
             # A retry stopped at once, without text, took its view away already.
             on_path = any(m is reply for m in self.conversation.path)
             views = [*shown, view] if on_path else list(shown)
