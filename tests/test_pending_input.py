@@ -49,6 +49,17 @@ async def test_a_key_that_never_shows_holds_work_back_only_briefly() -> None:
     assert pending.waiting
 
 
+async def test_work_begun_by_a_key_does_not_wait_for_it() -> None:
+    pending = PendingInput()
+    pending.arrived()  # the Enter that sends a message
+    began = time.perf_counter()
+    assert pending.waiting
+    assert not pending.waiting_for(began)
+    await asyncio.wait_for(pending.wait(began), INPUT_WAIT / 4)  # no wait at all
+    pending.arrived()  # typed while the reply streams
+    assert pending.waiting_for(began)
+
+
 async def test_widgets_in_another_app_do_not_wait() -> None:
     assert not typing_pending(object())
     await asyncio.wait_for(typing_shown(object()), 0.5)

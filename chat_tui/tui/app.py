@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
 from textual._context import active_message_pump  # the loop a failure happened in
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.markup import escape as escape_markup
 from textual.worker import Worker, WorkerFailed, WorkerState
@@ -167,9 +167,11 @@ class ChatApp(App[None]):
         return posted
 
     def _hold_frames(self) -> None:
-        """No frame until the key just come is handled: one due meanwhile would be drawn first,
-        and the key shown only in the next (on a huge reply a frame takes tens of ms)."""
-        if self._frames_held is None:
+        """While a reply streams, no frame until the key just come is handled: one due
+        meanwhile would be drawn first, and the key shown only in the next (on a huge reply
+        a frame takes tens of ms). Otherwise frames are few and cheap, and the Enter that
+        sends a message must not hold back the frame that shows the reply's first text."""
+        if self._frames_held is None and self.chat.is_streaming:
             self._frames_held = ExitStack()
             self._frames_held.enter_context(self.batch_update())
             # Whatever becomes of the key. (Not a Textual timer: keys are posted from outside
@@ -180,6 +182,10 @@ class ChatApp(App[None]):
         if self._frames_held is not None:
             held, self._frames_held = self._frames_held, None
             held.close()
+            # A frame skipped meanwhile left the screen's update timer paused: the screen
+            # starts it again when next idle, which it may not otherwise be for a while.
+            with suppress(ScreenStackError):
+                self.screen.check_idle()
 
     async def on_event(self, event: events.Event) -> None:
         typed = _from_terminal(event)

@@ -24,6 +24,7 @@ class PendingInput:
     def __init__(self) -> None:
         self._count = 0
         self._since = 0.0  # when the first of them came
+        self._latest = 0.0  # and the last
         self._shown = asyncio.Event()
         self._shown.set()
 
@@ -35,10 +36,16 @@ class PendingInput:
     def waiting(self) -> bool:
         return self._left() > 0
 
+    def waiting_for(self, after: float) -> bool:
+        """Whether some of them came later than `after` (a perf_counter time): work begun
+        by a key (Enter sends) does not wait for that key."""
+        return self._latest > after and self.waiting
+
     def arrived(self) -> None:
         if not self.waiting:  # none on its way, or those counted were lost
             self._count, self._since = 0, time.perf_counter()
         self._count += 1
+        self._latest = time.perf_counter()
         self._shown.clear()
 
     def shown(self) -> None:
@@ -47,9 +54,10 @@ class PendingInput:
         if not self._count:
             self._shown.set()
 
-    async def wait(self) -> None:
-        """Until all of them are on screen, for INPUT_WAIT at most since the first came."""
-        if (left := self._left()) > 0:
+    async def wait(self, after: float = 0.0) -> None:
+        """Until all of them are on screen, for INPUT_WAIT at most since the first came; at
+        once if none came after `after`."""
+        if self.waiting_for(after) and (left := self._left()) > 0:
             # Not wait_for: on Python 3.11 it swallows a cancellation (a reply being stopped)
             # that comes as the key shows.
             with suppress(TimeoutError):
@@ -63,13 +71,13 @@ def _pending(app: object) -> PendingInput | None:
     return pending if isinstance(pending, PendingInput) else None
 
 
-def typing_pending(app: object) -> bool:
-    """Whether what was typed is still on its way to the screen."""
+def typing_pending(app: object, after: float = 0.0) -> bool:
+    """Whether what was typed after `after` is still on its way to the screen."""
     pending = _pending(app)
-    return pending is not None and pending.waiting
+    return pending is not None and pending.waiting_for(after)
 
 
-async def typing_shown(app: object) -> None:
-    """Wait for what was typed to show (see PendingInput.wait)."""
+async def typing_shown(app: object, after: float = 0.0) -> None:
+    """Wait for what was typed after `after` to show (see PendingInput.wait)."""
     if (pending := _pending(app)) is not None:
-        await pending.wait()
+        await pending.wait(after)

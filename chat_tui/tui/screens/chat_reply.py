@@ -129,7 +129,8 @@ class ReplyActions:
         # A backlog that arrived at once is read without the event loop ever waiting: after
         # each slice of it the screen catches up (its messages, keys and a frame), so the first
         # text is drawn at once and the rest in batches.
-        turn_ends = time.perf_counter() + SLICE
+        began = turn_ends = time.perf_counter()
+        turn_ends += SLICE
         try:
             async with aclosing(self.app.client.stream(settings, messages)) as events:
                 async for event in events:
@@ -162,7 +163,7 @@ class ReplyActions:
                         case _:
                             pass  # the outcome has the rest
                     if time.perf_counter() >= turn_ends:
-                        await self._screen_caught_up()
+                        await self._screen_caught_up(began)
                         turn_ends = time.perf_counter() + SLICE
         except asyncio.CancelledError:
             outcome.stopped = True
@@ -171,13 +172,15 @@ class ReplyActions:
             going.set()
             self._end_reply(outcome)
 
-    async def _screen_caught_up(self: ChatScreen) -> None:
+    async def _screen_caught_up(self: ChatScreen, began: float) -> None:
         """Give the event loop a few turns: a frame takes several steps (the tail's render, the
         screen's idle check, its update timer), each a turn; waiting for the frame itself
         would stall the reply whenever the screen is busy. Typing is waited for, though."""
         for _ in range(LOOP_TURNS):
             await asyncio.sleep(0)
-        await self.app.pending_input.wait()  # what was typed shows before more is read
+        # What was typed since the reply began shows before more is read (not the Enter that
+        # sent it: its frame comes with the reply's first text).
+        await self.app.pending_input.wait(began)
 
     def _remember(self: ChatScreen, settings: Settings, lesson: str, value: str) -> None:
         """Keep what the server taught about its model, for the next run (see learned.py)."""

@@ -333,6 +333,8 @@ class ReplyBody(Vertical):
         self._lazy = False
         self._seen: deque[MarkdownVisual] = deque()
         self._last_chunk: MarkdownChunk | None = None  # the last settled one, which may grow
+        # Keys typed since it was made are waited for (not the Enter that asked for it).
+        self._since = time.perf_counter()
 
     def compose(self) -> ComposeResult:
         if self._streaming or len(self._reply.content) <= LONG_CHARS:
@@ -389,7 +391,7 @@ class ReplyBody(Vertical):
         now = time.monotonic()
         if not self._dirty or now < self._next_render or self._drawing:
             return
-        if typing_pending(self.app):
+        if typing_pending(self.app, self._since):
             return  # the next tick: the frame that shows a key is not held up by new text
         self._dirty = False
         self._show(self.query_one("#live", MarkdownChunk))
@@ -433,7 +435,7 @@ class ReplyBody(Vertical):
             tail: MarkdownVisual | None = None
             while tail is None:
                 await asyncio.sleep(0.01)
-                await typing_shown(self.app)
+                await typing_shown(self.app, self._since)
                 if not self.is_attached:
                     return
                 drawing = self._draw_with(live)
