@@ -45,7 +45,10 @@ REPLY_GROUP = "reply"
 # text, then long enough that frames (CPU, and garbage held while a reply streams) stay few
 # and short enough that a key typed meanwhile is echoed within a tenth of a second.
 FIRST_SLICE = 0.02
-SLICE = 0.012
+SLICE = 0.025
+# While the user types, shorter: a key waits for the slice under way before it is even seen.
+TYPING_SLICE = 0.012
+TYPING_LATELY = 1.0  # seconds since the last key
 # The longest the new messages wait to be drawn while the request goes out (the answer's
 # first event says it went; a remote server's may take longer).
 HEAD_START = 0.03
@@ -164,7 +167,8 @@ class ReplyActions:
                             pass  # the outcome has the rest
                     if time.perf_counter() >= turn_ends:
                         await self._screen_caught_up(began)
-                        turn_ends = time.perf_counter() + SLICE
+                        typing = self.app.pending_input.typed_within(TYPING_LATELY)
+                        turn_ends = time.perf_counter() + (TYPING_SLICE if typing else SLICE)
         except asyncio.CancelledError:
             outcome.stopped = True
             raise
