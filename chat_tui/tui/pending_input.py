@@ -24,7 +24,7 @@ class PendingInput:
     def __init__(self) -> None:
         self._count = 0
         self._since = 0.0  # when the first of them came
-        self._latest = 0.0  # and the last
+        self._latest = float("-inf")  # and the last (none yet)
         self._shown = asyncio.Event()
         self._shown.set()
 
