@@ -340,12 +340,13 @@ class Conversation:
     ) -> list[dict[str, Any]]:
         """The request messages for `exchanges` (see request_messages); `sent_images`: the
         numbers of the images sent as they are (None: all of them)."""
-        numbers = self.image_numbers()
+        numbers: dict[int, list[int]] | None = None  # numbered only when there are any
         sent: list[dict[str, Any]] = []
         for user, replies in self._sent(exchanges):
             if user is not None:
                 content: str | list[dict[str, Any]] = user.content
                 if user.attachments:
+                    numbers = numbers or self.image_numbers()
                     ours = numbers[id(user)]
                     images = set(ours) if sent_images is None else sent_images
                     content = content_parts(user.content, user.attachments, ours, detail, images)
@@ -381,6 +382,8 @@ class Conversation:
     def _sent_images(self, max_images: int) -> list[int]:
         """The numbers of the images the next request carries: the last `max_images` of those
         in the messages it sends."""
+        if not self._has_images():
+            return []
         numbers = self.image_numbers()
         carried = [
             number
@@ -391,9 +394,16 @@ class Conversation:
         ]
         return carried[-max_images:] if max_images > 0 else []
 
+    def _has_images(self) -> bool:
+        """Whether any message has an image: most have none, and a long conversation is
+        then not walked again for them on every request (they would cost it milliseconds)."""
+        return any(a.is_image for m in self.messages for a in m.attachments)
+
     def images_left_out(self, max_images: int = MAX_IMAGES) -> int:
         """How many images of the history the next request replaces by a placeholder, for the
         limit of images per request (the app tells the user)."""
+        if not self._has_images():
+            return 0
         total = sum(
             1
             for user, _ in self._sent_exchanges()

@@ -56,8 +56,12 @@ async def test_work_begun_by_a_key_does_not_wait_for_it() -> None:
     assert pending.waiting
     assert not pending.waiting_for(began)
     await asyncio.wait_for(pending.wait(began), INPUT_WAIT / 4)  # no wait at all
+    assert not pending.typed_within(1.0, after=began)  # nor is the user typing
+    assert pending.typed_within(1.0)
     pending.arrived()  # typed while the reply streams
     assert pending.waiting_for(began)
+    assert pending.typed_within(1.0, after=began)
+    assert not pending.typed_within(0.0, after=began)  # not within no time at all
 
 
 async def test_widgets_in_another_app_do_not_wait() -> None:

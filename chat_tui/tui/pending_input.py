@@ -36,9 +36,10 @@ class PendingInput:
     def waiting(self) -> bool:
         return self._left() > 0
 
-    def typed_within(self, seconds: float) -> bool:
-        """Whether a key came in the last `seconds`: the user is typing."""
-        return time.perf_counter() - self._latest < seconds
+    def typed_within(self, seconds: float, after: float = float("-inf")) -> bool:
+        """Whether a key came in the last `seconds`, and later than `after`: the user is
+        typing (not just the Enter that began the work)."""
+        return self._latest > after and time.perf_counter() - self._latest < seconds
 
     def waiting_for(self, after: float) -> bool:
         """Whether some of them came later than `after` (a perf_counter time): work begun

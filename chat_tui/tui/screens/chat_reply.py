@@ -167,7 +167,7 @@ class ReplyActions:
                             pass  # the outcome has the rest
                     if time.perf_counter() >= turn_ends:
                         await self._screen_caught_up(began)
-                        typing = self.app.pending_input.typed_within(TYPING_LATELY)
+                        typing = self.app.pending_input.typed_within(TYPING_LATELY, after=began)
                         turn_ends = time.perf_counter() + (TYPING_SLICE if typing else SLICE)
         except asyncio.CancelledError:
             outcome.stopped = True
