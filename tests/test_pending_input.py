@@ -80,7 +80,9 @@ async def test_typing_over_a_huge_streaming_table_shows_each_key_and_loses_nothi
     server: FakeOpenAIServer,
 ) -> None:
     table = table_markdown(300, 12)
-    server.enqueue(TextReply(table))
+    # A row a chunk, paced (some 2 s in all), so that it streams while the keys come on any
+    # machine: at full speed the whole table may be read before the third key.
+    server.enqueue(TextReply(table.splitlines(keepends=True), delay=0.006))
     app = make_app(compatible_settings(server))
     async with app.run_test(size=SIZE) as pilot:
         prompt = app.query_one(PromptInput)
