@@ -495,8 +495,7 @@ class ChatScreen(
     def _show_sidebar(self, show: bool) -> None:
         # Classes, not inline display: the stylesheet decides the default per terminal width.
         sidebar = self.query_one(SettingsPanel)
-        sidebar.set_class(show, "-open")
-        sidebar.set_class(not show, "-closed")
+        sidebar.update_classes({"-open": show, "-closed": not show})
         self.refresh_bindings()  # Esc's words in the footer
 
     def action_edit_system_prompt(self) -> None:

@@ -137,8 +137,7 @@ class UserMessage(BranchTitled, Vertical):
         return True
 
     def watch_delivery(self, delivery: Delivery) -> None:
-        for each in Delivery:
-            self.set_class(each is delivery, f"-{each.value}")
+        self.update_classes({f"-{each.value}": each is delivery for each in Delivery})
         self.border_subtitle = DELIVERY_MARKS.get(delivery, "")
 
 
@@ -322,9 +321,9 @@ class AssistantMessage(BranchTitled, Vertical):
     def show_status(self) -> None:
         if not self._drawn:
             return
-        for each in ReplyState:
-            self.set_class(each is self.state, f"-{each.value}")
-        self.set_class(bool(self.reply.content), "-has-text")
+        # One restyle for all of them (each class changed alone restyles the whole reply).
+        classes = {f"-{each.value}": each is self.state for each in ReplyState}
+        self.update_classes({**classes, "-has-text": bool(self.reply.content)})
         note = (
             self._waiting_note()
             if self.state is ReplyState.STREAMING

@@ -248,8 +248,7 @@ class MarkdownChunk(Static):
     def of(cls, piece: Piece) -> MarkdownChunk:
         chunk = cls(PiecesVisual([piece]), classes="chunk")
         chunk.chars = piece.size
-        chunk.set_class(piece.gap, "-settled")
-        chunk.set_class(not piece.gap, "-joined")
+        chunk.show_ending(piece)
         return chunk
 
     def add(self, piece: Piece) -> None:
@@ -258,8 +257,12 @@ class MarkdownChunk(Static):
         assert isinstance(visual, PiecesVisual)
         self.update(PiecesVisual([*visual.pieces, piece]))
         self.chars += piece.size
-        self.set_class(piece.gap, "-settled")
-        self.set_class(not piece.gap, "-joined")
+        self.show_ending(piece)
+
+    def show_ending(self, last: Piece) -> None:
+        """Whether a blank line follows the chunk (its last piece ends between blocks) or its
+        next line does (a code block or a table runs on into the next chunk)."""
+        self.update_classes({"-settled": last.gap, "-joined": not last.gap})
 
     def _drawn(self, y: int) -> Strip:
         visual = self.visual

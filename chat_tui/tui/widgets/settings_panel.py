@@ -599,8 +599,8 @@ class SettingsPanel(VerticalScroll):
             f"{labels[name]} is not applied until it is valid." for name in self._invalid
         ] + self.settings.problems()
         ok, text = self._last_check or (True, "")
-        status.set_class(bool(problems) or ok is False, "-problem")
-        status.set_class(not problems and ok is True and bool(text), "-ok")
+        good = not problems and ok is True and bool(text)
+        status.update_classes({"-problem": bool(problems) or ok is False, "-ok": good})
         if problems:
             status.update(Content("\n".join(visible(p) for p in problems)))
         elif text:

@@ -91,10 +91,9 @@ class ThinkingBlock(Static):
         reasoning = self._reply.reasoning
         # Hidden with the `-none` class, not display: the stylesheet also hides it for the
         # setting that hides reasoning, and either must be able to.
-        self.set_class(not reasoning, "-none")
+        self.update_classes({"-none": not reasoning, "-expanded": self.expanded})
         if not reasoning:
             return
-        self.set_class(self.expanded, "-expanded")
         if self._live:
             title = f"Thinking · {time.monotonic() - self._started:.0f} s"
         elif self.thought is not None:
