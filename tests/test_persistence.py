@@ -737,9 +737,15 @@ async def test_a_system_message_saved_by_an_earlier_version_is_neither_drawn_nor
     seed.close()
     app = saving_app(server, path, open_conversation=cid)
     async with app.run_test(size=SIZE) as pilot:
-        # The notice comes after the messages are drawn: wait for both.
-        await wait_for(pilot, lambda: any("1 of its messages" in n for n in notice_texts(app)))
-        assert "A summary." in screen_text(app)
+        # The notice comes after the messages are drawn, and the screen shows both a frame
+        # later: wait for both on screen.
+        await wait_for(
+            pilot,
+            lambda: (
+                any("1 of its messages" in n for n in notice_texts(app))
+                and "A summary." in screen_text(app)
+            ),
+        )
         assert "evil.example" not in screen_text(app)
         await chat(pilot, "thanks")
         sent = [m["content"] for m in server.last_request.messages]
