@@ -14,6 +14,7 @@ from chat_tui.store import Store
 from chat_tui.tui.widgets import reply_body
 from chat_tui.tui.widgets.reply_body import LONG_CHARS, MarkdownChunk, PiecesVisual, ReplyBody
 from chat_tui.tui.widgets.transcript import Transcript
+from tests.conftest import screen_text
 from tests.openai_server import TextReply, code_lines_markdown, table_markdown
 from tests.test_app import SIZE, chat, replies, wait_for
 from tests.test_persistence import saving_app
@@ -140,7 +141,7 @@ async def test_a_very_long_reply_draws_only_what_is_seen(
         for chunk in reversed(chunks):
             transcript.scroll_to_widget(chunk, animate=False, top=True)
             await pilot.pause()
-        assert "def handler_" in _screen(app)
+        assert "def handler_" in screen_text(app)
         assert sum(_holds_drawing(chunk) for chunk in chunks) <= 4 + 1
         await pilot.press("shift+tab", "c")
         await wait_for(pilot, lambda: app.clipboard == code)
@@ -152,11 +153,7 @@ def _holds_drawing(chunk: MarkdownChunk) -> bool:
     return any(piece.markdown._strips is not None for piece in pieces)
 
 
-def _screen(app: ChatApp) -> str:
-    return "\n".join(line.text for line in app.screen._compositor.render_strips())
-
-
 def _last_lines(app: ChatApp) -> str:
     """The transcript as on screen, once scrolled to its end."""
     app.query_one(Transcript).scroll_end(animate=False, immediate=True)
-    return _screen(app)
+    return screen_text(app)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import html
 import re
 import sqlite3
 import time
@@ -130,6 +131,13 @@ async def wait_for(pilot: Pilot[None], predicate: Callable[[], bool], seconds: f
     await pilot.pause()
 
 
+def picture_text(app: ChatApp) -> str:
+    """The words of the app's picture, as a snapshot takes it: with the screens that a modal
+    one shows through (which the screen's own lines leave out)."""
+    words = re.findall(r">([^<>]+)</text>", app.export_screenshot())
+    return html.unescape(" ".join(words)).replace("\xa0", " ")
+
+
 def shown(pilot: Pilot[None], *texts: str) -> Callable[[], bool]:
     """Whether the screen shows each of `texts` (for wait_for)."""
     return lambda: all(text in screen_text(pilot.app) for text in texts)
@@ -234,6 +242,9 @@ def test_conversations_list(
         await wait_for(pilot, shown(pilot, "words = open"))
         await pilot.press("f3")
         await wait_for(pilot, shown(pilot, *DATES))
+        # The list's screen shows the chat through its background: once under load, the
+        # picture was taken before the chat was drawn there.
+        await wait_for(pilot, lambda: "System prompt" in picture_text(pilot.app))
         await steady(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=browse)
