@@ -16,6 +16,8 @@ from contextlib import suppress
 # The longest background work waits for typing to show: a key that never shows (the app
 # closing, a frame that never comes) does not hold a reply back for longer.
 INPUT_WAIT = 0.1
+# Before any time: `after=NONE_YET` counts every key; the last key's time until one came.
+NONE_YET = float("-inf")
 
 
 class PendingInput:
@@ -24,7 +26,7 @@ class PendingInput:
     def __init__(self) -> None:
         self._count = 0
         self._since = 0.0  # when the first of them came
-        self._latest = float("-inf")  # and the last (none yet)
+        self._latest = NONE_YET  # and the last
         self._shown = asyncio.Event()
         self._shown.set()
 
@@ -36,7 +38,7 @@ class PendingInput:
     def waiting(self) -> bool:
         return self._left() > 0
 
-    def typed_within(self, seconds: float, after: float = float("-inf")) -> bool:
+    def typed_within(self, seconds: float, after: float = NONE_YET) -> bool:
         """Whether a key came in the last `seconds`, and later than `after`: the user is
         typing (not just the Enter that began the work)."""
         return self._latest > after and time.perf_counter() - self._latest < seconds
@@ -59,7 +61,7 @@ class PendingInput:
         if not self._count:
             self._shown.set()
 
-    async def wait(self, after: float = 0.0) -> None:
+    async def wait(self, after: float = NONE_YET) -> None:
         """Until all of them are on screen, for INPUT_WAIT at most since the first came; at
         once if none came after `after`."""
         if self.waiting_for(after) and (left := self._left()) > 0:
@@ -76,13 +78,13 @@ def _pending(app: object) -> PendingInput | None:
     return pending if isinstance(pending, PendingInput) else None
 
 
-def typing_pending(app: object, after: float = 0.0) -> bool:
+def typing_pending(app: object, after: float = NONE_YET) -> bool:
     """Whether what was typed after `after` is still on its way to the screen."""
     pending = _pending(app)
     return pending is not None and pending.waiting_for(after)
 
 
-async def typing_shown(app: object, after: float = 0.0) -> None:
+async def typing_shown(app: object, after: float = NONE_YET) -> None:
     """Wait for what was typed after `after` to show (see PendingInput.wait)."""
     if (pending := _pending(app)) is not None:
         await pending.wait(after)
