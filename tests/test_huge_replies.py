@@ -16,7 +16,7 @@ from chat_tui.tui.widgets.reply_body import LONG_CHARS, MarkdownChunk, PiecesVis
 from chat_tui.tui.widgets.transcript import Transcript
 from tests.conftest import screen_text
 from tests.openai_server import TextReply, code_lines_markdown, table_markdown
-from tests.test_app import SIZE, chat, replies, wait_for
+from tests.test_app import SIZE, chat, replies, send, wait_for
 from tests.test_persistence import saving_app
 from tests.test_reuse import drag
 
@@ -145,6 +145,38 @@ async def test_a_very_long_reply_draws_only_what_is_seen(
         assert sum(_holds_drawing(chunk) for chunk in chunks) <= 4 + 1
         await pilot.press("shift+tab", "c")
         await wait_for(pilot, lambda: app.clipboard == code)
+
+
+async def test_the_tail_is_drawn_less_often_while_a_backlog_is_read(
+    server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each redraw costs the reading of a backlog a frame: amid one, the tail waits longer
+    # (here a second, to be clear of the usual redraws on a busy machine).
+    monkeypatch.setattr(reply_body, "BACKLOG_INTERVAL", 1.0)
+    server.enqueue(TextReply(["First words."], stall_after=1, stall_seconds=20))
+    app = saving_app(server, tmp_path / "chats.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "Go")
+        await wait_for(pilot, lambda: "First words." in _last_lines(app))
+        view = replies(app)[-1]
+
+        def arrives(text: str) -> None:
+            view.reply.append(text)
+            view.more_arrived()
+
+        view.reading_backlog(True)
+        arrives(" Read amid a backlog.")
+        await wait_for(pilot, lambda: "amid" in _last_lines(app))  # drawn once due
+        arrives(" More of it.")
+        await pilot.pause(0.4)  # three of the usual redraws' ticks
+        assert "More of it." not in _last_lines(app)
+        await wait_for(pilot, lambda: "More of it." in _last_lines(app))
+        view.reading_backlog(False)  # the backlog is read: the usual pace again
+        arrives(" At the pace.")
+        await wait_for(pilot, lambda: "At the pace." in _last_lines(app), seconds=0.9)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.chat.is_streaming)
+    assert "More of it. At the pace." in view.reply.content
 
 
 def _holds_drawing(chunk: MarkdownChunk) -> bool:

@@ -557,10 +557,14 @@ class ReplyOnScreen:
         return shows_text(self.app, widget.query_one(ReplyBody))
 
     def ended(self) -> bool:
+        """The reply has ended and its last text is drawn."""
         from chat_tui.reply_state import ReplyState
+        from chat_tui.tui.widgets.reply_body import ReplyBody
 
         widget = self.widget()
-        return widget is not None and widget.state is not ReplyState.STREAMING
+        if widget is None or widget.state is ReplyState.STREAMING:
+            return False
+        return not widget.query_one(ReplyBody).behind
 
 
 class Typist:

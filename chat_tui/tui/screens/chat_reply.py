@@ -166,7 +166,11 @@ class ReplyActions:
                         case _:
                             pass  # the outcome has the rest
                     if time.perf_counter() >= turn_ends:
+                        # The tail waits while the backlog is read: rendered now, it would
+                        # cost a frame that the rest of the backlog waits for.
+                        view.reading_backlog(True)
                         await self._screen_caught_up(began)
+                        view.reading_backlog(False)
                         typing = self.app.pending_input.typed_within(TYPING_LATELY, after=began)
                         turn_ends = time.perf_counter() + (TYPING_SLICE if typing else SLICE)
         except asyncio.CancelledError:

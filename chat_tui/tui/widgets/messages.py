@@ -274,6 +274,11 @@ class AssistantMessage(BranchTitled, Vertical):
             self.show_status()  # the first text, or text after a stall: say so at once
         self._body.more_arrived()
 
+    def reading_backlog(self, reading: bool) -> None:
+        """Whether the reader is amid a backlog (text comes faster than it is drawn)."""
+        if self._drawn:
+            self._body.reading_backlog = reading
+
     def show_retry(self, retry: Retrying) -> None:
         """Count down to the next attempt, visibly (the user can cancel with Esc)."""
         self._retry = (retry, time.monotonic() + retry.delay)

@@ -10,6 +10,7 @@ megabytes draws only the pieces that come on screen, and keeps only the last few
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -48,6 +49,9 @@ if TYPE_CHECKING:
 # Each render of the tail costs a relayout and a frame or two (about 14 ms at 120x40): eight a
 # second keep the text flowing, at a fraction of a fast model's pace in CPU.
 FLUSH_INTERVAL = 0.12
+# While the stream's backlog is being read (text arrives faster than it is drawn), less often:
+# each render costs the reading a frame, and the rest of the backlog is on screen soon anyway.
+BACKLOG_INTERVAL = 0.3
 # Rendering may take at most about a third of the time, so typing and scrolling stay smooth.
 RENDER_SHARE = 3.0
 # Settled pieces of at least this many characters: cheap enough tails.
@@ -325,7 +329,10 @@ class ReplyBody(Vertical):
         self._reopen = ""
         self._layout: TableLayout | None = None
         self._dirty = False
-        self._next_render = 0.0
+        self._rendered_at = -math.inf  # when the tail was last rendered, and what that cost
+        self._render_cost = 0.0
+        # Set by the reader while it is amid a backlog: the tail is rendered less often.
+        self.reading_backlog = False
         self._words_drawn = False  # see more_arrived
         self._streaming = streaming
         self._timer: Timer | None = None
@@ -360,7 +367,7 @@ class ReplyBody(Vertical):
             # reply's first piece is often markup alone, e.g. "##").
             content = self._reply.content
             self._words_drawn = len(content) > WORDS_WITHIN or any(c.isalnum() for c in content)
-            self._next_render = 0.0
+            self._rendered_at = -math.inf
             self._render_tail()
 
     def finish(self) -> None:
@@ -375,8 +382,14 @@ class ReplyBody(Vertical):
             self._timer = None
         if self._dirty and not self._drawing and self._pending() <= SYNC_CHARS:
             self.query_one("#live", MarkdownChunk).update(self._tail_markdown())
+            self._dirty = False
         self._streaming = False
         self.call_after_refresh(self._render_final)
+
+    @property
+    def behind(self) -> bool:
+        """Some of the text that has arrived is not drawn yet (a render is to come)."""
+        return self._dirty or self._drawing
 
     def _pending(self) -> int:
         return len(self._reply.content) - self._settled
@@ -392,17 +405,19 @@ class ReplyBody(Vertical):
 
     def _render_tail(self) -> None:
         now = time.monotonic()
-        if not self._dirty or now < self._next_render or self._drawing:
+        interval = BACKLOG_INTERVAL if self.reading_backlog else FLUSH_INTERVAL
+        due = self._rendered_at + max(interval, self._render_cost * RENDER_SHARE)
+        if not self._dirty or now < due or self._drawing:
             return
         if typing_pending(self.app, self._since):
             return  # the next tick: the frame that shows a key is not held up by new text
-        self._dirty = False
         self._show(self.query_one("#live", MarkdownChunk))
-        self._next_render = now + max(FLUSH_INTERVAL, (time.monotonic() - now) * RENDER_SHARE)
+        self._rendered_at, self._render_cost = now, time.monotonic() - now
 
     def _show(self, live: MarkdownChunk) -> None:
         """Mount the new settled chunks before the tail and redraw the tail: at once when that
         is little text, else cut and drawn a slice at a time."""
+        self._dirty = False  # all of it is drawn, now or by the slices
         if self._pending() > SYNC_CHARS:
             self._drawing = True
             self.run_worker(self._draw_in_slices(live), group="reply-body")
