@@ -34,7 +34,7 @@ from chat_tui.settings_sources import DEFAULT_SOURCE, Resolved
 from chat_tui.slash import SLASH_HELP, SLASHES
 from chat_tui.store import AsyncStore, Store, StoreError
 from chat_tui.text import for_clipboard, visible
-from chat_tui.tui import keymap
+from chat_tui.tui import keymap, strip_cycles
 from chat_tui.tui.palette import ChatCommands
 from chat_tui.tui.pending_input import INPUT_WAIT, PendingInput
 from chat_tui.tui.screens.chat import ChatScreen
@@ -125,6 +125,7 @@ class ChatApp(App[None]):
         self.chat = ChatScreen(settings, self.store, open_conversation, discovery)
         self._theme_timer: Timer | None = None
         self.collector = Collector()
+        strip_cycles.install()  # or every frame leaves garbage for a full collection
         self.pending_input = PendingInput()
         self._frames_held: ExitStack | None = None
         # Unexpected failures (see carries_on): each told once; the line for stderr if one
