@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 SIZE = (120, 40)
 # A key typed into the message box this often while a huge reply renders or opens.
 TYPING_INTERVAL = 0.25
+# And for this long after the reply has ended (what its end leaves to do, e.g. collecting the
+# garbage it left).
+TYPING_AFTER = 1.5
 # A case that takes longer than this is cut short and reported as "> GIVE_UP s" (--give-up).
 GIVE_UP = 120.0
 # Each run's figures, by name; a figure is None where its run gave up.
@@ -382,6 +385,7 @@ def huge_reply(bench: Bench, kind: str) -> None:
     against_floor(f"{what}: Enter -> last token on screen", app, floor, "last_text")
     figure(f"{what}: key echo while it streams, worst", app, "echo_worst", "ms")
     figure(f"{what}: key echo while it streams, p99", app, "echo_p99", "ms")
+    figure(f"{what}: key echo in the {TYPING_AFTER:g} s after it, worst", app, "echo_after", "ms")
     against_floor(f"{what}: peak RSS", app, floor, "peak_rss", "MB")
 
 
@@ -612,18 +616,23 @@ class Typist:
         while len(self.echoes) < shown:
             self.echoes.append(at - self.sent[len(self.echoes)])
 
-    def stop(self) -> dict[str, float | None]:
-        """The worst and the 99th-percentile echo; a key not echoed yet counts as waiting
+    def stop(self, until: float | None = None) -> dict[str, float | None]:
+        """The worst and the 99th-percentile echo of the keys typed `until` then (default:
+        all), and the worst of those typed after it; a key not echoed yet counts as waiting
         since it was typed."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
         ended = now()
         delays = self.echoes + [ended - sent for sent in self.sent[len(self.echoes) :]]
-        if not delays:
-            return {"echo_worst": None, "echo_p99": None}
-        delays.sort()
-        return {"echo_worst": delays[-1], "echo_p99": delays[int(len(delays) * 0.99)]}
+        until = ended if until is None else until
+        before = sorted(d for d, sent in zip(delays, self.sent, strict=True) if sent <= until)
+        after = [d for d, sent in zip(delays, self.sent, strict=True) if sent > until]
+        return {
+            "echo_worst": before[-1] if before else None,
+            "echo_p99": before[int(len(before) * 0.99)] if before else None,
+            "echo_after": max(after) if after else None,
+        }
 
 
 def press(app: ChatApp, key: str, character: str | None) -> None:
@@ -697,7 +706,9 @@ async def send(
         end = await within(ended, GIVE_UP)
     finally:
         cpu = time.process_time() - cpu
-        echo = typist.stop() if typist is not None else {}
+        if typist is not None and end is not None:
+            await asyncio.sleep(TYPING_AFTER)  # what the reply's end leaves to do
+        echo = typist.stop(until=end) if typist is not None else {}
         if beating is not None:
             beating.cancel()
     shown = await within(first_text, 0 if end is None else 1)
