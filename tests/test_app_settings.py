@@ -489,6 +489,7 @@ FIELD_EDITS = [
     ("temperature", "1.", "5", 1.5),
     ("max_tokens", "1", "00", 100),
     ("context_window", "12", "000", 12_000),  # under 1,000 on the way: not applied
+    ("compact_at", "9", "0", 90),
     ("read_timeout", "", "30", 30.0),
 ]
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
+from textual.widgets import Input
+
 from chat_tui.client import ChatClient
 from chat_tui.compaction import ASK, INSTRUCTION, with_summary
 from chat_tui.conversation import Conversation
@@ -204,17 +207,31 @@ async def test_a_branch_without_the_summarised_turns_sends_them_in_full(
         ]
 
 
+async def compact_at_50(pilot: Pilot[None]) -> None:
+    """Set compact_at to 50 as a user does, in the sidebar, then go back to the message box."""
+    field = pilot.app.query_one("#compact_at", Input)
+    field.focus()  # which selects its text: the first key replaces it
+    await pilot.pause()
+    await pilot.press("backspace", *"50%", "enter", "escape")
+    assert pilot.app.chat.settings.compact_at == 50  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("set_in", ["settings", "sidebar"])
 async def test_past_the_threshold_the_conversation_is_compacted_before_sending(
-    server: FakeOpenAIServer, tmp_path: Path
+    server: FakeOpenAIServer, set_in: str
 ) -> None:
     big = {"prompt_tokens": 600, "completion_tokens": 10, "total_tokens": 610}
     server.enqueue(TextReply("A1."), TextReply("A2.", usage=big), TextReply(SUMMARY))
     server.enqueue(TextReply("A3."))
+    threshold = 50 if set_in == "settings" else 0
     settings = compatible_settings(
-        server, system_prompt="Be kind.", context_window=1000, compact_at=50
+        server, system_prompt="Be kind.", context_window=1000, compact_at=threshold
     )
     app = ChatApp(settings, client=ChatClient(retry=FAST_RETRY))
     async with app.run_test(size=SIZE) as pilot:
+        if set_in == "sidebar":
+            assert app.query_one("#compact_at", Input).value == ""  # off: only when asked
+            await compact_at_50(pilot)
         await chat(pilot, "q1")
         await chat(pilot, "q2")
         assert len(server.requests) == 2  # under the threshold so far: nothing compacted
@@ -407,7 +424,7 @@ async def test_a_retry_past_the_threshold_is_compacted_first(server: FakeOpenAIS
         await chat(pilot, "q2")
         await chat(pilot, "q3")  # compact_at is off: sent as it is, and refused
         assert "Conversation too long" in screen_text(app)
-        app.chat.settings = app.chat.settings.with_changes(compact_at=50)
+        await compact_at_50(pilot)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: len(server.requests) == 5 and settled(app))
         assert server.requests[3].messages == summary_asked(("q1", "A1."))
@@ -430,7 +447,7 @@ async def test_a_retried_reply_stays_until_the_new_one_comes_after_the_compactio
     app = ChatApp(settings, client=ChatClient(retry=FAST_RETRY))
     async with app.run_test(size=SIZE) as pilot:
         await three_exchanges(pilot)
-        app.chat.settings = app.chat.settings.with_changes(compact_at=50)
+        await compact_at_50(pilot)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: len(server.requests) == 4)
         assert "A3." in screen_text(app)  # on screen while the summary is asked for

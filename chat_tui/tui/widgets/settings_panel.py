@@ -47,6 +47,10 @@ def _number_text(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _percent_text(value: object) -> str:
+    return str(value) if value else ""
+
+
 def describe(name: str, settings: Settings) -> str:
     """Setting `name` of `settings` as a field's note names it ("0.7", "no limit"): what is in
     use, or what Enter would apply. The key is masked, the endpoint shown without credentials."""
@@ -58,6 +62,8 @@ def describe(name: str, settings: Settings) -> str:
             return "no limit" if value is None else str(value)
         case "context_window":
             return f"{value:,} tokens" if value is not None else _known_window(settings.model)
+        case "compact_at":
+            return f"at {value}% of the context window" if value else "only when asked"
         case "read_timeout":
             return f"{value:g} s"
         case "entra_scope":
@@ -104,6 +110,8 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("max_tokens", "Max tokens", "no limit", to_text=_number_text),
     # Empty: the model's known window; the placeholder follows the model.
     FieldSpec("context_window", "Context window", to_text=_number_text),
+    # 0 (shown empty): only when the user asks.
+    FieldSpec("compact_at", "Compact at (%)", "only when asked", to_text=_percent_text),
     FieldSpec("read_timeout", "Read timeout (s)", "120", to_text=_number_text),
 )
 
