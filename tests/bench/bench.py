@@ -57,6 +57,10 @@ TYPING_INTERVAL = 0.25
 # And for this long after the reply has ended (what its end leaves to do, e.g. collecting the
 # garbage it left).
 TYPING_AFTER = 1.5
+# The turns cases run this many times the runs asked for: a 300-token reply at full speed takes
+# either about 0.16 s or about 0.25 s (whether its reading ends before the live tail's first
+# redraw or after it), at any length of conversation, and a median of five lands in either.
+TURN_ROUNDS = 3
 # A case that takes longer than this is cut short and reported as "> GIVE_UP s" (--give-up).
 GIVE_UP = 120.0
 # Each run's figures, by name; a figure is None where its run gave up.
@@ -169,11 +173,14 @@ class Bench:
     def repeat(self, measure: str, **args: Any) -> Runs:
         return [self.child(measure, **args) for _ in range(self.runs)]
 
-    def rotate(self, cases: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Runs]:
+    def rotate(
+        self, cases: dict[str, tuple[str, dict[str, Any]]], rounds: int = 1
+    ) -> dict[str, Runs]:
         """The runs of several cases taken in turn (a, b, a, b, …), so a figure compared with
-        another does not depend on what else the machine did meanwhile."""
+        another does not depend on what else the machine did meanwhile; `rounds` times the
+        runs asked for."""
         runs: dict[str, Runs] = {name: [] for name in cases}
-        for _ in range(self.runs):
+        for _ in range(self.runs * rounds):
             for name, (measure, args) in cases.items():
                 runs[name].append(self.child(measure, **args))
         return runs
@@ -346,7 +353,8 @@ def long_conversations(bench: Bench) -> None:
         {
             "floor": ("floor", common),
             **{str(earlier): ("reply", {**common, "earlier": earlier}) for earlier in turns},
-        }
+        },
+        rounds=TURN_ROUNDS,
     )
     for earlier in turns:
         what = f"300-token reply after {earlier} earlier turns"

@@ -42,10 +42,11 @@ if TYPE_CHECKING:
 
 REPLY_GROUP = "reply"
 # Seconds of reading a buffered backlog before the screen gets a turn: short for the first
-# text, then long enough that frames (CPU, and garbage held while a reply streams) stay few
-# and short enough that a key typed meanwhile is echoed within a tenth of a second.
+# text, then long enough that frames (CPU, and garbage held while a reply streams) stay few and
+# a short reply is read in one go (its time does not hang on how many slices it took), and
+# short enough that a key typed meanwhile is echoed within a tenth of a second (with a frame).
 FIRST_SLICE = 0.02
-SLICE = 0.025
+SLICE = 0.04
 # While the user types, shorter: a key waits for the slice under way before it is even seen.
 TYPING_SLICE = 0.012
 TYPING_LATELY = 1.0  # seconds since the last key
