@@ -112,6 +112,7 @@ TAB_ORDER = [
     "temperature",
     "max_tokens",
     "context_window",
+    "compact_at",
     "read_timeout",
     "reasoning_effort",
     "api",
