@@ -198,6 +198,28 @@ async def test_a_value_in_use_named_under_a_field_being_edited(
         assert_shown_safely(app, "NOTED")
 
 
+async def test_text_pasted_into_the_compact_at_field_is_quoted_safely(
+    server: FakeOpenAIServer,
+) -> None:
+    # Not a percent: the note quotes it back, as a Python literal (escapes spelt out).
+    app = ChatApp(compatible_settings(server), client=ChatClient())
+    async with app.run_test(size=SIZE) as pilot:
+        field = app.query_one("#compact_at", Input)
+        field.focus()
+        field.value = hostile("PCT")  # as a paste puts it
+        note = app.query_one("#compact_at-note", Static)
+        await wait_for(pilot, lambda: note.display)
+        await pilot.pause()
+        shown = " ".join(str(note.render()).split())
+        assert "Compact at is a percent" in shown
+        assert "PCT" in shown
+        assert "[bold]B[/]" in shown  # markup as text
+        assert app.chat.settings.compact_at == 0
+        written = terminal_output(app)
+        for what, raw in RAW.items():
+            assert raw not in written, f"a raw {what} reached the terminal"
+
+
 # -- from the environment, the config file and flags ------------------------------------------
 
 
