@@ -170,8 +170,10 @@ class ReplyActions:
                         # The tail waits while the backlog is read: rendered now, it would
                         # cost a frame that the rest of the backlog waits for.
                         view.reading_backlog(True)
-                        await self._screen_caught_up(began)
-                        view.reading_backlog(False)
+                        try:
+                            await self._screen_caught_up(began)
+                        finally:
+                            view.reading_backlog(False)
                         typing = self.app.pending_input.typed_within(TYPING_LATELY, after=began)
                         turn_ends = time.perf_counter() + (TYPING_SLICE if typing else SLICE)
         except asyncio.CancelledError:
